@@ -1,0 +1,173 @@
+"""The core: one `Message` in, the replies to send out.
+
+Platform-neutral and free of I/O besides the `Store` it is given, so Slack,
+Teams, the console and the tests all drive the same code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from bot import replies
+from bot.library import PlaybookSet
+from bot.messages import Message, Reply
+from bot.store import Store
+
+log = logging.getLogger("touchpoint.handler")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class HandlerSettings:
+    nudge_cooldown: float = 6 * 3600
+    """Seconds before the same playbook may nudge the same channel again."""
+    event_ttl: float = 24 * 3600
+    """How long a delivery id is remembered, to answer a platform's retry once."""
+
+
+class Handler:
+    def __init__(
+        self, playbooks: PlaybookSet, store: Store, settings: HandlerSettings | None = None
+    ) -> None:
+        self._playbooks = playbooks
+        self.store = store
+        self.settings = settings or HandlerSettings()
+        self._commands: dict[str, Callable[[Message, str], Awaitable[list[Reply]]]] = {
+            "": self._help,
+            "help": self._help,
+            "list": self._list,
+            "show": self._show,
+            "mute": self._mute,
+            "unmute": self._unmute,
+        }
+
+    @property
+    def playbooks(self) -> PlaybookSet:
+        return self._playbooks
+
+    def swap(self, playbooks: PlaybookSet) -> None:
+        """Serve a new, already validated set from the next message on."""
+        self._playbooks = playbooks
+
+    async def handle(self, msg: Message) -> list[Reply]:
+        if msg.id and not await self._first_time(f"event:{msg.platform}:{msg.id}",
+                                                 self.settings.event_ttl):
+            return []
+        if msg.kind == "channel":
+            return await self._nudge(msg)
+        if msg.kind == "action":
+            return await self._action(msg)
+        if msg.kind == "call_ended":
+            return await self._call_ended(msg)
+        return await self._command(msg)
+
+    async def _command(self, msg: Message) -> list[Reply]:
+        text = " ".join(msg.text.split())
+        verb, _, rest = text.partition(" ")
+        command = self._commands.get(verb.lower())
+        if command is not None and (rest == "" or verb.lower() == "show"):
+            return await command(msg, rest)
+        return await self._guide(msg, text)
+
+    async def _guide(self, msg: Message, text: str) -> list[Reply]:
+        playbooks = self._playbooks
+        result = playbooks.matcher.match(text, "guide")
+        ephemeral = msg.kind == "command"
+        in_thread = not ephemeral
+        if result.best is None:
+            await self._count("unmatched")
+            return [
+                replies.no_match_reply(
+                    text, result, dict(playbooks.by_id), msg.platform,
+                    ephemeral=ephemeral, in_thread=in_thread,
+                )
+            ]
+        await self._count(f"guide:{result.best.playbook}")
+        playbook = playbooks.by_id[result.best.playbook]
+        return [replies.guidance_reply(playbook, result.best, ephemeral=ephemeral,
+                                       in_thread=in_thread)]
+
+    async def _nudge(self, msg: Message) -> list[Reply]:
+        if await self._safely(self.store.is_muted(_person(msg)), False):
+            return []
+        playbooks = self._playbooks
+        result = playbooks.matcher.match(msg.text, "nudge")
+        if result.best is None:
+            return []
+        playbook_id = result.best.playbook
+        key = f"cooldown:{msg.platform}:{msg.channel}:{playbook_id}"
+        if not await self._first_time(key, self.settings.nudge_cooldown):
+            return []
+        await self._count(f"nudge:{playbook_id}")
+        return [replies.nudge_reply(playbooks.by_id[playbook_id])]
+
+    async def _action(self, msg: Message) -> list[Reply]:
+        playbook = self._playbooks.by_id.get(msg.value)
+        if playbook is None:
+            return [replies.notice("That playbook is no longer available.")]
+        if msg.text in ("helpful", "not_helpful"):
+            await self._count(f"{msg.text}:{playbook.id}")
+            thanks = "Glad it helped." if msg.text == "helpful" else (
+                "Thanks: the playbook owners will see it and improve it."
+            )
+            return [replies.notice(thanks)]
+        if msg.text == "show":
+            return [replies.playbook_reply(playbook, in_thread=bool(msg.thread))]
+        if msg.text == "share":
+            await self._count(f"share:{playbook.id}")
+            return [replies.guidance_reply(playbook, None, ephemeral=False, in_thread=False)]
+        return [replies.notice("That button is no longer supported.")]
+
+    async def _call_ended(self, msg: Message) -> list[Reply]:
+        playbooks = self._playbooks
+        checklist = playbooks.by_id.get("post-call")
+        result = playbooks.matcher.match(msg.text, "guide")
+        matched = playbooks.by_id.get(result.best.playbook) if result.best else None
+        await self._count("call_ended")
+        return [replies.call_ended_reply(checklist, matched, msg.value, msg.user)]
+
+    async def _help(self, msg: Message, _: str) -> list[Reply]:
+        return [replies.help_reply(msg.platform)]
+
+    async def _list(self, msg: Message, _: str) -> list[Reply]:
+        return [replies.list_reply(self._playbooks.playbooks, msg.platform)]
+
+    async def _show(self, msg: Message, name: str) -> list[Reply]:
+        name = name.strip().lower()
+        playbook = self._playbooks.by_id.get(name)
+        if playbook is None:
+            known = list(self._playbooks.by_id)
+            return [replies.unknown_playbook_reply(name, known, msg.platform)]
+        return [replies.playbook_reply(playbook, ephemeral=msg.kind == "command",
+                                       in_thread=msg.kind != "command")]
+
+    async def _mute(self, msg: Message, _: str) -> list[Reply]:
+        await self.store.set_muted(_person(msg), True)
+        return [replies.notice("Muted: I won't nudge you in channels. Undo it with unmute.")]
+
+    async def _unmute(self, msg: Message, _: str) -> list[Reply]:
+        await self.store.set_muted(_person(msg), False)
+        return [replies.notice("Unmuted: I may nudge you again after a customer moment.")]
+
+    async def _first_time(self, key: str, ttl: float) -> bool:
+        return await self._safely(self.store.first_time(key, ttl), True)
+
+    async def _count(self, counter: str) -> None:
+        await self._safely(self.store.incr(counter), 0)
+
+    async def _safely(self, call: Awaitable[T], fallback: T) -> T:
+        """Guidance must not depend on the store being up: degrade, and say so in the log."""
+        try:
+            return await call
+        except Exception as exc:  # any store backend's failure
+            log.warning("store unavailable (%s: %s); continuing without it",
+                        type(exc).__name__, exc)
+            return fallback
+
+
+def _person(msg: Message) -> str:
+    return f"{msg.platform}:{msg.user}"

@@ -1,0 +1,331 @@
+"""Which playbook a message is about, and why.
+
+Everything costly happens once, when a playbook set is loaded: trigger phrases
+go into a dictionary keyed by their first word, regular expressions are keyed
+by a three-letter piece of text they cannot match without, and examples go
+into a similarity index. Matching a message then looks up its own words; it
+never walks the list of triggers, so its cost barely grows with the set.
+"""
+
+from __future__ import annotations
+
+import re
+import re._parser as sre_parse
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import regex
+
+from bot.playbooks import Playbook, Trigger
+from bot.similarity import ExampleIndex, Neighbour, features
+from bot.text import MAX_CHARS, STOPWORDS, clean, deletes, plain, stem
+
+Mode = Literal["guide", "nudge"]
+
+REGEX_TIMEOUT = 0.05
+"""Seconds one playbook regex may run on one message before it counts as no match."""
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """The knobs that turn evidence into a decision; measured on tests/data."""
+
+    example_floor: float = 0.12
+    example_span: float = 0.45
+    gap_factor: float = 0.8
+    typo_factor: float = 0.85
+    guide_threshold: float = 0.3
+    nudge_threshold: float = 0.62
+    nudge_margin: float = 0.15
+    suggestion_floor: float = 0.08
+    no_match_identical: float = 0.95
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One reason a playbook scored: a trigger that fired or a close example."""
+
+    kind: str
+    text: str
+    weight: float
+
+    def __str__(self) -> str:
+        if self.kind == "example":
+            return f'similar to example "{self.text}" ({self.weight:.2f})'
+        if self.kind == "no_match":
+            return f'close to no_match example "{self.text}" (-{self.weight:.2f})'
+        if self.kind == "veto":
+            return f'veto "{self.text}"'
+        return f'{self.kind} "{self.text}" ({self.weight:.2f})'
+
+
+@dataclass(frozen=True)
+class Candidate:
+    playbook: str
+    score: float
+    why: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """The decision (`best`, or None) and the ranked candidates behind it."""
+
+    mode: Mode
+    best: Candidate | None
+    candidates: tuple[Candidate, ...] = field(default=())
+
+    def suggestions(self, limit: int = 3) -> tuple[Candidate, ...]:
+        others = [c for c in self.candidates if self.best is None or c is not self.best]
+        return tuple(others[:limit])
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    playbook: int
+    stems: tuple[str, ...]
+    trigger: Trigger
+
+
+@dataclass(frozen=True)
+class _Regex:
+    playbook: int
+    pattern: Any
+    trigger: Trigger
+
+
+class Matcher:
+    """An index over one playbook set; immutable once built."""
+
+    def __init__(self, playbooks: Sequence[Playbook], tuning: Tuning | None = None) -> None:
+        self.tuning = tuning or Tuning()
+        self.ids = [p.id for p in playbooks]
+        self._vocab: dict[str, int] = {}
+        self._phrases: dict[str, list[_Phrase]] = {}
+        self._regex_by_gram: dict[str, list[_Regex]] = {}
+        self._regex_always: list[_Regex] = []
+        examples: list[tuple[int, Any]] = []
+        self._example_text: list[str] = []
+        for index, playbook in enumerate(playbooks):
+            for trigger in playbook.triggers:
+                self._add_trigger(index, trigger)
+            for label, texts in ((index, playbook.examples.match),
+                                 (-index - 1, playbook.examples.no_match)):
+                for text in texts:
+                    examples.append((label, features(self._stems(text, learn=True))))
+                    self._example_text.append(text)
+        self._examples = ExampleIndex(examples)
+        self._vocab_stems = {stem(word) for word in self._vocab}
+        self._typos: dict[str, str] = {}
+        for word in sorted(self._vocab, key=lambda w: (-self._vocab[w], w)):
+            if len(word) >= 5 and word.isalpha():
+                for variant in deletes(word) | {word}:
+                    self._typos.setdefault(variant, word)
+
+    @property
+    def regex_count(self) -> tuple[int, int]:
+        """(indexed, always run): the second should stay near zero."""
+        indexed = {id(r) for rs in self._regex_by_gram.values() for r in rs}
+        return len(indexed), len(self._regex_always)
+
+    def _stems(self, text: str, learn: bool = False) -> list[str]:
+        found = clean(text).split()
+        if learn:
+            for word in found:
+                self._vocab[word] = self._vocab.get(word, 0) + 1
+        return [stem(w) for w in found]
+
+    def _add_trigger(self, index: int, trigger: Trigger) -> None:
+        if trigger.regex is not None:
+            compiled = regex.compile(trigger.regex, regex.IGNORECASE)
+            entry = _Regex(index, compiled, trigger)
+            gram = _required_gram(trigger.regex)
+            if gram is None:
+                self._regex_always.append(entry)
+            else:
+                self._regex_by_gram.setdefault(gram, []).append(entry)
+            return
+        stems = tuple(self._stems(trigger.text, learn=True))
+        self._phrases.setdefault(stems[0], []).append(_Phrase(index, stems, trigger))
+
+    def _correct(self, word: str) -> tuple[str, bool]:
+        if len(word) < 5 or not word.isalpha() or stem(word) in self._vocab_stems:
+            return word, False
+        for variant in sorted(deletes(word) | {word}):
+            fixed = self._typos.get(variant)
+            if fixed is not None and fixed[0] == word[0]:
+                return fixed, True
+        return word, False
+
+    def match(self, text: str, mode: Mode = "guide") -> MatchResult:
+        """Score every playbook that any evidence points to; decide per `mode`."""
+        if not isinstance(text, str):
+            return MatchResult(mode, None)
+        tokens: list[str] = []
+        corrected: set[int] = set()
+        for position, word in enumerate(clean(text).split()):
+            fixed, was_typo = self._correct(word)
+            if was_typo:
+                corrected.add(position)
+            tokens.append(stem(fixed))
+        evidence: dict[int, list[Evidence]] = {}
+        vetoed: dict[int, Evidence] = {}
+        self._match_phrases(tokens, corrected, evidence, vetoed)
+        self._match_regexes(text, evidence)
+        neighbours = self._examples.nearest(features(tokens))
+        return self._decide(mode, evidence, vetoed, neighbours)
+
+    def _match_phrases(
+        self,
+        tokens: list[str],
+        corrected: set[int],
+        evidence: dict[int, list[Evidence]],
+        vetoed: dict[int, Evidence],
+    ) -> None:
+        fired: set[int] = set()
+        for start, token in enumerate(tokens):
+            for phrase in self._phrases.get(token, ()):
+                if id(phrase) in fired:
+                    continue
+                span = _find(phrase.stems, tokens, start)
+                if span is None:
+                    continue
+                fired.add(id(phrase))
+                trigger = phrase.trigger
+                if trigger.veto is not None:
+                    vetoed[phrase.playbook] = Evidence("veto", trigger.veto, 1.0)
+                    continue
+                weight = trigger.weight
+                end, gaps = span
+                if gaps:
+                    weight *= self.tuning.gap_factor
+                if corrected.intersection(range(start, end)):
+                    weight *= self.tuning.typo_factor
+                evidence.setdefault(phrase.playbook, []).append(
+                    Evidence(trigger.kind, trigger.text, weight)
+                )
+
+    def _match_regexes(self, text: str, evidence: dict[int, list[Evidence]]) -> None:
+        if not self._regex_by_gram and not self._regex_always:
+            return
+        body = plain(text)
+        grams = {body[i : i + 3] for i in range(len(body) - 2)}
+        candidates: list[_Regex] = list(self._regex_always)
+        for gram in grams.intersection(self._regex_by_gram):
+            candidates.extend(self._regex_by_gram[gram])
+        seen: set[int] = set()
+        for entry in sorted(candidates, key=lambda r: (r.playbook, r.trigger.text)):
+            if id(entry) in seen:
+                continue
+            seen.add(id(entry))
+            try:
+                found = entry.pattern.search(body, timeout=REGEX_TIMEOUT)
+            except TimeoutError:
+                continue
+            if found:
+                evidence.setdefault(entry.playbook, []).append(
+                    Evidence("regex", entry.trigger.text, entry.trigger.weight)
+                )
+
+    def _decide(
+        self,
+        mode: Mode,
+        evidence: dict[int, list[Evidence]],
+        vetoed: dict[int, Evidence],
+        neighbours: dict[int, Neighbour],
+    ) -> MatchResult:
+        tuning = self.tuning
+        scored: list[Candidate] = []
+        labels = set(evidence) | {label for label in neighbours if label >= 0}
+        for index in sorted(labels):
+            if index in vetoed:
+                continue
+            why = list(evidence.get(index, ()))
+            miss = 1.0
+            for item in why:
+                miss *= 1.0 - item.weight
+            near = neighbours.get(index)
+            if near is not None:
+                lift = (near.similarity - tuning.example_floor) / tuning.example_span
+                if lift > 0:
+                    miss *= 1.0 - min(lift, 1.0)
+                    why.append(Evidence("example", self._example_text[near.example],
+                                        near.similarity))
+            score = 1.0 - miss
+            against = neighbours.get(-index - 1)
+            if against is not None and score > 0:
+                closest = near.similarity if near is not None else 0.0
+                if against.similarity >= tuning.no_match_identical:
+                    score = 0.0
+                elif against.similarity > closest:
+                    score *= 1.0 - (against.similarity - closest)
+                if against.similarity > closest:
+                    why.append(Evidence("no_match", self._example_text[against.example],
+                                        against.similarity))
+            if score > 0:
+                scored.append(Candidate(self.ids[index], round(score, 4), tuple(why)))
+        scored.sort(key=lambda c: (-c.score, c.playbook))
+        ranked = tuple(c for c in scored if c.score >= tuning.suggestion_floor)
+        best = ranked[0] if ranked else None
+        if best is not None:
+            runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+            if mode == "guide" and best.score < tuning.guide_threshold:
+                best = None
+            elif mode == "nudge" and (
+                best.score < tuning.nudge_threshold
+                or best.score - runner_up < tuning.nudge_margin
+            ):
+                best = None
+        return MatchResult(mode, best, ranked)
+
+
+def _find(stems: tuple[str, ...], tokens: list[str], start: int) -> tuple[int, int] | None:
+    """Where a phrase starting at `start` ends, allowing one extra word inside it."""
+    position, gaps = start + 1, 0
+    for wanted in stems[1:]:
+        if position < len(tokens) and tokens[position] == wanted:
+            position += 1
+        elif gaps == 0 and position + 1 < len(tokens) and tokens[position + 1] == wanted \
+                and tokens[position] not in STOPWORDS:
+            position += 2
+            gaps = 1
+        else:
+            return None
+    return position, gaps
+
+
+def _required_gram(pattern: str) -> str | None:
+    """A three-character piece of lower-case text every match must contain."""
+    try:
+        parsed = sre_parse.parse(pattern, re.IGNORECASE)
+    except Exception:  # the `regex` dialect is wider than `re`; such patterns always run
+        return None
+    literals = _required_literals(list(parsed))
+    usable = [lit for lit in literals if len(lit) >= 3]
+    if not usable:
+        return None
+    longest = max(usable, key=lambda lit: (len(lit), lit))
+    return longest[-3:]
+
+
+def _required_literals(items: list[Any]) -> list[str]:
+    out: list[str] = []
+    run = ""
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            run += chr(arg).lower()
+            continue
+        if run:
+            out.append(run)
+            run = ""
+        if name == "SUBPATTERN":
+            out.extend(_required_literals(list(arg[-1])))
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and arg[0] >= 1:
+            out.extend(_required_literals(list(arg[2])))
+    if run:
+        out.append(run)
+    return out
+
+
+__all__ = ["Candidate", "Evidence", "MatchResult", "Matcher", "Mode", "Tuning", "MAX_CHARS"]

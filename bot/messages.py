@@ -1,0 +1,64 @@
+"""What goes into the core and what comes out: small frozen values.
+
+Adapters translate Slack events and Teams activities into a `Message` and
+render each `Reply` as Block Kit or an Adaptive Card. Text in a `Reply` is
+plain text; escaping it for a platform's markup is the adapter's job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["command", "mention", "direct", "channel", "call_ended", "action"]
+Platform = Literal["slack", "teams", "console"]
+KINDS: tuple[Kind, ...] = ("command", "mention", "direct", "channel", "call_ended", "action")
+
+
+@dataclass(frozen=True)
+class Message:
+    """Something a person (or a button press, or a webhook) said to the bot.
+
+    `id` is the platform's delivery id (Slack `event_id`, Teams activity id);
+    the core answers each id once, so a platform's retry costs nothing.
+    For `action`, `text` is the button's action and `value` its payload.
+    """
+
+    text: str
+    user: str
+    channel: str
+    platform: Platform
+    kind: Kind
+    id: str = ""
+    thread: str = ""
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action: str
+    value: str = ""
+    primary: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    """A block of the answer: an optional heading, then lines of text."""
+
+    text: str
+    title: str = ""
+    bullets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to post. `channel` empty means the conversation it answers."""
+
+    text: str
+    sections: tuple[Section, ...] = ()
+    buttons: tuple[Button, ...] = ()
+    ephemeral: bool = False
+    in_thread: bool = False
+    channel: str = ""
+    user: str = ""

@@ -1,0 +1,300 @@
+"""The playbook format: what a manager may write in `playbooks/*.yaml`.
+
+Playbooks are edited by people who do not read Python, in git, and a typo must
+never disable a trigger silently; so the schema forbids unknown keys, and every
+error carries the file, line, column and field path of the offending value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated, Any
+
+import regex
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bot.text import words
+
+MAX_FILE_BYTES = 256 * 1024
+MAX_DEPTH = 16
+MAX_REGEX_CHARS = 300
+
+
+class PlaybookError(ValueError):
+    """One problem in one file, printable as `file:line:col: path: message`."""
+
+    def __init__(self, source: str, line: int, column: int, path: str, message: str) -> None:
+        self.source, self.line, self.column = source, line, column
+        self.path, self.message = path, message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}:{self.column}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class PlaybookErrors(ValueError):
+    """Every problem found in a set, so a manager fixes them in one pass."""
+
+    def __init__(self, errors: list[PlaybookError]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+def _trigger_shorthand(value: Any) -> Any:
+    return {"phrase": value} if isinstance(value, str) else value
+
+
+class Trigger(BaseModel):
+    """A phrase, keyword or regular expression that points to a playbook, or a veto."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    phrase: str | None = None
+    keyword: str | None = None
+    regex: str | None = None
+    veto: str | None = None
+    weight: float = Field(default=0.5, ge=0.0, le=1.0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Trigger:
+        given = [k for k in ("phrase", "keyword", "regex", "veto") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("needs exactly one of phrase, keyword, regex or veto")
+        if self.keyword is not None and len(words(self.keyword)) != 1:
+            raise ValueError("keyword must be a single word; use phrase for several")
+        for kind in ("phrase", "veto"):
+            text = getattr(self, kind)
+            if text is not None and not words(text):
+                raise ValueError(f"{kind} has no words in it")
+        if self.regex is not None:
+            _check_regex(self.regex)
+        return self
+
+    @property
+    def kind(self) -> str:
+        for k in ("phrase", "keyword", "regex", "veto"):
+            if getattr(self, k) is not None:
+                return k
+        raise AssertionError("validated trigger without a kind")
+
+    @property
+    def text(self) -> str:
+        return str(getattr(self, self.kind))
+
+
+def _check_regex(pattern: str) -> None:
+    if len(pattern) > MAX_REGEX_CHARS:
+        raise ValueError(f"regex is longer than {MAX_REGEX_CHARS} characters")
+    try:
+        regex.compile(pattern, regex.IGNORECASE)
+    except regex.error as exc:
+        raise ValueError(f"regex is not valid: {exc}") from None
+
+
+Text = Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class Examples(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    match: list[Text] = Field(min_length=1)
+    no_match: list[Text] = Field(default_factory=list)
+
+
+class Playbook(BaseModel):
+    """One customer situation and what to do about it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
+    title: str = Field(min_length=1, max_length=100)
+    summary: str = Field(min_length=1, max_length=200)
+    triggers: list[Annotated[Trigger, BeforeValidator(_trigger_shorthand)]] = Field(
+        default_factory=list
+    )
+    guidance: list[Text] = Field(min_length=1)
+    nudge: str = Field(min_length=1, max_length=300)
+    prompts: list[Text] = Field(min_length=1)
+    examples: Examples
+
+    @field_validator("summary", "nudge")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if "\n" in value.strip():
+            raise ValueError("must be a single line")
+        return value
+
+
+_FRIENDLY = {
+    "extra_forbidden": "unknown field (check the spelling; allowed: {allowed})",
+    "missing": "is required",
+    "string_type": "must be text",
+    "list_type": "must be a list",
+    "model_type": "must be a mapping of fields",
+    "model_attributes_type": "must be a mapping of fields",
+    "string_pattern_mismatch": "must be lower-case letters, digits and dashes",
+}
+
+
+def _friendly(err: Any, model_fields: list[str]) -> str:
+    loc = err["loc"]
+    kind = err["type"]
+    if loc and loc[-1] == "weight" and kind not in ("extra_forbidden", "missing"):
+        return "must be a number between 0 and 1"
+    if kind == "too_short":
+        return f"needs at least {err['ctx']['min_length']} item(s)"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "string_too_long":
+        return f"must be at most {err['ctx']['max_length']} characters"
+    if kind == "value_error":
+        return str(err["ctx"]["error"])
+    if kind in _FRIENDLY:
+        return _FRIENDLY[kind].format(allowed=", ".join(model_fields))
+    return str(err["msg"])
+
+
+def _format_path(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+_FIELDS_AT = {
+    (): list(Playbook.model_fields),
+    ("triggers",): list(Trigger.model_fields),
+    ("examples",): list(Examples.model_fields),
+}
+
+
+class _Located:
+    """Plain data built from YAML nodes, remembering where each value stood."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.marks: dict[tuple[Any, ...], tuple[int, int]] = {}
+        self.key_marks: dict[tuple[Any, ...], tuple[int, int]] = {}
+        self._seen: set[int] = set()
+
+    def error(self, node: yaml.Node, path: tuple[Any, ...], message: str) -> PlaybookError:
+        mark = node.start_mark
+        return PlaybookError(self.source, mark.line + 1, mark.column + 1, _format_path(path), message)
+
+    def build(self, loader: yaml.SafeLoader, node: yaml.Node, path: tuple[Any, ...]) -> Any:
+        if id(node) in self._seen:
+            raise self.error(node, path, "anchors and aliases (& and *) are not allowed")
+        self._seen.add(id(node))
+        if len(path) > MAX_DEPTH:
+            raise self.error(node, path, f"nested deeper than {MAX_DEPTH} levels")
+        self.marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise self.error(key_node, path, "keys must be plain words")
+                key = key_node.value
+                if key in out:
+                    raise self.error(key_node, path + (key,), "appears twice")
+                self.key_marks[path + (key,)] = (
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
+                )
+                out[key] = self.build(loader, value_node, path + (key,))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(loader, item, path + (i,)) for i, item in enumerate(node.value)]
+        return loader.construct_object(node, deep=True)
+
+    def where(self, loc: tuple[Any, ...]) -> tuple[int, int]:
+        if loc in self.key_marks:
+            return self.key_marks[loc]
+        while loc and loc not in self.marks:
+            loc = loc[:-1]
+        return self.marks.get(loc, (1, 1))
+
+
+def parse_playbook(source: str, text: str) -> Playbook:
+    """Validate one playbook file's text; `source` is the name used in errors."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise PlaybookErrors(
+            [PlaybookError(source, 1, 1, "", f"file is larger than {MAX_FILE_BYTES} bytes")]
+        )
+    located = _Located(source)
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise PlaybookErrors([PlaybookError(source, 1, 1, "", "file is empty")])
+        if not isinstance(node, yaml.MappingNode):
+            raise located.error(node, (), "a playbook must be a mapping of fields (id: ..., ...)")
+        data = located.build(loader, node, ())
+    except PlaybookErrors:
+        raise
+    except PlaybookError as exc:
+        raise PlaybookErrors([exc]) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        raise PlaybookErrors([PlaybookError(source, line, col, "", f"not valid YAML: {what}")])
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        message = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise PlaybookErrors([PlaybookError(source, 1, 1, "", f"not valid YAML: {message}")])
+    finally:
+        loader.dispose()
+    try:
+        return Playbook.model_validate(data)
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+            fields = _FIELDS_AT.get(tuple(p for p in loc[:-1] if isinstance(p, str)), [])
+            line, col = located.where(loc)
+            errors.append(PlaybookError(source, line, col, _format_path(loc), _friendly(err, fields)))
+        raise PlaybookErrors(errors) from None
+
+
+def parse_playbooks(documents: Iterable[tuple[str, str]]) -> list[Playbook]:
+    """Validate a whole set: every file, then that ids are unique across files."""
+    errors: list[PlaybookError] = []
+    playbooks: list[Playbook] = []
+    first_seen: dict[str, str] = {}
+    for source, text in documents:
+        try:
+            playbook = parse_playbook(source, text)
+        except PlaybookErrors as exc:
+            errors.extend(exc.errors)
+            continue
+        if playbook.id in first_seen:
+            line = _line_of_id(text)
+            errors.append(
+                PlaybookError(source, line, 5, "id", f"'{playbook.id}' is already used by "
+                              f"{first_seen[playbook.id]}")
+            )
+            continue
+        first_seen[playbook.id] = source
+        playbooks.append(playbook)
+    if errors:
+        raise PlaybookErrors(errors)
+    return playbooks
+
+
+def _line_of_id(text: str) -> int:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("id:"):
+            return number
+    return 1

@@ -1,0 +1,176 @@
+"""The wording of every answer, kept apart from the decisions in the handler."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+from bot.matcher import Candidate, MatchResult
+from bot.messages import Button, Reply, Section
+from bot.playbooks import Playbook
+
+MAX_ECHO = 200
+
+
+def command_prefix(platform: str) -> str:
+    return "@Touchpoint" if platform == "teams" else "/touchpoint"
+
+
+def echo(text: str) -> str:
+    """A user's words quoted back, shortened to one line."""
+    line = " ".join(text.split())
+    return line if len(line) <= MAX_ECHO else line[: MAX_ECHO - 1] + "…"
+
+
+def help_reply(platform: str) -> Reply:
+    cmd = command_prefix(platform)
+    lines = (
+        f"{cmd} <what happened>: guidance for a customer moment, e.g. "
+        f"{cmd} the client says our quote is too high",
+        f"{cmd} list: every playbook",
+        f"{cmd} show <id>: one playbook in full",
+        f"{cmd} mute / {cmd} unmute: stop or resume nudges to you in channels",
+    )
+    return Reply(
+        text="Touchpoint coaches you at the moment you touch a customer.",
+        sections=(
+            Section(
+                title="Everyone sells",
+                text="Every reply, booth, gift and call keeps the brand promise or breaks it. "
+                "Tell me what happened and I'll suggest what to do next.",
+            ),
+            Section(title="Commands", text="", bullets=lines),
+        ),
+        ephemeral=True,
+    )
+
+
+def list_reply(playbooks: Sequence[Playbook], platform: str) -> Reply:
+    bullets = tuple(f"{p.id}: {p.title} - {p.summary}" for p in playbooks)
+    return Reply(
+        text=f"{len(playbooks)} playbooks. Show one with {command_prefix(platform)} show <id>.",
+        sections=(Section(title="Playbooks", text="", bullets=bullets),),
+        ephemeral=True,
+    )
+
+
+def why_text(candidate: Candidate) -> str:
+    reasons = "; ".join(str(e) for e in candidate.why) or "no single trigger"
+    return f"Score {candidate.score:.2f}: {reasons}."
+
+
+def feedback_buttons(playbook: Playbook, shareable: bool) -> tuple[Button, ...]:
+    buttons = (
+        Button("Helpful", "helpful", playbook.id, primary=True),
+        Button("Not helpful", "not_helpful", playbook.id),
+        Button("Show the whole playbook", "show", playbook.id),
+    )
+    return ((Button("Share in channel", "share", playbook.id),) if shareable else ()) + buttons
+
+
+def guidance_reply(
+    playbook: Playbook, candidate: Candidate | None, *, ephemeral: bool, in_thread: bool
+) -> Reply:
+    sections = [
+        Section(title=playbook.title, text=playbook.summary),
+        Section(title="What to do", text="", bullets=tuple(playbook.guidance)),
+    ]
+    if candidate is not None:
+        sections.append(Section(title="Why this playbook", text=why_text(candidate)))
+    return Reply(
+        text=f"{playbook.title}: {playbook.summary}",
+        sections=tuple(sections),
+        buttons=feedback_buttons(playbook, shareable=ephemeral),
+        ephemeral=ephemeral,
+        in_thread=in_thread,
+    )
+
+
+def no_match_reply(
+    text: str, result: MatchResult, by_id: dict[str, Playbook], platform: str,
+    *, ephemeral: bool, in_thread: bool,
+) -> Reply:
+    cmd = command_prefix(platform)
+    close = [by_id[c.playbook] for c in result.suggestions() if c.playbook in by_id]
+    sections = [
+        Section(
+            text=f'No playbook clearly fits "{echo(text)}". Say a little more about the '
+            f"customer and what happened, or see every playbook with {cmd} list."
+        )
+    ]
+    if close:
+        sections.append(
+            Section(title="Closest", text="", bullets=tuple(f"{p.id}: {p.title}" for p in close))
+        )
+    return Reply(
+        text="No playbook clearly fits that yet.",
+        sections=tuple(sections),
+        buttons=tuple(Button(f"Show {p.title}", "show", p.id) for p in close),
+        ephemeral=ephemeral,
+        in_thread=in_thread,
+    )
+
+
+def playbook_reply(playbook: Playbook, *, ephemeral: bool = True, in_thread: bool = False) -> Reply:
+    return Reply(
+        text=f"{playbook.title}: {playbook.summary}",
+        sections=(
+            Section(title=playbook.title, text=playbook.summary),
+            Section(title="What to do", text="", bullets=tuple(playbook.guidance)),
+            Section(title="In a channel I say", text=playbook.nudge),
+            Section(title="Daily prompts", text="", bullets=tuple(playbook.prompts)),
+            Section(
+                title="For example",
+                text="",
+                bullets=tuple(playbook.examples.match[:5]),
+            ),
+        ),
+        buttons=feedback_buttons(playbook, shareable=ephemeral),
+        ephemeral=ephemeral,
+        in_thread=in_thread,
+    )
+
+
+def nudge_reply(playbook: Playbook) -> Reply:
+    return Reply(
+        text=playbook.nudge,
+        sections=(Section(text=playbook.nudge),),
+        buttons=(Button("Show the whole playbook", "show", playbook.id),),
+        in_thread=True,
+    )
+
+
+def unknown_playbook_reply(name: str, known: Sequence[str], platform: str) -> Reply:
+    close = difflib.get_close_matches(name, known, n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return Reply(
+        text=f'There is no playbook "{echo(name)}".{hint} '
+        f"See them all with {command_prefix(platform)} list.",
+        ephemeral=True,
+    )
+
+
+def notice(text: str) -> Reply:
+    return Reply(text=text, ephemeral=True)
+
+
+def call_ended_reply(
+    checklist: Playbook | None, matched: Playbook | None, customer: str, owner: str
+) -> Reply:
+    sections = []
+    if checklist is not None:
+        sections.append(
+            Section(title="After the call", text="", bullets=tuple(checklist.guidance))
+        )
+    if matched is not None and matched is not checklist:
+        sections.append(
+            Section(title=matched.title, text=matched.summary, bullets=tuple(matched.guidance))
+        )
+    who = f" with {echo(customer)}" if customer else ""
+    buttons = (Button("Show the whole playbook", "show", matched.id),) if matched else ()
+    return Reply(
+        text=f"The call{who} just ended. A same-day recap keeps the promise.",
+        sections=tuple(sections),
+        buttons=buttons,
+        user=owner,
+    )

@@ -1,0 +1,76 @@
+"""Nearest examples: how the playbooks' own examples teach the matcher.
+
+People describe a situation without its obvious word ("their quote is way above
+the other vendor"). Each example phrase becomes a TF-IDF vector over word stems
+and stem pairs, kept in an inverted index, so a message is compared only with
+the examples that share a term with it. A manager fixes a miss by adding an
+example to the YAML; nothing is trained outside the repository.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.text import STOPWORDS
+
+Features = Counter[str]
+
+
+def features(stems: Sequence[str]) -> Features:
+    """Content stems and adjacent content-stem pairs of a message."""
+    content = [s for s in stems if s not in STOPWORDS and not s.isdigit()]
+    out: Features = Counter(content)
+    out.update(f"{a} {b}" for a, b in zip(content, content[1:], strict=False))
+    return out
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """The closest example of one label, and how close it is (cosine, 0..1)."""
+
+    label: int
+    example: int
+    similarity: float
+
+
+class ExampleIndex:
+    """An inverted index of labelled example texts, queried by cosine similarity."""
+
+    def __init__(self, examples: Sequence[tuple[int, Features]]) -> None:
+        df: Counter[str] = Counter()
+        for _, feats in examples:
+            df.update(feats.keys())
+        total = len(examples)
+        self._idf = {term: math.log((total + 1) / (n + 1)) + 1.0 for term, n in df.items()}
+        self._unknown_idf = math.log(total + 1) + 1.0
+        self.labels = [label for label, _ in examples]
+        self._postings: dict[str, list[tuple[int, float]]] = {}
+        for doc, (_, feats) in enumerate(examples):
+            vector = self._weigh(feats)
+            for term, weight in vector.items():
+                self._postings.setdefault(term, []).append((doc, weight))
+
+    def _weigh(self, feats: Features) -> dict[str, float]:
+        vector = {
+            term: (1.0 + math.log(count)) * self._idf.get(term, self._unknown_idf)
+            for term, count in feats.items()
+        }
+        norm = math.sqrt(sum(w * w for w in vector.values())) or 1.0
+        return {term: w / norm for term, w in vector.items()}
+
+    def nearest(self, feats: Features) -> dict[int, Neighbour]:
+        """For every label with an example sharing a term: its closest example."""
+        scores: dict[int, float] = {}
+        for term, weight in self._weigh(feats).items():
+            for doc, doc_weight in self._postings.get(term, ()):
+                scores[doc] = scores.get(doc, 0.0) + weight * doc_weight
+        best: dict[int, Neighbour] = {}
+        for doc, score in scores.items():
+            label = self.labels[doc]
+            current = best.get(label)
+            if current is None or score > current.similarity:
+                best[label] = Neighbour(label, doc, min(score, 1.0))
+        return best

@@ -1,0 +1,67 @@
+"""Shared state behind a small interface, so several instances can share it.
+
+The in-memory store is the embedded default for one process; a Redis store
+implements the same `Store` protocol for many. Every method is a single
+atomic step, so no caller needs a lock around a read-then-write.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+Clock = Callable[[], float]
+
+
+class Store(Protocol):
+    async def first_time(self, key: str, ttl: float) -> bool:
+        """Mark `key` as seen for `ttl` seconds; True only for the first caller."""
+
+    async def set_muted(self, user: str, muted: bool) -> None: ...
+
+    async def is_muted(self, user: str) -> bool: ...
+
+    async def incr(self, counter: str, amount: int = 1) -> int:
+        """Add to a named counter (usage, feedback) and return its new value."""
+
+    async def counters(self, prefix: str = "") -> dict[str, int]: ...
+
+
+class MemoryStore:
+    """One process's state; lost on exit, which is fine for one instance or tests."""
+
+    def __init__(self, clock: Clock = time.monotonic, max_keys: int = 100_000) -> None:
+        self._clock = clock
+        self._max_keys = max_keys
+        self._expiry: dict[str, float] = {}
+        self._muted: set[str] = set()
+        self._counters: dict[str, int] = {}
+
+    async def first_time(self, key: str, ttl: float) -> bool:
+        now = self._clock()
+        expires = self._expiry.get(key)
+        if expires is not None and expires > now:
+            return False
+        if len(self._expiry) >= self._max_keys:
+            live = [(k, v) for k, v in self._expiry.items() if v > now]
+            self._expiry = dict(live[-(self._max_keys // 2):])
+        self._expiry[key] = now + ttl
+        return True
+
+    async def set_muted(self, user: str, muted: bool) -> None:
+        if muted:
+            self._muted.add(user)
+        else:
+            self._muted.discard(user)
+
+    async def is_muted(self, user: str) -> bool:
+        return user in self._muted
+
+    async def incr(self, counter: str, amount: int = 1) -> int:
+        value = self._counters.get(counter, 0) + amount
+        self._counters[counter] = value
+        return value
+
+    async def counters(self, prefix: str = "") -> dict[str, int]:
+        return {k: v for k, v in sorted(self._counters.items()) if k.startswith(prefix)}

@@ -1,0 +1,163 @@
+"""Every kind of bad playbook gets a message naming file, line, column and field."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.playbooks import PlaybookErrors, parse_playbook, parse_playbooks
+
+GOOD = """\
+id: price
+title: Price objection
+summary: A customer says we cost too much.
+triggers:
+  - phrase: too expensive
+    weight: 0.9
+  - keyword: discount
+  - regex: '\\b\\d+ ?% off\\b'
+  - veto: coffee machine
+  - cheaper elsewhere
+guidance:
+  - Ask what they compare us with.
+nudge: Lead with value.
+prompts:
+  - Who did you save money for today?
+examples:
+  match:
+    - the client says we are too expensive
+  no_match:
+    - the coffee machine is too expensive
+"""
+
+
+def errors_of(text: str, source: str = "playbooks/price.yaml") -> list[str]:
+    with pytest.raises(PlaybookErrors) as info:
+        parse_playbook(source, text)
+    return [str(e) for e in info.value.errors]
+
+
+def test_good_playbook_parses() -> None:
+    playbook = parse_playbook("playbooks/price.yaml", GOOD)
+    assert playbook.id == "price"
+    assert [t.kind for t in playbook.triggers] == ["phrase", "keyword", "regex", "veto", "phrase"]
+    assert playbook.triggers[1].weight == 0.5
+
+
+def test_weight_out_of_range_names_file_line_column_and_path() -> None:
+    bad = GOOD.replace("weight: 0.9", "weight: 3")
+    assert errors_of(bad) == [
+        "playbooks/price.yaml:6:5: triggers[0].weight: must be a number between 0 and 1"
+    ]
+
+
+def test_weight_not_a_number() -> None:
+    bad = GOOD.replace("weight: 0.9", "weight: high")
+    assert errors_of(bad) == [
+        "playbooks/price.yaml:6:5: triggers[0].weight: must be a number between 0 and 1"
+    ]
+
+
+def test_unknown_key_is_an_error_not_ignored() -> None:
+    bad = GOOD.replace("  - keyword: discount", "  - keywrd: discount")
+    (error,) = errors_of(bad)
+    assert error.startswith("playbooks/price.yaml:7:5: triggers[1].keywrd: unknown field")
+    assert "keyword" in error
+
+
+def test_unknown_top_level_key() -> None:
+    (error,) = errors_of(GOOD + "nudges: twice\n")
+    assert error.startswith("playbooks/price.yaml:21:1: nudges: unknown field")
+
+
+def test_missing_field() -> None:
+    bad = GOOD.replace("nudge: Lead with value.\n", "")
+    assert errors_of(bad) == ["playbooks/price.yaml:1:1: nudge: is required"]
+
+
+def test_bad_regex() -> None:
+    bad = GOOD.replace("'\\b\\d+ ?% off\\b'", "'(unclosed'")
+    (error,) = errors_of(bad)
+    assert error.startswith("playbooks/price.yaml:8:5: triggers[2]: regex is not valid")
+
+
+def test_trigger_with_two_kinds() -> None:
+    bad = GOOD.replace("  - keyword: discount", "  - keyword: discount\n    phrase: money off")
+    (error,) = errors_of(bad)
+    assert "triggers[1]: needs exactly one of phrase, keyword, regex or veto" in error
+
+
+def test_keyword_must_be_one_word() -> None:
+    bad = GOOD.replace("keyword: discount", "keyword: big discount")
+    (error,) = errors_of(bad)
+    assert "triggers[1]: keyword must be a single word" in error
+
+
+def test_wrong_types() -> None:
+    bad = GOOD.replace("  - Ask what they compare us with.", "  - [not, text]")
+    (error,) = errors_of(bad)
+    assert error.startswith("playbooks/price.yaml:12:5: guidance[0]: must be text")
+
+
+def test_empty_list() -> None:
+    bad = GOOD.replace("prompts:\n  - Who did you save money for today?", "prompts: []")
+    (error,) = errors_of(bad)
+    assert error.startswith("playbooks/price.yaml:14:1: prompts: needs at least 1 item")
+
+
+def test_bad_id() -> None:
+    (error,) = errors_of(GOOD.replace("id: price", "id: Price Objection"))
+    assert error == "playbooks/price.yaml:1:1: id: must be lower-case letters, digits and dashes"
+
+
+def test_syntax_error_has_position() -> None:
+    (error,) = errors_of(GOOD.replace("title: Price objection", "title: [unclosed"))
+    assert error.startswith("playbooks/price.yaml:3:")
+    assert "not valid YAML" in error
+
+
+def test_duplicate_key() -> None:
+    (error,) = errors_of(GOOD + "title: again\n")
+    assert error == "playbooks/price.yaml:21:1: title: appears twice"
+
+
+def test_not_a_mapping() -> None:
+    assert errors_of("- just\n- a list\n") == [
+        "playbooks/price.yaml:1:1: a playbook must be a mapping of fields (id: ..., ...)"
+    ]
+
+
+def test_empty_file() -> None:
+    assert errors_of("") == ["playbooks/price.yaml:1:1: file is empty"]
+
+
+def test_yaml_bomb_is_refused_without_expanding() -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n"
+    for level in "bcdefghij":
+        prev = chr(ord(level) - 1)
+        bomb += f"{level}: &{level} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+    (error,) = errors_of(bomb)
+    assert "anchors and aliases" in error
+
+
+def test_deep_nesting_is_refused() -> None:
+    (error,) = errors_of("id: " + "[" * 50 + "]" * 50 + "\n")
+    assert "nested deeper than" in error
+    (error,) = errors_of("[" * 100_000)
+    assert "not valid YAML" in error
+
+
+def test_huge_file_is_refused() -> None:
+    (error,) = errors_of(GOOD + "# " + "x" * 300_000 + "\n")
+    assert "larger than" in error
+
+
+def test_all_errors_of_a_file_are_reported_together() -> None:
+    bad = GOOD.replace("weight: 0.9", "weight: 3").replace("keyword: discount", "keywrd: x")
+    assert len(errors_of(bad)) == 2
+
+
+def test_duplicate_ids_across_files() -> None:
+    with pytest.raises(PlaybookErrors) as info:
+        parse_playbooks([("playbooks/a.yaml", GOOD), ("playbooks/b.yaml", GOOD)])
+    (error,) = info.value.errors
+    assert str(error) == "playbooks/b.yaml:1:5: id: 'price' is already used by playbooks/a.yaml"

@@ -1,0 +1,184 @@
+"""`touchpoint`: check, test and try playbooks, chat in the terminal, serve."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.checks import run_examples
+from bot.handler import Handler, HandlerSettings
+from bot.library import PlaybookSet
+from bot.matcher import MatchResult
+from bot.playbooks import Playbook, PlaybookErrors
+from bot.store import MemoryStore
+from touchpoint.loader import load_folder
+from touchpoint.settings import Settings, SettingsError
+
+
+def _folder(args: argparse.Namespace, settings: Settings) -> Path:
+    given = getattr(args, "dir", None) or args.playbooks
+    return Path(given) if given else settings.playbooks
+
+
+def _load(args: argparse.Namespace, settings: Settings) -> PlaybookSet | None:
+    try:
+        return load_folder(_folder(args, settings))
+    except PlaybookErrors as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return None
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    library = _load(args, settings)
+    if library is None:
+        return 1
+    triggers = sum(len(p.triggers) for p in library.playbooks)
+    print(f"ok: {len(library.playbooks)} playbooks, {triggers} triggers "
+          f"in {_folder(args, settings)}")
+    return 0
+
+
+def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
+    library = _load(args, settings)
+    if library is None:
+        return 1
+    failed = 0
+    for report in run_examples(library):
+        total = report.passed + len(report.failures)
+        print(f"{'PASS' if report.ok else 'FAIL'} {report.playbook}: "
+              f"{report.passed}/{total} examples")
+        for failure in report.failures:
+            print(f"  expected {failure.expected}, got {failure.got or 'nothing'}: "
+                  f'"{failure.example}" ({failure.why})')
+        for amb in report.ambiguities:
+            print(f'  warning: "{amb.example}" matches both {amb.playbooks[0]} '
+                  f"({amb.scores[0]:.2f}) and {amb.playbooks[1]} ({amb.scores[1]:.2f})")
+        failed += not report.ok
+    print(f"{len(library.playbooks) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def result_json(text: str, result: MatchResult) -> dict[str, object]:
+    top = result.best or (result.candidates[0] if result.candidates else None)
+    return {
+        "text": text,
+        "mode": result.mode,
+        "playbook": result.best.playbook if result.best else None,
+        "score": top.score if top else 0.0,
+        "why": [str(e) for e in top.why] if top else [],
+        "candidates": [{"playbook": c.playbook, "score": c.score}
+                       for c in result.candidates[:5]],
+    }
+
+
+def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
+    library = _load(args, settings)
+    if library is None:
+        return 1
+    texts: Sequence[str] = [" ".join(args.text)] if args.text else (
+        line.rstrip("\n") for line in sys.stdin  # type: ignore[assignment]
+    )
+    for text in texts:
+        result = library.matcher.match(text, args.mode)
+        if args.json:
+            print(json.dumps(result_json(text, result), ensure_ascii=False), flush=False)
+        elif result.best:
+            print(f"{result.best.playbook}\t{result.best.score:.2f}\t"
+                  + "; ".join(str(e) for e in result.best.why))
+        else:
+            near = ", ".join(f"{c.playbook} {c.score:.2f}" for c in result.candidates[:3])
+            print(f"-\t\tno match{f' (closest: {near})' if near else ''}")
+    return 0
+
+
+def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters import console
+
+    library = _load(args, settings)
+    if library is None:
+        return 1
+    handler = Handler(library, MemoryStore(),
+                      HandlerSettings(nudge_cooldown=settings.nudge_cooldown))
+    asyncio.run(console.run(handler, interactive=sys.stdin.isatty()))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
+    schema = Playbook.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Touchpoint playbook"
+    print(json.dumps(schema, indent=2))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from touchpoint.evaluate import evaluate, read_labelled
+
+    library = _load(args, settings)
+    if library is None:
+        return 1
+    try:
+        items = read_labelled(Path(f) for f in args.files)
+    except (OSError, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    scores = evaluate(library.matcher, items)
+    if args.verbose:
+        for text, expected, got in scores.misses:
+            print(f"guide miss: expected {expected}, got {got}: {text}")
+        for text, expected, got in scores.false_nudges:
+            print(f"false nudge: expected {expected}, nudged {got}: {text}")
+    print(scores.summary())
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="touchpoint", description=__doc__)
+    top.add_argument("--playbooks", help="playbook folder (default: $TOUCHPOINT_PLAYBOOKS "
+                     "or ./playbooks)")
+    sub = top.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="validate the playbooks")
+    check.add_argument("dir", nargs="?")
+    check.set_defaults(run=cmd_check)
+    test = sub.add_parser("test", help="run every playbook's examples")
+    test.add_argument("dir", nargs="?")
+    test.set_defaults(run=cmd_test)
+    match = sub.add_parser("match", help="which playbook a message matches")
+    match.add_argument("--mode", choices=("guide", "nudge"), default="guide")
+    match.add_argument("--json", action="store_true", help="one JSON object per message")
+    match.add_argument("--playbooks", dest="playbooks", default=argparse.SUPPRESS)
+    match.add_argument("text", nargs="*", help="the message; none: one per line on stdin")
+    match.set_defaults(run=cmd_match)
+    console = sub.add_parser("console", help="chat with the bot in the terminal")
+    console.set_defaults(run=cmd_console)
+    evaluation = sub.add_parser("eval", help="score the matcher on labelled JSONL messages")
+    evaluation.add_argument("files", nargs="+", help='JSONL lines {"text": ..., "expected": id|null}')
+    evaluation.add_argument("-v", "--verbose", action="store_true", help="list every miss")
+    evaluation.set_defaults(run=cmd_eval)
+    schema = sub.add_parser("schema", help="print the playbook JSON Schema")
+    schema.set_defaults(run=cmd_schema)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    code: int = args.run(args, settings)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Reading playbook files from disk: the I/O that `bot/` leaves to its callers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.library import PlaybookSet
+from bot.playbooks import MAX_FILE_BYTES, PlaybookError, PlaybookErrors, parse_playbooks
+
+NOT_PLAYBOOKS = frozenset({"schedule.yaml", "schedule.yml"})
+
+
+def playbook_files(folder: Path) -> list[Path]:
+    """Every playbook file in a folder, in a stable order."""
+    if not folder.is_dir():
+        raise PlaybookErrors([PlaybookError(str(folder), 1, 1, "", "no such folder")])
+    found = [
+        path
+        for path in folder.iterdir()
+        if path.suffix in (".yaml", ".yml") and path.name not in NOT_PLAYBOOKS
+        and not path.name.startswith(".") and path.is_file()
+    ]
+    return sorted(found)
+
+
+def read_documents(folder: Path) -> tuple[list[tuple[str, str]], list[PlaybookError]]:
+    """`(source, text)` for each readable playbook file, and an error for each other."""
+    documents: list[tuple[str, str]] = []
+    errors: list[PlaybookError] = []
+    for path in playbook_files(folder):
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise ValueError(f"file is larger than {MAX_FILE_BYTES} bytes")
+            documents.append((str(path), path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+            errors.append(PlaybookError(str(path), 1, 1, "", reason))
+    if not documents and not errors:
+        errors.append(PlaybookError(str(folder), 1, 1, "", "no playbook files (*.yaml) here"))
+    return documents, errors
+
+
+def load_folder(folder: Path, version: str = "") -> PlaybookSet:
+    """Validate and index a folder of playbooks; raises `PlaybookErrors` with every problem."""
+    documents, errors = read_documents(folder)
+    try:
+        playbooks = parse_playbooks(documents)
+    except PlaybookErrors as exc:
+        errors.extend(exc.errors)
+    if errors:
+        raise PlaybookErrors(errors)
+    return PlaybookSet.build(playbooks, version)

@@ -1,0 +1,86 @@
+"""Every setting Touchpoint reads from the environment, checked in one place.
+
+A typo in a deployment's environment should stop the process at start with a
+message naming the variable, not surface as a confusing failure an hour later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class SettingsError(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid settings:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Settings:
+    playbooks: Path = Path("playbooks")
+    log_level: str = "INFO"
+    nudge_cooldown: float = 6 * 3600.0
+    port: int = 3000
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+    slack_api_url: str = "https://slack.com/api/"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Read and check every variable; raises `SettingsError` listing all problems."""
+        problems: list[str] = []
+        defaults = cls()
+
+        def text(name: str, default: str) -> str:
+            return env.get(name, default).strip()
+
+        def number(name: str, default: float, low: float, high: float) -> float:
+            raw = env.get(name)
+            if raw is None or raw.strip() == "":
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                value = float("nan")
+            if not low <= value <= high:
+                problems.append(f"{name}={raw!r}: must be a number from {low:g} to {high:g}")
+                return default
+            return value
+
+        log_level = text("TOUCHPOINT_LOG_LEVEL", defaults.log_level).upper()
+        if log_level not in LOG_LEVELS:
+            problems.append(f"TOUCHPOINT_LOG_LEVEL={log_level!r}: must be one of "
+                            + ", ".join(LOG_LEVELS))
+        port = number("PORT", defaults.port, 1, 65535)
+        if port != int(port):
+            problems.append(f"PORT={env.get('PORT')!r}: must be a whole number")
+        bot_token = text("SLACK_BOT_TOKEN", "")
+        if bot_token and not bot_token.startswith("xoxb-"):
+            problems.append("SLACK_BOT_TOKEN: must be a bot token starting with xoxb-")
+        app_token = text("SLACK_APP_TOKEN", "")
+        if app_token and not app_token.startswith("xapp-"):
+            problems.append("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
+        api_url = text("SLACK_API_URL", defaults.slack_api_url)
+        parsed = urlparse(api_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            problems.append(f"SLACK_API_URL={api_url!r}: must be an http(s) URL")
+        settings = cls(
+            playbooks=Path(text("TOUCHPOINT_PLAYBOOKS", str(defaults.playbooks)) or "playbooks"),
+            log_level=log_level,
+            nudge_cooldown=number("TOUCHPOINT_NUDGE_COOLDOWN", defaults.nudge_cooldown,
+                                  0, 30 * 86400),
+            port=int(port),
+            slack_bot_token=bot_token,
+            slack_signing_secret=text("SLACK_SIGNING_SECRET", ""),
+            slack_app_token=app_token,
+            slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
+        )
+        if problems:
+            raise SettingsError(problems)
+        return settings
