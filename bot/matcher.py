@@ -10,7 +10,7 @@ never walks the list of triggers, so its cost barely grows with the set.
 from __future__ import annotations
 
 import re
-import re._parser as sre_parse
+import re._parser as sre_parse  # type: ignore[import-not-found]
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal

@@ -192,7 +192,8 @@ class _Located:
 
     def error(self, node: yaml.Node, path: tuple[Any, ...], message: str) -> PlaybookError:
         mark = node.start_mark
-        return PlaybookError(self.source, mark.line + 1, mark.column + 1, _format_path(path), message)
+        line, column = mark.line + 1, mark.column + 1
+        return PlaybookError(self.source, line, column, _format_path(path), message)
 
     def build(self, loader: yaml.SafeLoader, node: yaml.Node, path: tuple[Any, ...]) -> Any:
         if id(node) in self._seen:
@@ -250,10 +251,12 @@ def parse_playbook(source: str, text: str) -> Playbook:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        raise PlaybookErrors([PlaybookError(source, line, col, "", f"not valid YAML: {what}")])
+        error = PlaybookError(source, line, col, "", f"not valid YAML: {what}")
+        raise PlaybookErrors([error]) from None
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         message = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        raise PlaybookErrors([PlaybookError(source, 1, 1, "", f"not valid YAML: {message}")])
+        error = PlaybookError(source, 1, 1, "", f"not valid YAML: {message}")
+        raise PlaybookErrors([error]) from None
     finally:
         loader.dispose()
     try:
@@ -264,7 +267,8 @@ def parse_playbook(source: str, text: str) -> Playbook:
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
             fields = _FIELDS_AT.get(tuple(p for p in loc[:-1] if isinstance(p, str)), [])
             line, col = located.where(loc)
-            errors.append(PlaybookError(source, line, col, _format_path(loc), _friendly(err, fields)))
+            message = _friendly(err, fields)
+            errors.append(PlaybookError(source, line, col, _format_path(loc), message))
         raise PlaybookErrors(errors) from None
 
 

@@ -27,6 +27,13 @@ class Store(Protocol):
 
     async def counters(self, prefix: str = "") -> dict[str, int]: ...
 
+    async def save_reference(self, platform: str, conversation: str, reference: str) -> None:
+        """Remember where a conversation is (a serialised platform reference) to post later."""
+
+    async def drop_reference(self, platform: str, conversation: str) -> None: ...
+
+    async def references(self, platform: str) -> dict[str, str]: ...
+
 
 class MemoryStore:
     """One process's state; lost on exit, which is fine for one instance or tests."""
@@ -37,6 +44,7 @@ class MemoryStore:
         self._expiry: dict[str, float] = {}
         self._muted: set[str] = set()
         self._counters: dict[str, int] = {}
+        self._references: dict[str, dict[str, str]] = {}
 
     async def first_time(self, key: str, ttl: float) -> bool:
         now = self._clock()
@@ -65,3 +73,12 @@ class MemoryStore:
 
     async def counters(self, prefix: str = "") -> dict[str, int]:
         return {k: v for k, v in sorted(self._counters.items()) if k.startswith(prefix)}
+
+    async def save_reference(self, platform: str, conversation: str, reference: str) -> None:
+        self._references.setdefault(platform, {})[conversation] = reference
+
+    async def drop_reference(self, platform: str, conversation: str) -> None:
+        self._references.get(platform, {}).pop(conversation, None)
+
+    async def references(self, platform: str) -> dict[str, str]:
+        return dict(self._references.get(platform, {}))

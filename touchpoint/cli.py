@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from bot.checks import run_examples
@@ -139,6 +140,21 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from touchpoint import server
+
+    if args.playbooks:
+        settings = replace(settings, playbooks=Path(args.playbooks))
+    port = args.port if args.port is not None else settings.port
+    try:
+        asyncio.run(server.serve(settings, args.host, port))
+    except PlaybookErrors as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="touchpoint", description=__doc__)
     top.add_argument("--playbooks", help="playbook folder (default: $TOUCHPOINT_PLAYBOOKS "
@@ -159,9 +175,14 @@ def parser() -> argparse.ArgumentParser:
     console = sub.add_parser("console", help="chat with the bot in the terminal")
     console.set_defaults(run=cmd_console)
     evaluation = sub.add_parser("eval", help="score the matcher on labelled JSONL messages")
-    evaluation.add_argument("files", nargs="+", help='JSONL lines {"text": ..., "expected": id|null}')
+    evaluation.add_argument("files", nargs="+", 
+                            help='JSONL lines {"text": ..., "expected": id|null}')
     evaluation.add_argument("-v", "--verbose", action="store_true", help="list every miss")
     evaluation.set_defaults(run=cmd_eval)
+    serve = sub.add_parser("serve", help="run the HTTP server (Slack, Teams, webhooks)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=None, help="default: $PORT or 3000")
+    serve.set_defaults(run=cmd_serve)
     schema = sub.add_parser("schema", help="print the playbook JSON Schema")
     schema.set_defaults(run=cmd_schema)
     return top

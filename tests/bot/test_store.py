@@ -53,3 +53,11 @@ async def test_memory_store_stays_bounded(clock: Clock) -> None:
         await store.first_time(f"k{n}", 1)
         clock.now += 2
     assert len(store._expiry) <= 10
+
+
+async def test_references(store: Store) -> None:
+    await store.save_reference("teams", "19:abc", '{"serviceUrl": "http://x"}')
+    assert await store.references("teams") == {"19:abc": '{"serviceUrl": "http://x"}'}
+    await store.drop_reference("teams", "19:abc")
+    await store.drop_reference("teams", "19:never")
+    assert await store.references("teams") == {}

@@ -1,0 +1,87 @@
+"""`touchpoint serve`: one aiohttp server for every platform the environment enables.
+
+Each adapter attaches its own routes to the one application; the process owns
+the handler, the store and the shutdown sequence, and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from bot.handler import Handler, HandlerSettings
+from bot.store import MemoryStore, Store
+from touchpoint.loader import load_folder
+from touchpoint.settings import Settings
+
+log = logging.getLogger("touchpoint.server")
+
+MAX_BODY = 1024 * 1024
+"""Bytes a request body may have; chat platforms send a few kilobytes."""
+
+HANDLER_KEY: web.AppKey[Handler] = web.AppKey("handler", Handler)
+SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("settings", Settings)
+
+
+@dataclass
+class Health:
+    """What `/healthz` reports: each part says `ok` or why it is degraded."""
+
+    parts: dict[str, Callable[[], Awaitable[str]]] = field(default_factory=dict)
+
+    async def report(self) -> dict[str, str]:
+        return {name: await check() for name, check in self.parts.items()}
+
+
+HEALTH_KEY: web.AppKey[Health] = web.AppKey("health", Health)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    handler = request.app[HANDLER_KEY]
+    parts = await request.app[HEALTH_KEY].report()
+    status = "ok" if all(v == "ok" for v in parts.values()) else "degraded"
+    body = {"status": status, "playbooks": len(handler.playbooks.playbooks), **parts}
+    return web.json_response(body)
+
+
+def build_app(settings: Settings, handler: Handler) -> web.Application:
+    """The application with the routes every deployment has; adapters add theirs."""
+    app = web.Application(client_max_size=MAX_BODY)
+    app[HANDLER_KEY] = handler
+    app[SETTINGS_KEY] = settings
+    app[HEALTH_KEY] = Health()
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+def make_store(settings: Settings) -> Store:
+    return MemoryStore()
+
+
+def make_handler(settings: Settings, store: Store) -> Handler:
+    library = load_folder(settings.playbooks)
+    return Handler(library, store, HandlerSettings(nudge_cooldown=settings.nudge_cooldown))
+
+
+async def serve(settings: Settings, host: str, port: int) -> None:
+    """Run until SIGTERM or SIGINT, then stop taking requests and finish the ones taken."""
+    store = make_store(settings)
+    handler = make_handler(settings, store)
+    app = build_app(settings, handler)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    log.info("serving %d playbooks on http://%s:%d", len(handler.playbooks.playbooks), host, port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await runner.cleanup()
