@@ -104,17 +104,23 @@ class Matcher:
         self._phrases: dict[str, list[_Phrase]] = {}
         self._regex_by_gram: dict[str, list[_Regex]] = {}
         self._regex_always: list[_Regex] = []
+        pending: list[_Regex] = []
         examples: list[tuple[int, Any]] = []
         self._example_text: list[str] = []
         for index, playbook in enumerate(playbooks):
             for trigger in playbook.triggers:
-                self._add_trigger(index, trigger)
+                if trigger.regex is None:
+                    self._add_phrase(index, trigger)
+                else:
+                    compiled = regex.compile(trigger.regex, regex.IGNORECASE)
+                    pending.append(_Regex(index, compiled, trigger))
             for label, texts in ((index, playbook.examples.match),
                                  (-index - 1, playbook.examples.no_match)):
                 for text in texts:
                     examples.append((label, features(self._stems(text, learn=True))))
                     self._example_text.append(text)
         self._examples = ExampleIndex(examples)
+        self._index_regexes(pending)
         self._vocab_stems = {stem(word) for word in self._vocab}
         self._typos: dict[str, str] = {}
         for word in sorted(self._vocab, key=lambda w: (-self._vocab[w], w)):
@@ -135,18 +141,23 @@ class Matcher:
                 self._vocab[word] = self._vocab.get(word, 0) + 1
         return [stem(w) for w in found]
 
-    def _add_trigger(self, index: int, trigger: Trigger) -> None:
-        if trigger.regex is not None:
-            compiled = regex.compile(trigger.regex, regex.IGNORECASE)
-            entry = _Regex(index, compiled, trigger)
-            gram = _required_gram(trigger.regex)
-            if gram is None:
-                self._regex_always.append(entry)
-            else:
-                self._regex_by_gram.setdefault(gram, []).append(entry)
-            return
+    def _add_phrase(self, index: int, trigger: Trigger) -> None:
         stems = tuple(self._stems(trigger.text, learn=True))
         self._phrases.setdefault(stems[0], []).append(_Phrase(index, stems, trigger))
+
+    def _index_regexes(self, pending: list[_Regex]) -> None:
+        """Key each regex by the rarest three letters it cannot match without."""
+        options = [_required_grams(entry.trigger.text) for entry in pending]
+        counts: dict[str, int] = {}
+        for grams in options:
+            for gram in grams:
+                counts[gram] = counts.get(gram, 0) + 1
+        for entry, grams in zip(pending, options, strict=True):
+            if not grams:
+                self._regex_always.append(entry)
+                continue
+            key = min(grams, key=lambda g: (counts[g], g))
+            self._regex_by_gram.setdefault(key, []).append(entry)
 
     def _correct(self, word: str) -> tuple[str, bool]:
         if len(word) < 5 or not word.isalpha() or stem(word) in self._vocab_stems:
@@ -205,19 +216,22 @@ class Matcher:
                     Evidence(trigger.kind, trigger.text, weight)
                 )
 
+    def regex_candidates(self, text: str) -> int:
+        """How many regular expressions a message would run: the index's selectivity."""
+        return len(self._regex_candidates(plain(text)))
+
+    def _regex_candidates(self, body: str) -> list[_Regex]:
+        grams = {body[i : i + 3] for i in range(len(body) - 2)}
+        found: dict[int, _Regex] = {id(r): r for r in self._regex_always}
+        for gram in grams.intersection(self._regex_by_gram):
+            found.update((id(r), r) for r in self._regex_by_gram[gram])
+        return sorted(found.values(), key=lambda r: (r.playbook, r.trigger.text))
+
     def _match_regexes(self, text: str, evidence: dict[int, list[Evidence]]) -> None:
         if not self._regex_by_gram and not self._regex_always:
             return
         body = plain(text)
-        grams = {body[i : i + 3] for i in range(len(body) - 2)}
-        candidates: list[_Regex] = list(self._regex_always)
-        for gram in grams.intersection(self._regex_by_gram):
-            candidates.extend(self._regex_by_gram[gram])
-        seen: set[int] = set()
-        for entry in sorted(candidates, key=lambda r: (r.playbook, r.trigger.text)):
-            if id(entry) in seen:
-                continue
-            seen.add(id(entry))
+        for entry in self._regex_candidates(body):
             try:
                 found = entry.pattern.search(body, timeout=REGEX_TIMEOUT)
             except TimeoutError:
@@ -294,18 +308,17 @@ def _find(stems: tuple[str, ...], tokens: list[str], start: int) -> tuple[int, i
     return position, gaps
 
 
-def _required_gram(pattern: str) -> str | None:
-    """A three-character piece of lower-case text every match must contain."""
+def _required_grams(pattern: str) -> set[str]:
+    """Three-character pieces of lower-case text that every match must contain."""
     try:
         parsed = sre_parse.parse(pattern, re.IGNORECASE)
     except Exception:  # the `regex` dialect is wider than `re`; such patterns always run
-        return None
-    literals = _required_literals(list(parsed))
-    usable = [lit for lit in literals if len(lit) >= 3]
-    if not usable:
-        return None
-    longest = max(usable, key=lambda lit: (len(lit), lit))
-    return longest[-3:]
+        return set()
+    return {
+        literal[i : i + 3]
+        for literal in _required_literals(list(parsed))
+        for i in range(len(literal) - 2)
+    }
 
 
 def _required_literals(items: list[Any]) -> list[str]:
