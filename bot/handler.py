@@ -63,6 +63,9 @@ class Handler:
             return await self._action(msg)
         if msg.kind == "call_ended":
             return await self._call_ended(msg)
+        if msg.kind == "added":
+            await self._count("added")
+            return [replies.welcome_reply(msg.platform)]
         return await self._command(msg)
 
     async def _command(self, msg: Message) -> list[Reply]:

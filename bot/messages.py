@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["command", "mention", "direct", "channel", "call_ended", "action"]
+Kind = Literal["command", "mention", "direct", "channel", "call_ended", "action", "added"]
 Platform = Literal["slack", "teams", "console"]
-KINDS: tuple[Kind, ...] = ("command", "mention", "direct", "channel", "call_ended", "action")
+KINDS: tuple[Kind, ...] = (
+    "command", "mention", "direct", "channel", "call_ended", "action", "added",
+)
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,8 @@ class Message:
     `id` is the platform's delivery id (Slack `event_id`, Teams activity id);
     the core answers each id once, so a platform's retry costs nothing.
     For `action`, `text` is the button's action and `value` its payload.
+    `added` means the bot was just added to `channel`: the platform wants a
+    greeting there, and only one even if the event is delivered twice.
     """
 
     text: str

@@ -45,6 +45,20 @@ def help_reply(platform: str) -> Reply:
     )
 
 
+def welcome_reply(platform: str) -> Reply:
+    """What the bot says once when it joins a conversation: what it is for, and how to start."""
+    cmd = command_prefix(platform)
+    return Reply(
+        text="Hi, I'm Touchpoint: I suggest what to do next when you touch a customer.",
+        sections=(
+            Section(
+                text=f"Tell me what happened, e.g. {cmd} the client says our quote is too "
+                f"high. {cmd} help lists the commands; {cmd} mute stops my nudges to you.",
+            ),
+        ),
+    )
+
+
 def list_reply(playbooks: Sequence[Playbook], platform: str) -> Reply:
     bullets = tuple(f"{p.id}: {p.title} - {p.summary}" for p in playbooks)
     return Reply(
