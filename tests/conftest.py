@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
+from local_redis import RedisServer
 
 from bot.library import PlaybookSet
 from touchpoint.loader import load_folder
@@ -18,3 +23,45 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 @pytest.fixture(scope="session")
 def library() -> PlaybookSet:
     return load_folder(PLAYBOOKS)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """$REDIS_URL if set (CI's service), else a throwaway redis-server of our own.
+
+    A missing redis-server fails the tests rather than skipping them: a skip
+    would let the shared store go untested without anyone noticing.
+    """
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    try:
+        server = RedisServer(tmp_path_factory.mktemp("redis"))
+    except FileNotFoundError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own, removed afterwards (the server may be shared)."""
+    prefix = f"touchpoint-test:{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    with redis.Redis.from_url(redis_url) as client:
+        keys = list(client.scan_iter(match=prefix + "*", count=500))
+        if keys:
+            client.delete(*keys)
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A persistent redis-server for this test alone, free to be stopped and restarted."""
+    try:
+        server = RedisServer(tmp_path, persistent=True)
+    except FileNotFoundError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    server.start()
+    yield server
+    server.stop()

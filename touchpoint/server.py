@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from adapters.redis_store import RedisStore
 from bot.handler import Handler, HandlerSettings
 from bot.store import MemoryStore, Store
 from touchpoint.loader import load_folder
@@ -60,7 +61,29 @@ def build_app(settings: Settings, handler: Handler) -> web.Application:
 
 
 def make_store(settings: Settings) -> Store:
+    """Redis when configured, so instances share state; otherwise this process's memory."""
+    if settings.redis_url:
+        return RedisStore.from_url(settings.redis_url, prefix=settings.redis_prefix)
     return MemoryStore()
+
+
+def watch_store(app: web.Application, store: Store) -> None:
+    """Report a Redis store in `/healthz` and close its connections with the app."""
+    if not isinstance(store, RedisStore):
+        return
+    app[HEALTH_KEY].parts["redis"] = store.health
+
+    async def probe(_: web.Application) -> None:
+        # Start even when Redis is down (the store reconnects), but say so at once.
+        state = await store.health()
+        log.log(logging.INFO if state == "ok" else logging.WARNING,
+                "redis store (prefix %r): %s", store.prefix, state)
+
+    async def close(_: web.Application) -> None:
+        await store.close()
+
+    app.on_startup.append(probe)
+    app.on_cleanup.append(close)
 
 
 def make_handler(settings: Settings, store: Store) -> Handler:
@@ -73,6 +96,7 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     store = make_store(settings)
     handler = make_handler(settings, store)
     app = build_app(settings, handler)
+    watch_store(app, store)
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port)

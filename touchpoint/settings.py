@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
 class SettingsError(ValueError):
@@ -30,6 +31,9 @@ class Settings:
     slack_signing_secret: str = ""
     slack_app_token: str = ""
     slack_api_url: str = "https://slack.com/api/"
+    redis_url: str = ""
+    """Empty: state lives in this process (`MemoryStore`); set it to share state."""
+    redis_prefix: str = "touchpoint:"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -70,6 +74,14 @@ class Settings:
         parsed = urlparse(api_url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             problems.append(f"SLACK_API_URL={api_url!r}: must be an http(s) URL")
+        redis_url = text("REDIS_URL", "")
+        if redis_url:
+            problems.extend(_redis_url_problems(redis_url))
+        redis_prefix = env.get("TOUCHPOINT_REDIS_PREFIX", defaults.redis_prefix)
+        if not redis_prefix or len(redis_prefix) > 100 or any(
+                c.isspace() or not c.isprintable() for c in redis_prefix):
+            problems.append(f"TOUCHPOINT_REDIS_PREFIX={redis_prefix!r}: must be 1 to 100 "
+                            "printable characters without spaces")
         settings = cls(
             playbooks=Path(text("TOUCHPOINT_PLAYBOOKS", str(defaults.playbooks)) or "playbooks"),
             log_level=log_level,
@@ -80,7 +92,29 @@ class Settings:
             slack_signing_secret=text("SLACK_SIGNING_SECRET", ""),
             slack_app_token=app_token,
             slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
+            redis_url=redis_url,
+            redis_prefix=redis_prefix,
         )
         if problems:
             raise SettingsError(problems)
         return settings
+
+
+def _redis_url_problems(url: str) -> list[str]:
+    """What is wrong with a REDIS_URL, without echoing it: it may hold a password."""
+    parsed = urlparse(url)
+    scheme = parsed.scheme.lower()
+    if scheme not in REDIS_SCHEMES:
+        shown = f"{scheme}://" if scheme else "no scheme"
+        return [f"REDIS_URL: must start with redis://, rediss:// or unix:// (got {shown})"]
+    if scheme == "unix":
+        return [] if parsed.path else ["REDIS_URL: unix:// needs a socket path"]
+    try:
+        port = parsed.port
+    except ValueError:
+        return ["REDIS_URL: the port must be a number from 1 to 65535"]
+    if not parsed.hostname:
+        return [f"REDIS_URL: {scheme}:// needs a host, e.g. {scheme}://localhost:6379/0"]
+    if port == 0:
+        return ["REDIS_URL: the port must be a number from 1 to 65535"]
+    return []

@@ -1,9 +1,20 @@
-"""The `Store` contract, which every implementation must keep."""
+"""The `Store` contract, which every implementation must keep.
+
+Each test runs against the in-memory store and against the Redis store on a
+real redis-server, so the two cannot drift apart. Expiry is simulated, not
+waited for: the memory store's clock is moved on, and for Redis the test
+checks the TTL Redis holds and then removes the key as expiry would.
+"""
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+from collections.abc import AsyncIterator
 
+import pytest
+from redis.asyncio import Redis
+
+from adapters.redis_store import RedisStore
 from bot.store import MemoryStore, Store
 
 
@@ -15,29 +26,117 @@ class Clock:
         return self.now
 
 
+class Harness:
+    """A store, plus the one thing the contract cannot ask through it: time passing."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def expire(self, key: str, ttl: float) -> None:
+        raise NotImplementedError
+
+
+class MemoryHarness(Harness):
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(MemoryStore(clock=clock))
+        self.clock = clock
+
+    async def expire(self, key: str, ttl: float) -> None:
+        self.clock.now += ttl + 1
+
+
+class RedisHarness(Harness):
+    def __init__(self, store: RedisStore, raw: Redis) -> None:
+        super().__init__(store)
+        self.raw = raw
+        self.prefix = store.prefix
+
+    async def expire(self, key: str, ttl: float) -> None:
+        name = f"{self.prefix}once:{key}"
+        remaining = await self.raw.pttl(name)
+        assert 0 < remaining <= ttl * 1000, f"{name} should expire within {ttl}s: {remaining}ms"
+        await self.raw.delete(name)
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(params=["memory", "redis"])
+async def harness(request: pytest.FixtureRequest, clock: Clock) -> AsyncIterator[Harness]:
+    if request.param == "memory":
+        yield MemoryHarness(clock)
+        return
+    url: str = request.getfixturevalue("redis_url")
+    prefix: str = request.getfixturevalue("redis_prefix")
+    store = RedisStore.from_url(url, prefix=prefix)
+    raw = Redis.from_url(url)
+    try:
+        yield RedisHarness(store, raw)
+    finally:
+        await store.close()
+        await raw.aclose()
+
+
 @pytest.fixture
-def store(clock: Clock) -> Store:
-    return MemoryStore(clock=clock)
+def store(harness: Harness) -> Store:
+    return harness.store
 
 
-async def test_first_time_only_once_until_ttl(store: Store, clock: Clock) -> None:
+async def test_first_time_only_once_until_ttl(harness: Harness) -> None:
+    store = harness.store
     assert await store.first_time("event:1", 60)
     assert not await store.first_time("event:1", 60)
-    clock.now += 61
+    await harness.expire("event:1", 60)
     assert await store.first_time("event:1", 60)
+    assert not await store.first_time("event:1", 60)
+
+
+async def test_first_time_keys_are_independent(store: Store) -> None:
+    assert await store.first_time("event:slack:1", 60)
+    assert await store.first_time("event:teams:1", 60)
+    assert await store.first_time("cooldown:slack:C1:renewal", 60)
+    assert not await store.first_time("event:slack:1", 60)
+
+
+async def test_first_time_with_zero_ttl_remembers_nothing(store: Store) -> None:
+    """A cooldown set to 0 switches cooldowns off rather than failing."""
+    assert await store.first_time("cooldown:slack:C1:renewal", 0)
+    assert await store.first_time("cooldown:slack:C1:renewal", 0)
+
+
+async def test_first_time_with_fractional_ttl(harness: Harness) -> None:
+    assert await harness.store.first_time("event:short", 0.25)
+    assert not await harness.store.first_time("event:short", 0.25)
+    await harness.expire("event:short", 0.25)
+    assert await harness.store.first_time("event:short", 0.25)
+
+
+async def test_first_time_has_one_winner_among_concurrent_callers(store: Store) -> None:
+    answers = await asyncio.gather(*(store.first_time("event:race", 60) for _ in range(25)))
+    assert answers.count(True) == 1
 
 
 async def test_mutes(store: Store) -> None:
     assert not await store.is_muted("slack:U1")
     await store.set_muted("slack:U1", True)
     assert await store.is_muted("slack:U1")
+    await store.set_muted("slack:U1", True)
+    assert await store.is_muted("slack:U1")
+    assert not await store.is_muted("slack:U2")
+    assert not await store.is_muted("teams:U1")
     await store.set_muted("slack:U1", False)
     assert not await store.is_muted("slack:U1")
+    await store.set_muted("slack:U1", False)
+    assert not await store.is_muted("slack:U1")
+
+
+async def test_mutes_of_any_user_id(store: Store) -> None:
+    user = "teams:29:1Ab_ü-Zürich/Ø:*?[x]"
+    await store.set_muted(user, True)
+    assert await store.is_muted(user)
+    assert not await store.is_muted("teams:29:1Ab_ü-Zürich/Ø:*?[y]")
 
 
 async def test_counters(store: Store) -> None:
@@ -45,6 +144,23 @@ async def test_counters(store: Store) -> None:
     assert await store.incr("guide:renewal", 2) == 3
     await store.incr("nudge:renewal")
     assert await store.counters("guide:") == {"guide:renewal": 3}
+
+
+async def test_counters_listed_in_order_and_filtered(store: Store) -> None:
+    assert await store.counters() == {}
+    await store.incr("nudge:b")
+    await store.incr("guide:z", 5)
+    await store.incr("guide:a")
+    await store.incr("helpful:a", -1)
+    assert list(await store.counters()) == ["guide:a", "guide:z", "helpful:a", "nudge:b"]
+    assert await store.counters("guide:") == {"guide:a": 1, "guide:z": 5}
+    assert await store.counters("helpful:") == {"helpful:a": -1}
+    assert await store.counters("none:") == {}
+
+
+async def test_counters_add_up_under_concurrency(store: Store) -> None:
+    await asyncio.gather(*(store.incr("usage") for _ in range(50)))
+    assert await store.counters("usage") == {"usage": 50}
 
 
 async def test_memory_store_stays_bounded(clock: Clock) -> None:
@@ -61,3 +177,16 @@ async def test_references(store: Store) -> None:
     await store.drop_reference("teams", "19:abc")
     await store.drop_reference("teams", "19:never")
     assert await store.references("teams") == {}
+
+
+async def test_references_are_per_platform_and_replaced(store: Store) -> None:
+    await store.save_reference("teams", "19:abc", '{"v": 1}')
+    await store.save_reference("teams", "19:abc", '{"v": 2, "name": "Équipe ✓"}')
+    await store.save_reference("teams", "19:def", "{}")
+    await store.save_reference("slack", "C1", "C1")
+    assert await store.references("teams") == {"19:abc": '{"v": 2, "name": "Équipe ✓"}',
+                                               "19:def": "{}"}
+    assert await store.references("slack") == {"C1": "C1"}
+    assert await store.references("console") == {}
+    await store.drop_reference("slack", "19:abc")
+    assert len(await store.references("teams")) == 2
