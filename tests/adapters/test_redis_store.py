@@ -1,0 +1,357 @@
+"""What only the Redis store has: its key layout, outages, restarts and damaged keys.
+
+The contract it shares with the memory store is in tests/bot/test_store.py.
+Outage tests stop a redis-server of their own; time for the store's
+reconnect interval is a fake clock moved by hand, never a sleep.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from local_redis import RedisServer
+from redis.asyncio import Redis
+
+from adapters.redis_store import FIRST_TIME, RedisStore, StoreError, StoreUnavailable
+from bot.handler import Handler
+from bot.library import PlaybookSet
+from bot.matcher import Mode
+from bot.messages import Kind, Message
+from bot.store import MemoryStore
+
+PREFIX = "tp-test:"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def raw(redis_url: str) -> AsyncIterator[Redis]:
+    """A plain client, to look at and tamper with what the store wrote."""
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def store(redis_url: str, redis_prefix: str) -> AsyncIterator[RedisStore]:
+    store = RedisStore.from_url(redis_url, prefix=redis_prefix)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def private_store(private_redis: RedisServer, clock: Clock) -> AsyncIterator[RedisStore]:
+    store = RedisStore.from_url(private_redis.url, prefix=PREFIX, clock=clock)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def private_raw(private_redis: RedisServer) -> AsyncIterator[Redis]:
+    client = Redis.from_url(private_redis.url)
+    yield client
+    await client.aclose()
+
+
+def example(library: PlaybookSet, mode: Mode) -> tuple[str, str]:
+    """A shipped example the matcher answers in `mode`, and its playbook's id.
+
+    Taken from the playbooks rather than written here, so editing the
+    playbooks does not break tests that are about the store.
+    """
+    for playbook in library.playbooks:
+        for text in playbook.examples.match:
+            best = library.matcher.match(text, mode).best
+            if best is not None:
+                return text, best.playbook
+    pytest.fail(f"no shipped example matches in {mode} mode")
+
+
+def message(text: str, kind: Kind = "command", id: str = "", user: str = "U1") -> Message:
+    return Message(text=text, user=user, channel="C1", platform="slack", kind=kind, id=id)
+
+
+async def fill(store: RedisStore) -> None:
+    """Some of everything the store keeps."""
+    assert await store.first_time("event:slack:Ev1", 3600)
+    await store.set_muted("slack:U9", True)
+    await store.incr("guide:renewal", 3)
+    await store.incr("helpful:renewal")
+    await store.save_reference("teams", "19:abc", '{"serviceUrl": "https://smba"}')
+
+
+async def assert_filled(store: RedisStore) -> None:
+    assert not await store.first_time("event:slack:Ev1", 3600)
+    assert await store.is_muted("slack:U9")
+    assert await store.counters() == {"guide:renewal": 3, "helpful:renewal": 1}
+    assert await store.references("teams") == {"19:abc": '{"serviceUrl": "https://smba"}'}
+
+
+# Key layout
+
+
+async def test_every_key_is_namespaced_and_every_temporary_key_expires(
+    private_store: RedisStore, private_raw: Redis
+) -> None:
+    await fill(private_store)
+    assert await private_store.first_time("cooldown:slack:C1:renewal", 6 * 3600)
+    keys = {key.decode() for key in await private_raw.keys("*")}
+    assert keys == {
+        PREFIX + "once:event:slack:Ev1",
+        PREFIX + "once:cooldown:slack:C1:renewal",
+        PREFIX + "mute:slack:U9",
+        PREFIX + "counters",
+        PREFIX + "refs:teams",
+    }
+    assert 0 < await private_raw.pttl(PREFIX + "once:event:slack:Ev1") <= 3600 * 1000
+    assert 0 < await private_raw.pttl(PREFIX + "once:cooldown:slack:C1:renewal") <= 6 * 3600_000
+    for permanent in ("mute:slack:U9", "counters", "refs:teams"):
+        assert await private_raw.pttl(PREFIX + permanent) == -1, permanent
+
+
+async def test_two_prefixes_do_not_see_each_other(redis_url: str, redis_prefix: str) -> None:
+    one = RedisStore.from_url(redis_url, prefix=redis_prefix + "one:")
+    two = RedisStore.from_url(redis_url, prefix=redis_prefix + "two:")
+    try:
+        await fill(one)
+        assert await two.first_time("event:slack:Ev1", 3600)
+        assert not await two.is_muted("slack:U9")
+        assert await two.counters() == {}
+        assert await two.references("teams") == {}
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_instances_sharing_a_redis_share_state(redis_url: str, redis_prefix: str) -> None:
+    """What REDIS_URL is for: a retry delivered to another instance is still answered once."""
+    one = RedisStore.from_url(redis_url, prefix=redis_prefix)
+    two = RedisStore.from_url(redis_url, prefix=redis_prefix)
+    try:
+        assert await one.first_time("event:slack:Ev7", 60)
+        assert not await two.first_time("event:slack:Ev7", 60)
+        await one.set_muted("slack:U1", True)
+        assert await two.is_muted("slack:U1")
+        await two.incr("usage")
+        assert await one.incr("usage") == 2
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_first_time_sets_the_ttl_asked_for(store: RedisStore, raw: Redis) -> None:
+    assert await store.first_time("event:a", 90)
+    assert await store.first_time("event:b", 7.5)
+    assert 0 < await raw.pttl(store.prefix + "once:event:a") <= 90_000
+    assert 0 < await raw.pttl(store.prefix + "once:event:b") <= 7_500
+
+
+async def test_first_time_rejects_a_ttl_that_never_ends(store: RedisStore) -> None:
+    with pytest.raises(ValueError):
+        await store.first_time("event:a", float("inf"))
+
+
+async def test_first_time_recognises_its_own_retry(raw: Redis, redis_prefix: str) -> None:
+    """A retry after a lost reply sends the same token and must still be told "first"."""
+    script = raw.register_script(FIRST_TIME)
+    key = redis_prefix + "once:event:lost-reply"
+    assert await script(keys=[key], args=["token-1", 60_000]) == 1
+    assert await script(keys=[key], args=["token-1", 60_000]) == 1
+    assert await script(keys=[key], args=["token-2", 60_000]) == 0
+
+
+async def test_first_time_gives_a_key_without_ttl_one(store: RedisStore, raw: Redis) -> None:
+    key = store.prefix + "once:event:legacy"
+    await raw.set(key, "written by hand, no TTL")
+    assert not await store.first_time("event:legacy", 60)
+    assert 0 < await raw.pttl(key) <= 60_000
+    assert await raw.get(key) == b"written by hand, no TTL"
+
+
+# Damaged keys: read as missing, logged, never deleted
+
+
+async def test_damaged_mute_keys_read_as_not_muted(
+    store: RedisStore, raw: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    p = store.prefix
+    await raw.hset(p + "mute:slack:Uhash", "a", "b")
+    await raw.set(p + "mute:slack:Utext", "yes please")
+    await raw.set(p + "mute:slack:Ubytes", b"\xff\xfe")
+    with caplog.at_level(logging.WARNING, "touchpoint.redis"):
+        for user in ("slack:Uhash", "slack:Utext", "slack:Ubytes"):
+            assert not await store.is_muted(user)
+    assert len(caplog.records) == 3
+    assert await raw.type(p + "mute:slack:Uhash") == b"hash"
+    await store.set_muted("slack:Uhash", True)
+    assert await store.is_muted("slack:Uhash")
+    assert await store.health() == "ok"
+
+
+async def test_damaged_counters_are_skipped_and_logged(
+    store: RedisStore, raw: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = store.prefix + "counters"
+    await raw.hset(key, mapping={"guide:a": "2", "guide:bad": "many", b"\xff": "1"})
+    with caplog.at_level(logging.WARNING, "touchpoint.redis"):
+        assert await store.counters() == {"guide:a": 2}
+        with pytest.raises(StoreError):
+            await store.incr("guide:bad")
+    assert caplog.records
+    assert await store.incr("guide:a") == 3
+    assert await raw.hget(key, "guide:bad") == b"many"
+
+
+async def test_counters_of_the_wrong_type(store: RedisStore, raw: Redis) -> None:
+    await raw.rpush(store.prefix + "counters", "x")
+    assert await store.counters() == {}
+    with pytest.raises(StoreError):
+        await store.incr("guide:a")
+    assert await raw.lrange(store.prefix + "counters", 0, -1) == [b"x"]
+
+
+async def test_damaged_references_are_skipped(store: RedisStore, raw: Redis) -> None:
+    await raw.hset(store.prefix + "refs:teams", mapping={"19:ok": "{}", "19:bad": b"\xc3("})
+    assert await store.references("teams") == {"19:ok": "{}"}
+    await raw.set(store.prefix + "refs:slack", "not a hash")
+    assert await store.references("slack") == {}
+    with pytest.raises(StoreError):
+        await store.save_reference("slack", "C1", "{}")
+    assert await raw.get(store.prefix + "refs:slack") == b"not a hash"
+
+
+async def test_damaged_keys_do_not_stop_the_handler(
+    store: RedisStore, raw: Redis, library: PlaybookSet
+) -> None:
+    guide_text, _ = example(library, "guide")
+    nudge_text, nudged = example(library, "nudge")
+    p = store.prefix
+    await raw.sadd(p + "mute:slack:U1", "x")
+    await raw.set(p + "counters", "garbage")
+    await raw.hset(p + f"once:cooldown:slack:C1:{nudged}", "x", "y")
+    handler = Handler(library, store)
+    expected = await Handler(library, MemoryStore()).handle(message(guide_text))
+    assert expected
+    assert await handler.handle(message(guide_text, id="Ev1")) == expected
+    # The damaged cooldown key still exists, so it still holds the nudge back.
+    assert await handler.handle(message(nudge_text, kind="channel", id="Ev2")) == []
+    assert await handler.handle(message(nudge_text, kind="channel", user="U2", id="Ev3")) == []
+    assert await raw.pttl(p + f"once:cooldown:slack:C1:{nudged}") > 0  # so it heals in time
+
+
+# Redis down
+
+
+async def test_redis_down_degrades_and_guidance_still_answers(
+    private_redis: RedisServer, private_store: RedisStore, library: PlaybookSet,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    guide_text, _ = example(library, "guide")
+    nudge_text, _ = example(library, "nudge")
+    handler = Handler(library, private_store)
+    reference = Handler(library, MemoryStore())
+    guide = await reference.handle(message(guide_text))
+    nudge = await reference.handle(message(nudge_text, kind="channel", id="ref"))
+    assert guide and nudge
+    assert await handler.handle(message(guide_text, id="Ev-before")) == guide
+    assert await private_store.health() == "ok"
+
+    private_redis.stop()
+    with caplog.at_level(logging.WARNING):
+        assert await handler.handle(message(guide_text, id="Ev1")) == guide
+        assert await handler.handle(message(guide_text)) == guide
+        # Dedupe and cooldown fall back to this process rather than answering every retry.
+        assert await handler.handle(message(guide_text, id="Ev1")) == []
+        assert await handler.handle(message(guide_text, id="Ev-before")) == []
+        assert await handler.handle(message(nudge_text, kind="channel", id="Ev2")) == nudge
+        assert await handler.handle(message(nudge_text, kind="channel", id="Ev3")) == []
+    health = await private_store.health()
+    assert health.startswith("degraded: redis unreachable"), health
+    warnings = [r.getMessage() for r in caplog.records if r.name == "touchpoint.redis"]
+    assert len(warnings) == 1 and "redis unreachable" in warnings[0]
+    assert any("store unavailable" in r.getMessage() for r in caplog.records
+               if r.name == "touchpoint.handler")
+
+
+@pytest.mark.parametrize("call", [
+    lambda s: s.is_muted("slack:U1"),
+    lambda s: s.set_muted("slack:U1", True),
+    lambda s: s.incr("guide:a"),
+    lambda s: s.counters(),
+    lambda s: s.save_reference("teams", "19:a", "{}"),
+    lambda s: s.drop_reference("teams", "19:a"),
+    lambda s: s.references("teams"),
+], ids=["is_muted", "set_muted", "incr", "counters", "save_reference", "drop_reference",
+        "references"])
+async def test_redis_down_other_calls_raise_store_unavailable(
+    private_redis: RedisServer, private_store: RedisStore,
+    call: Callable[[RedisStore], Awaitable[object]],
+) -> None:
+    private_redis.stop()
+    for _ in range(2):  # first by trying Redis, then at once until the reconnect interval
+        with pytest.raises(StoreUnavailable, match="redis unreachable"):
+            await call(private_store)
+
+
+async def test_redis_that_never_answered_degrades(clock: Clock) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    store = RedisStore.from_url(f"redis://127.0.0.1:{port}/0", clock=clock)
+    try:
+        assert (await store.health()).startswith("degraded: redis unreachable")
+        assert await store.first_time("event:1", 60)
+        assert not await store.first_time("event:1", 60)
+    finally:
+        await store.close()
+
+
+# Redis restarted
+
+
+@pytest.mark.parametrize("kill", [False, True], ids=["restart", "crash"])
+async def test_restart_reconnects_by_itself_and_keeps_everything(
+    private_redis: RedisServer, private_store: RedisStore, kill: bool
+) -> None:
+    await fill(private_store)
+    private_redis.restart(kill=kill)
+    await assert_filled(private_store)
+    assert await private_store.health() == "ok"
+    await private_store.set_muted("slack:U9", False)
+    assert not await private_store.is_muted("slack:U9")
+
+
+async def test_store_comes_back_after_an_outage(
+    private_redis: RedisServer, private_store: RedisStore, clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await fill(private_store)
+    private_redis.stop()
+    with pytest.raises(StoreUnavailable):
+        await private_store.is_muted("slack:U9")
+    assert await private_store.first_time("event:during-outage", 60)
+    private_redis.start()
+    # Within the reconnect interval the store does not wait on Redis again...
+    assert (await private_store.health()).startswith("degraded:")
+    clock.now += 5
+    # ...after it, the next call reconnects, and nothing that was stored is lost.
+    with caplog.at_level(logging.WARNING, "touchpoint.redis"):
+        assert await private_store.health() == "ok"
+    assert any("reachable again" in r.getMessage() for r in caplog.records)
+    await assert_filled(private_store)
+    await private_store.incr("guide:renewal")
+    assert (await private_store.counters("guide:"))["guide:renewal"] == 4

@@ -1,0 +1,105 @@
+"""REDIS_URL and TOUCHPOINT_REDIS_PREFIX from the environment to `/healthz`."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from adapters.redis_store import RedisStore
+from bot.handler import Handler
+from bot.library import PlaybookSet
+from bot.store import MemoryStore
+from touchpoint.server import build_app, make_store, watch_store
+from touchpoint.settings import Settings, SettingsError
+
+
+def test_redis_is_off_by_default() -> None:
+    settings = Settings.from_env({})
+    assert settings.redis_url == ""
+    assert settings.redis_prefix == "touchpoint:"
+    assert isinstance(make_store(settings), MemoryStore)
+
+
+@pytest.mark.parametrize("url", [
+    "redis://localhost:6379/0",
+    "redis://redis",
+    "rediss://:secret@cache.example.com:6380/2",
+    "redis://user:secret@[::1]:6379",
+    "unix:///var/run/redis/redis.sock?db=1",
+])
+def test_redis_urls_accepted(url: str) -> None:
+    settings = Settings.from_env({"REDIS_URL": url, "TOUCHPOINT_REDIS_PREFIX": "tp:prod:"})
+    assert settings.redis_url == url
+    assert settings.redis_prefix == "tp:prod:"
+
+
+@pytest.mark.parametrize("url, problem", [
+    ("http://localhost:6379", "must start with redis://, rediss:// or unix://"),
+    ("localhost:6379", "must start with redis://"),
+    ("redis://", "needs a host"),
+    ("redis://:secret@localhost:port", "port must be a number"),
+    ("unix://", "needs a socket path"),
+])
+def test_bad_redis_urls_named_without_their_password(url: str, problem: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({"REDIS_URL": url})
+    assert problem in str(error.value)
+    assert "secret" not in str(error.value)
+
+
+def test_password_of_a_wrong_scheme_is_not_echoed() -> None:
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({"REDIS_URL": "postgres://app:hunter2@db:5432/x"})
+    assert "hunter2" not in str(error.value)
+
+
+@pytest.mark.parametrize("prefix", ["", "touch point:", "tp:\n", "x" * 101])
+def test_bad_redis_prefixes(prefix: str) -> None:
+    with pytest.raises(SettingsError, match="TOUCHPOINT_REDIS_PREFIX"):
+        Settings.from_env({"TOUCHPOINT_REDIS_PREFIX": prefix})
+
+
+async def test_make_store_uses_redis_when_configured(redis_url: str, redis_prefix: str) -> None:
+    store = make_store(Settings(redis_url=redis_url, redis_prefix=redis_prefix))
+    assert isinstance(store, RedisStore)
+    assert store.prefix == redis_prefix
+    try:
+        assert await store.first_time("event:1", 60)
+    finally:
+        await store.close()
+
+
+async def healthz(settings: Settings, library: PlaybookSet) -> dict[str, object]:
+    """`/healthz` of a server built like `serve` builds it; the app closes the store."""
+    store = make_store(settings)
+    app = build_app(settings, Handler(library, store))
+    watch_store(app, store)
+    async with TestClient(TestServer(app)) as client:
+        response = await client.get("/healthz")
+        assert response.status == 200
+        body: dict[str, object] = await response.json()
+        return body
+
+
+async def test_healthz_reports_redis_ok(
+    redis_url: str, redis_prefix: str, library: PlaybookSet
+) -> None:
+    body = await healthz(Settings(redis_url=redis_url, redis_prefix=redis_prefix), library)
+    assert body["status"] == "ok"
+    assert body["redis"] == "ok"
+
+
+async def test_healthz_reports_redis_degraded(library: PlaybookSet) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    body = await healthz(Settings(redis_url=f"redis://127.0.0.1:{port}/0"), library)
+    assert body["status"] == "degraded"
+    assert str(body["redis"]).startswith("degraded: redis unreachable")
+
+
+async def test_healthz_without_redis_has_no_redis_part(library: PlaybookSet) -> None:
+    body = await healthz(Settings(), library)
+    assert "redis" not in body
