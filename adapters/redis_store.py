@@ -17,25 +17,35 @@ two versions of Touchpoint must agree on during a rolling deploy:
 
 Later parts (channel subscriptions, each channel's prompt rotation) add
 their own kinds through `_key` and `_run`, and so get the same namespacing,
-reply validation and outage handling.
+reply validation and outage handling. The daily prompt's "one post per
+channel and day" must not use `first_time`'s in-process fallback described
+below (every instance would post): it wants the same script through `_run`,
+letting `StoreUnavailable` through so the run is retried within its grace.
 
 Outages. The client reconnects by itself: redis-py retries a command once
 after a dropped connection, which covers a pooled connection that died in a
-restart, and short socket timeouts keep a dead Redis from holding a request
-for long. After a connection failure the store answers "unavailable" at
-once for `reconnect_interval` seconds instead of letting every request wait
-on a timeout, then tries Redis again. Calls then raise `StoreUnavailable`,
-which the handler turns into its degraded behaviour, except `first_time`:
-while Redis is down it answers from a small in-process `MemoryStore` that
-also remembers every key this process saw while Redis was up. A platform's
-retry storm during an outage is therefore still answered once per instance,
-where answering `True` blindly would post every retry. Those in-process marks
-are not written back to Redis afterwards: a retry that lands on another
-instance may be answered twice, which is the visible price of an outage.
+restart, and short socket timeouts (1 s to answer, not retried) keep a hung
+Redis from holding a request for long. After a connection failure the store
+answers "unavailable" at once for `reconnect_interval` seconds instead of
+letting every request wait on a timeout, then tries Redis again. Calls then
+raise `StoreUnavailable`, which the handler turns into its degraded
+behaviour, except `first_time`: while Redis is down it answers from a small
+in-process `MemoryStore` that also remembers every key this process saw
+while Redis was up. A platform's retry storm during an outage is therefore
+still answered once per instance, where answering `True` blindly would post
+every retry. Those in-process marks are not written back to Redis
+afterwards: a retry that lands on another instance may be answered twice,
+which is the visible price of an outage (logged once when Redis goes away and
+once when it is back, and shown in `/healthz` meanwhile).
 
 Nothing stored is ever removed to recover: no FLUSH, no deleting a key of the
 wrong type. A damaged value under one of our keys is logged and read as
-missing; a write that cannot land on it raises `StoreError`.
+missing; a write that cannot land on it raises `StoreError`. A `once:` key
+holding anything at all counts as seen (it is given a TTL if it lacks one).
+
+Redis itself must keep what it is given: run it with the append-only file
+and a `noeviction` (or `volatile-*`) maxmemory policy, or a restart or memory
+pressure can drop mutes, counters and references that no TTL covers.
 
 Counters are at-least-once: if a reply is lost after Redis applied an
 increment, the retry applies it again. `first_time` does not have that
@@ -126,18 +136,20 @@ class RedisStore:
         """A store with a client tuned to fail fast and heal by itself.
 
         redis-py's default retry backs off for up to ten seconds, long enough
-        for Slack to give up on a request; one quick retry is enough to get
-        past a connection that died in a Redis restart. The health check
-        pings a connection that sat idle, so a restart is noticed before a
-        command is sent on a dead socket.
+        for Slack to give up on a request. Here a dropped connection is
+        retried once at once, which gets past a connection that died in a
+        Redis restart; a timeout is not retried, since a Redis that did not
+        answer within `timeout` will not answer the retry sooner, and the
+        command may have run. The health check pings a connection that sat
+        idle, so a restart is noticed before a command goes to a dead socket.
         """
         client = Redis.from_url(
             url,
             socket_connect_timeout=connect_timeout,
             socket_timeout=timeout,
-            retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1),
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1,
+                        supported_errors=(redis_errors.ConnectionError,)),
             health_check_interval=10,
-            client_name="touchpoint",
         )
         return cls(client, prefix, reconnect_interval=reconnect_interval, clock=clock)
 

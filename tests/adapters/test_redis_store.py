@@ -320,6 +320,24 @@ async def test_redis_that_never_answered_degrades(clock: Clock) -> None:
         await store.close()
 
 
+async def test_redis_that_accepts_but_never_answers_degrades(clock: Clock) -> None:
+    """A hung or blackholed Redis: the socket timeout turns it into an outage."""
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(16)  # the kernel completes connections nobody will ever read
+        port = hung.getsockname()[1]
+        store = RedisStore.from_url(f"redis://127.0.0.1:{port}/0", clock=clock,
+                                    connect_timeout=0.05, timeout=0.05)
+        try:
+            assert (await store.health()).startswith("degraded: redis unreachable")
+            with pytest.raises(StoreUnavailable):
+                await store.is_muted("slack:U1")
+            assert await store.first_time("event:1", 60)
+            assert not await store.first_time("event:1", 60)
+        finally:
+            await store.close()
+
+
 # Redis restarted
 
 
