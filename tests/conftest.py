@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
-from local_redis import RedisServer
+from local_redis import MISSING, RedisServer
 
 from bot.library import PlaybookSet
 from touchpoint.loader import load_folder
@@ -25,6 +26,12 @@ def library() -> PlaybookSet:
     return load_folder(PLAYBOOKS)
 
 
+def _redis_server(directory: Path, persistent: bool = False) -> RedisServer:
+    if shutil.which("redis-server") is None:
+        pytest.fail(MISSING, pytrace=False)
+    return RedisServer(directory, persistent=persistent)
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """$REDIS_URL if set (CI's service), else a throwaway redis-server of our own.
@@ -35,10 +42,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if os.environ.get("REDIS_URL"):
         yield os.environ["REDIS_URL"]
         return
-    try:
-        server = RedisServer(tmp_path_factory.mktemp("redis"))
-    except FileNotFoundError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    server = _redis_server(tmp_path_factory.mktemp("redis"))
     server.start()
     yield server.url
     server.stop()
@@ -58,10 +62,7 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A persistent redis-server for this test alone, free to be stopped and restarted."""
-    try:
-        server = RedisServer(tmp_path, persistent=True)
-    except FileNotFoundError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    server = _redis_server(tmp_path, persistent=True)
     server.start()
     yield server
     server.stop()

@@ -19,8 +19,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 MISSING = ("redis-server was not found on PATH. The Redis store's tests need a real Redis: "
-           "install it (apt-get install redis-server, brew install redis), "
-           "or point REDIS_URL at one.")
+           "install it (apt-get install redis-server, brew install redis). REDIS_URL can "
+           "point most of them at another Redis; the restart tests always start their own.")
 
 
 class RedisServer:
