@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import redis
+from fakes.teams_connector import FakeTeamsConnector
 from local_redis import MISSING, RedisServer
 
 from bot.library import PlaybookSet
@@ -66,3 +67,12 @@ def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+async def teams_connector() -> AsyncIterator[FakeTeamsConnector]:
+    """A fake Bot Framework connector on 127.0.0.1 that records what the bot posts."""
+    connector = FakeTeamsConnector()
+    await connector.start()
+    yield connector
+    await connector.close()

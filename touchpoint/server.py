@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from adapters import teams
 from adapters.redis_store import RedisStore
 from bot.handler import Handler, HandlerSettings
 from bot.store import MemoryStore, Store
@@ -97,6 +98,7 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     handler = make_handler(settings, store)
     app = build_app(settings, handler)
     watch_store(app, store)
+    teams.attach(app, handler, settings)
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port)

@@ -6,13 +6,20 @@ message naming the variable, not surface as a confusing failure an hour later.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import urlparse
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+TEAMS_APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_TENANT_DOMAIN = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_FLAGS = {"": False, "0": False, "false": False, "no": False, "off": False,
+          "1": True, "true": True, "yes": True, "on": True}
 
 
 class SettingsError(ValueError):
@@ -34,6 +41,13 @@ class Settings:
     redis_url: str = ""
     """Empty: state lives in this process (`MemoryStore`); set it to share state."""
     redis_prefix: str = "touchpoint:"
+    microsoft_app_id: str = ""
+    """Empty: Teams is off (unless `teams_dev`)."""
+    microsoft_app_password: str = field(default="", repr=False)
+    microsoft_app_type: str = "MultiTenant"
+    microsoft_app_tenant_id: str = ""
+    teams_dev: bool = False
+    """Unauthenticated Teams endpoint for local tools and tests; loopback callers only."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -82,6 +96,7 @@ class Settings:
                 c.isspace() or not c.isprintable() for c in redis_prefix):
             problems.append(f"TOUCHPOINT_REDIS_PREFIX={redis_prefix!r}: must be 1 to 100 "
                             "printable characters without spaces")
+        teams = _teams_settings(env, problems)
         settings = cls(
             playbooks=Path(text("TOUCHPOINT_PLAYBOOKS", str(defaults.playbooks)) or "playbooks"),
             log_level=log_level,
@@ -94,10 +109,63 @@ class Settings:
             slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
             redis_url=redis_url,
             redis_prefix=redis_prefix,
+            **teams,
         )
         if problems:
             raise SettingsError(problems)
         return settings
+
+
+class _Teams(TypedDict):
+    microsoft_app_id: str
+    microsoft_app_password: str
+    microsoft_app_type: str
+    microsoft_app_tenant_id: str
+    teams_dev: bool
+
+
+def _teams_settings(env: Mapping[str, str], problems: list[str]) -> _Teams:
+    """The Bot Framework variables (their Azure names), checked together: they depend on each other.
+
+    Secrets are never echoed into the problems.
+    """
+    app_id = env.get("MicrosoftAppId", "").strip()
+    password = env.get("MicrosoftAppPassword", "").strip()
+    tenant = env.get("MicrosoftAppTenantId", "").strip()
+    raw_type = env.get("MicrosoftAppType", "").strip() or "MultiTenant"
+    app_type = next((t for t in TEAMS_APP_TYPES if t.lower() == raw_type.lower()), "")
+    raw_dev = env.get("TOUCHPOINT_TEAMS_DEV", "").strip().lower()
+    dev = _FLAGS.get(raw_dev)
+    if dev is None:
+        problems.append(f"TOUCHPOINT_TEAMS_DEV={raw_dev!r}: must be 1 or 0")
+        dev = False
+    if not app_type:
+        problems.append(f"MicrosoftAppType={raw_type!r}: must be one of "
+                        + ", ".join(TEAMS_APP_TYPES))
+    if app_id and not _GUID.match(app_id):
+        problems.append(f"MicrosoftAppId={app_id!r}: must be the bot's app id, a GUID like "
+                        "00000000-0000-0000-0000-000000000000")
+    if tenant and not (_GUID.match(tenant) or _TENANT_DOMAIN.match(tenant)):
+        problems.append(f"MicrosoftAppTenantId={tenant!r}: must be a tenant GUID or domain")
+    if not app_id:
+        if password or tenant:
+            problems.append("MicrosoftAppPassword or MicrosoftAppTenantId is set but "
+                            "MicrosoftAppId is not: set the app id too, or remove them")
+    elif dev:
+        problems.append("TOUCHPOINT_TEAMS_DEV=1 turns authentication off and cannot be "
+                        "combined with MicrosoftAppId: unset one of them")
+    elif app_type in ("MultiTenant", "SingleTenant") and not password:
+        problems.append(f"MicrosoftAppPassword: required with MicrosoftAppId for a "
+                        f"{app_type} bot (the client secret of the bot's app registration)")
+    if app_id and app_type in ("SingleTenant", "UserAssignedMSI") and not tenant:
+        problems.append(f"MicrosoftAppTenantId: required for MicrosoftAppType={app_type}")
+    return {
+        "microsoft_app_id": app_id,
+        "microsoft_app_password": password,
+        "microsoft_app_type": app_type or "MultiTenant",
+        "microsoft_app_tenant_id": tenant,
+        "teams_dev": dev,
+    }
 
 
 def _redis_url_problems(url: str) -> list[str]:

@@ -1,0 +1,605 @@
+"""Teams end to end: the real server on a real port, real Bot Framework activities in,
+replies out to a fake connector on 127.0.0.1 (see tests/fakes/teams_connector.py).
+
+The activities are the captures in tests/fixtures/teams/ (provenance in SOURCES.md
+there), with `serviceUrl` pointed at the fake. The server runs in dev mode
+(no app id), except where a test checks that authentication refuses a request.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientSession, web
+from fakes.teams_connector import FakeTeamsConnector, Recorded
+
+from adapters import teams
+from adapters.teams_cards import ACTION_KEY, PLAYBOOK_KEY
+from bot.handler import Handler
+from bot.library import PlaybookSet
+from bot.messages import Reply
+from bot.store import MemoryStore
+from touchpoint.server import build_app
+from touchpoint.settings import Settings
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "teams"
+BOT_ID = "28:11111111-2222-3333-4444-555555555555"
+APP_ID = "11111111-2222-3333-4444-555555555555"
+USER_AAD = "00000000-1111-2222-3333-444444444444"
+CHANNEL = "19:fakechannelid000000000000000000001@thread.tacv2"
+PERSONAL = ("a:1FakePersonalConversationId00000000000000000000000000000000000000000000000000"
+            "0000000000000000000")
+FAST = teams.RetryPolicy(attempts=3, base_delay=0.01, max_delay=1.0)
+
+
+@dataclass
+class Running:
+    url: str
+    store: MemoryStore
+    handler: Handler
+    bot: teams.TeamsBot
+    connector: FakeTeamsConnector
+    session: ClientSession
+
+    def activity(self, name: str, **changes: Any) -> dict[str, Any]:
+        """A captured activity, aimed at the fake connector, with fields replaced."""
+        raw: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+        raw["serviceUrl"] = self.connector.service_url
+        raw.update(changes)
+        return raw
+
+    async def post(self, body: Any, headers: dict[str, str] | None = None
+                   ) -> tuple[int, str]:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        async with self.session.post(f"{self.url}/api/messages", data=data, headers={
+                "Content-Type": "application/json", **(headers or {})}) as response:
+            return response.status, await response.text()
+
+
+@contextlib.asynccontextmanager
+async def start(settings: Settings, library: PlaybookSet, connector: FakeTeamsConnector,
+                host: str = "127.0.0.1") -> AsyncIterator[Running]:
+    store = MemoryStore()
+    handler = Handler(library, store)
+    app = build_app(settings, handler)
+    bot = teams.attach(app, handler, settings, FAST)
+    assert bot is not None
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, host, 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    async with ClientSession() as session:
+        yield Running(f"http://{host}:{port}", store, handler, bot, connector, session)
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def server(library: PlaybookSet, teams_connector: FakeTeamsConnector
+                 ) -> AsyncIterator[Running]:
+    async with start(Settings(teams_dev=True), library, teams_connector) as running:
+        yield running
+
+
+def example(library: PlaybookSet, mode: str = "guide") -> tuple[str, str]:
+    """A shipped playbook example the matcher places in `mode`, and its playbook id."""
+    for playbook in library.playbooks:
+        for text in playbook.examples.match:
+            best = library.matcher.match(text, mode).best  # type: ignore[arg-type]
+            if best is not None and best.playbook == playbook.id:
+                return text, playbook.id
+    raise AssertionError(f"no shipped example matches in {mode} mode")
+
+
+def mention(text: str) -> dict[str, Any]:
+    return {"text": f"<at>FakeBot</at> {text}"}
+
+
+def actions_of(post: Recorded) -> list[dict[str, Any]]:
+    card = post.card
+    assert card is not None, post.body
+    return list(card.get("actions", []))
+
+
+# --- messages ------------------------------------------------------------------------------
+
+
+async def test_channel_mention_answers_in_its_thread_with_a_card(
+        server: Running, library: PlaybookSet) -> None:
+    text, playbook_id = example(library)
+    raw = server.activity("message.json", **mention(text))
+    status, _ = await server.post(raw)
+    assert status == 200
+    [post] = await server.connector.wait_for(1)
+    assert post.conversation == raw["conversation"]["id"]
+    assert post.reply_to == raw["id"]
+    assert "Authorization" not in post.headers
+    assert post.body["from"]["id"] == BOT_ID
+    card = post.card
+    assert card is not None and card["version"] == "1.4"
+    playbook = library.by_id[playbook_id]
+    assert playbook.title in post.card_text
+    assert "Why this playbook" in post.card_text
+    assert playbook.guidance[0] in post.card_text
+    labels = [a["title"] for a in actions_of(post)]
+    assert labels == ["Helpful", "Not helpful", "Show the whole playbook"]
+    for action in actions_of(post):
+        assert action["type"] == "Action.Execute"
+        assert action["data"][PLAYBOOK_KEY] == playbook_id
+        assert action["fallback"]["type"] == "Action.Submit"
+        assert action["fallback"]["data"] == action["data"]
+
+
+async def test_captured_channel_mention_is_answered_without_the_mention(
+        server: Running) -> None:
+    raw = server.activity("message.json")
+    assert raw["text"] == "<at>FakeBot</at> Hey"
+    assert raw["channelData"]["team"]["id"] and raw["channelData"]["tenant"]["id"]
+    status, _ = await server.post(raw)
+    assert status == 200
+    [post] = await server.connector.wait_for(1)
+    assert '"Hey"' in post.card_text
+    assert "FakeBot" not in post.card_text and "<at>" not in post.card_text
+
+
+async def test_personal_message_replay(server: Running) -> None:
+    raw = server.activity("personal_message.json")
+    assert (await server.post(raw))[0] == 200
+    [post] = await server.connector.wait_for(1)
+    assert post.conversation == PERSONAL
+    assert post.reply_to == raw["id"]
+    assert '"Hey"' in post.card_text
+
+
+async def test_personal_message_msdocs_replay(server: Running) -> None:
+    assert (await server.post(server.activity("personal_message_msdocs.json")))[0] == 200
+    [post] = await server.connector.wait_for(1)
+    assert '"Hello FakeBot"' in post.card_text
+
+
+async def test_commands_in_personal_chat(server: Running, library: PlaybookSet) -> None:
+    def say(text: str, n: int) -> dict[str, Any]:
+        return server.activity("personal_message.json", text=text, id=f"cmd-{n}")
+
+    for n, text in enumerate(["help", "list", f"show {library.playbooks[0].id}", "mute"]):
+        assert (await server.post(say(text, n)))[0] == 200
+    help_post, list_post, show_post, mute_post = await server.connector.wait_for(4)
+    assert "@Touchpoint list" in help_post.card_text
+    assert library.playbooks[-1].id in list_post.card_text
+    assert library.playbooks[0].title in show_post.card_text
+    assert mute_post.text.startswith("Muted")
+    assert mute_post.body["textFormat"] == "plain" and mute_post.card is None
+    assert await server.store.is_muted(f"teams:{USER_AAD}")
+    assert (await server.post(say("unmute", 9)))[0] == 200
+    assert not await server.store.is_muted(f"teams:{USER_AAD}")
+
+
+async def test_mention_with_html_and_other_mentions(server: Running) -> None:
+    raw = server.activity(
+        "message.json", id="html-1",
+        text="<p><at>FakeBot</at>&nbsp;<b>show</b>&nbsp;nothing-such&amp;co</p>")
+    assert (await server.post(raw))[0] == 200
+    [post] = await server.connector.wait_for(1)
+    assert post.text.startswith('There is no playbook "nothing-such&co"')
+
+
+async def test_channel_message_without_mention_nudges_once(
+        server: Running, library: PlaybookSet) -> None:
+    text, playbook_id = example(library, "nudge")
+
+    def channel_message(n: int) -> dict[str, Any]:
+        raw = server.activity("message.json", text=text, id=f"17712901074{n:02d}",
+                              entities=[])
+        raw["conversation"]["id"] = f"{CHANNEL};messageid=17712901074{n:02d}"
+        return raw
+
+    assert (await server.post(channel_message(1)))[0] == 200
+    [nudge] = await server.connector.wait_for(1)
+    assert nudge.conversation == f"{CHANNEL};messageid=1771290107401"
+    assert nudge.reply_to == "1771290107401"
+    assert library.by_id[playbook_id].nudge in nudge.card_text
+    assert [a["title"] for a in actions_of(nudge)] == ["Show the whole playbook"]
+    # The same playbook again in the same channel, another thread: cooled down.
+    assert (await server.post(channel_message(2)))[0] == 200
+    assert len(server.connector.posted) == 1
+
+
+async def test_muted_people_are_not_nudged(server: Running, library: PlaybookSet) -> None:
+    text, _ = example(library, "nudge")
+    await server.store.set_muted(f"teams:{USER_AAD}", True)
+    raw = server.activity("message.json", text=text, entities=[])
+    assert (await server.post(raw))[0] == 200
+    assert server.connector.requests == []
+
+
+async def test_reaction_and_unknown_activities_cause_nothing(server: Running) -> None:
+    assert (await server.post(server.activity("message_reaction.json")))[0] == 200
+    assert (await server.post(server.activity("personal_message.json", type="typing")))[0] == 200
+    assert server.connector.requests == []
+
+
+async def test_the_bots_own_messages_are_ignored(server: Running) -> None:
+    raw = server.activity("personal_message.json", text="help")
+    raw["from"] = {"id": BOT_ID, "name": "FakeBot"}
+    assert (await server.post(raw))[0] == 200
+    assert server.connector.requests == []
+
+
+# --- replays and connector errors -----------------------------------------------------------
+
+
+async def test_a_replayed_activity_is_answered_once(server: Running) -> None:
+    raw = server.activity("personal_message.json", text="help")
+    for _ in range(3):
+        assert (await server.post(raw))[0] == 200
+    await server.connector.wait_for(1)
+    assert len(server.connector.posted) == 1
+
+
+async def test_429_with_retry_after_is_retried(server: Running) -> None:
+    server.connector.fail_next(429, retry_after="1")
+    assert (await server.post(server.activity("personal_message.json", text="help")))[0] == 200
+    await server.connector.wait_for(1)
+    assert [r.status for r in server.connector.requests] == [429, 200]
+    assert server.connector.requests[0].body == server.connector.requests[1].body
+
+
+async def test_5xx_is_retried_with_backoff(server: Running) -> None:
+    server.connector.fail_next(503)
+    server.connector.fail_next(500)
+    assert (await server.post(server.activity("personal_message.json", text="help")))[0] == 200
+    await server.connector.wait_for(1)
+    assert [r.status for r in server.connector.requests] == [503, 500, 200]
+
+
+async def test_retries_are_bounded(server: Running, caplog: pytest.LogCaptureFixture) -> None:
+    server.connector.fail_next(429, times=FAST.attempts, retry_after="0")
+    with caplog.at_level(logging.ERROR, logger="touchpoint.teams"):
+        status, _ = await server.post(server.activity("personal_message.json", text="help"))
+    assert status == 200
+    assert [r.status for r in server.connector.requests] == [429] * FAST.attempts
+    assert "failed for good" in caplog.text
+    # The server is still fine.
+    assert (await server.post(server.activity("personal_message.json", text="list",
+                                              id="after")))[0] == 200
+    await server.connector.wait_for(1)
+
+
+async def test_403_is_logged_and_drops_the_reference(
+        server: Running, caplog: pytest.LogCaptureFixture) -> None:
+    assert (await server.post(server.activity("conversation_update_bot_added_personal.json")))[0] \
+        == 200
+    await server.connector.wait_for(1)
+    assert PERSONAL in await server.store.references("teams")
+    server.connector.fail_next(403)
+    with caplog.at_level(logging.WARNING, logger="touchpoint.teams"):
+        status, _ = await server.post(server.activity("personal_message.json", text="help"))
+    assert status == 200
+    assert server.connector.requests[-1].status == 403
+    assert len([r for r in server.connector.requests if r.status == 403]) == 1
+    assert "403" in caplog.text
+    assert PERSONAL not in await server.store.references("teams")
+
+
+# --- joining and leaving ---------------------------------------------------------------------
+
+
+async def test_added_to_a_team_welcomes_once_and_saves_the_reference(server: Running) -> None:
+    raw = server.activity("conversation_update_bot_added.json")
+    assert (await server.post(raw))[0] == 200
+    assert (await server.post(raw))[0] == 200
+    [welcome] = await server.connector.wait_for(1)
+    assert len(server.connector.posted) == 1
+    assert welcome.conversation == CHANNEL
+    assert welcome.reply_to == ""
+    assert "Touchpoint" in welcome.card_text
+    reference = json.loads((await server.store.references("teams"))[CHANNEL])
+    assert reference["serviceUrl"] == server.connector.service_url
+    assert reference["bot"]["id"] == BOT_ID
+    assert reference["conversation"]["tenantId"] == "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
+
+
+async def test_added_to_a_personal_chat(server: Running) -> None:
+    raw = server.activity("conversation_update_bot_added_personal.json")
+    assert (await server.post(raw))[0] == 200
+    [welcome] = await server.connector.wait_for(1)
+    assert welcome.conversation == PERSONAL
+    assert PERSONAL in await server.store.references("teams")
+
+
+async def test_removed_drops_the_reference(server: Running) -> None:
+    added = server.activity("conversation_update_bot_added.json")
+    assert (await server.post(added))[0] == 200
+    removed = server.activity("conversation_update_bot_added.json", id="f:removed-1")
+    removed["membersRemoved"] = removed.pop("membersAdded")
+    removed["channelData"]["eventType"] = "teamMemberRemoved"
+    assert (await server.post(removed))[0] == 200
+    assert await server.store.references("teams") == {}
+    assert len(server.connector.posted) == 1  # the welcome only
+
+
+async def test_someone_else_joining_is_not_welcomed(server: Running) -> None:
+    raw = server.activity("conversation_update_bot_added.json")
+    raw["membersAdded"] = [{"id": "29:someone-else"}]
+    assert (await server.post(raw))[0] == 200
+    assert server.connector.requests == []
+
+
+async def test_installation_update_saves_the_reference_quietly(server: Running) -> None:
+    assert (await server.post(server.activity("installation_update_add.json")))[0] == 200
+    assert CHANNEL in await server.store.references("teams")
+    assert server.connector.requests == []
+    remove = server.activity("installation_update_add.json", action="remove", id="f:rm")
+    assert (await server.post(remove))[0] == 200
+    assert await server.store.references("teams") == {}
+
+
+# --- card actions ------------------------------------------------------------------------------
+
+
+async def guidance(server: Running, library: PlaybookSet) -> tuple[Recorded, str]:
+    text, playbook_id = example(library)
+    assert (await server.post(server.activity("message.json", **mention(text))))[0] == 200
+    [post] = await server.connector.wait_for(1)
+    return post, playbook_id
+
+
+async def test_action_submit_is_handled(server: Running, library: PlaybookSet) -> None:
+    post, playbook_id = await guidance(server, library)
+    helpful = actions_of(post)[0]["fallback"]["data"]
+    raw = server.activity("message_card_submit.json", value=helpful)
+    assert (await server.post(raw))[0] == 200
+    posts = await server.connector.wait_for(2)
+    assert posts[1].text == "Glad it helped."
+    assert posts[1].conversation == raw["conversation"]["id"]
+    assert await server.store.counters("helpful") == {f"helpful:{playbook_id}": 1}
+
+
+async def test_action_execute_answers_in_the_invoke_response(
+        server: Running, library: PlaybookSet) -> None:
+    post, playbook_id = await guidance(server, library)
+    not_helpful = actions_of(post)[1]
+    raw = server.activity("invoke_adaptive_card_action.json")
+    raw["value"]["action"] = {k: not_helpful[k] for k in ("type", "title", "verb", "data")}
+    status, body = await server.post(raw)
+    assert status == 200
+    answer = json.loads(body)
+    assert answer["statusCode"] == 200
+    assert answer["type"] == "application/vnd.microsoft.activity.message"
+    assert answer["value"].startswith("Thanks")
+    assert len(server.connector.posted) == 1  # only the guidance card
+    assert await server.store.counters("not_helpful") == {f"not_helpful:{playbook_id}": 1}
+
+
+async def test_action_execute_show_posts_the_whole_playbook(
+        server: Running, library: PlaybookSet) -> None:
+    post, playbook_id = await guidance(server, library)
+    show = actions_of(post)[2]
+    raw = server.activity("invoke_adaptive_card_action.json", id="f:show-1")
+    raw["value"]["action"] = {k: show[k] for k in ("type", "title", "verb", "data")}
+    status, body = await server.post(raw)
+    assert status == 200 and json.loads(body)["statusCode"] == 200
+    posts = await server.connector.wait_for(2)
+    assert "Daily prompts" in posts[1].card_text
+    assert library.by_id[playbook_id].nudge in posts[1].card_text
+    assert posts[1].conversation == PERSONAL
+
+
+async def test_captured_invoke_from_another_card_gets_a_polite_200(server: Running) -> None:
+    status, body = await server.post(server.activity("invoke_adaptive_card_action.json"))
+    assert status == 200
+    assert json.loads(body) == {"statusCode": 200,
+                                "type": "application/vnd.microsoft.activity.message",
+                                "value": "That button is no longer supported."}
+    assert server.connector.requests == []
+
+
+async def test_captured_submit_from_another_card_is_ignored(server: Running) -> None:
+    assert (await server.post(server.activity("message_card_submit.json")))[0] == 200
+    assert server.connector.requests == []
+
+
+async def test_a_replayed_invoke_still_gets_an_invoke_response(server: Running) -> None:
+    raw = server.activity("invoke_adaptive_card_action.json")
+    raw["value"]["action"]["data"] = {ACTION_KEY: "helpful", PLAYBOOK_KEY: "no-such"}
+    first = await server.post(raw)
+    second = await server.post(raw)
+    assert first[0] == second[0] == 200
+    assert json.loads(first[1])["value"] == "That playbook is no longer available."
+    assert json.loads(second[1])["statusCode"] == 200
+
+
+# --- proactive ---------------------------------------------------------------------------------
+
+
+async def test_proactive_post_to_a_saved_reference(server: Running) -> None:
+    assert (await server.post(server.activity("conversation_update_bot_added.json")))[0] == 200
+    assert await server.bot.post(CHANNEL, [Reply(text="Who did you surprise today?")])
+    posts = await server.connector.wait_for(2)
+    assert posts[1].conversation == CHANNEL and posts[1].reply_to == ""
+    assert posts[1].text == "Who did you surprise today?"
+
+
+async def test_proactive_post_without_reference_or_after_removal(server: Running) -> None:
+    assert not await server.bot.post(CHANNEL, [Reply(text="hello")])
+    assert (await server.post(server.activity("conversation_update_bot_added.json")))[0] == 200
+    server.connector.fail_next(403)
+    assert not await server.bot.post(CHANNEL, [Reply(text="hello")])
+    assert await server.store.references("teams") == {}
+    assert not await server.bot.post_to_reference("not json", [Reply(text="hello")])
+
+
+# --- malformed requests ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [
+    b"not json",
+    b"",
+    b"[1, 2]",
+    b"{\"type\": \"message\"}",
+    json.dumps({"text": "no type", "serviceUrl": "http://127.0.0.1:9/",
+                "conversation": {"id": "x"}}).encode(),
+    b"[" * 100_000 + b"]" * 100_000,
+])
+async def test_malformed_bodies_get_400_and_do_nothing(server: Running, body: bytes) -> None:
+    status, _ = await server.post(body)
+    assert status == 400
+    assert server.connector.requests == []
+    assert await server.store.counters() == {}
+
+
+async def test_wrongly_typed_fields_get_400(server: Running) -> None:
+    for change in ({"type": 7}, {"serviceUrl": "ftp://x/"}, {"conversation": "x"},
+                   {"entities": {"a": 1}}, {"from": "someone"}, {"timestamp": "not a date"}):
+        status, _ = await server.post(server.activity("personal_message.json", **change))
+        assert status == 400, change
+    assert server.connector.requests == []
+
+
+async def test_huge_bodies_get_400(server: Running) -> None:
+    raw = server.activity("personal_message.json", text="x" * (teams.MAX_ACTIVITY_BYTES + 1))
+    status, _ = await server.post(raw)
+    assert status == 400
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(teams.MAX_ACTIVITY_BYTES // 1024 + 2):
+            yield b" " * 1024
+
+    async with server.session.post(f"{server.url}/api/messages", data=chunks(),
+                                   headers={"Content-Type": "application/json"}) as response:
+        assert response.status == 400
+    assert server.connector.requests == []
+
+
+# --- who may call ---------------------------------------------------------------------------
+
+
+def test_dev_mode_only_trusts_loopback_without_forwarding() -> None:
+    assert teams.request_is_local("127.0.0.1", {})
+    assert teams.request_is_local("::1", {})
+    assert teams.request_is_local("::ffff:127.0.0.1", {})
+    assert not teams.request_is_local("10.0.0.5", {})
+    assert not teams.request_is_local("192.168.1.20", {})
+    assert not teams.request_is_local("2001:db8::1", {})
+    assert not teams.request_is_local(None, {})
+    assert not teams.request_is_local("", {})
+    assert not teams.request_is_local("not an address", {})
+    assert not teams.request_is_local("127.0.0.1", {"X-Forwarded-For": "203.0.113.9"})
+
+
+async def test_dev_mode_refuses_forwarded_requests(server: Running) -> None:
+    status, _ = await server.post(server.activity("personal_message.json", text="help"),
+                                  headers={"X-Forwarded-For": "203.0.113.9"})
+    assert status == 401
+    assert server.connector.requests == []
+
+
+def non_loopback_address() -> str | None:
+    """This machine's address on its default route, if it has one (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+        except OSError:
+            return None
+        address: str = probe.getsockname()[0]
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
+async def test_dev_mode_refuses_a_real_non_loopback_peer(
+        library: PlaybookSet, teams_connector: FakeTeamsConnector) -> None:
+    address = non_loopback_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to test with")
+    async with start(Settings(teams_dev=True), library, teams_connector, address) as running:
+        raw = running.activity("personal_message.json", text="help")
+        status, _ = await running.post(raw)
+        assert status == 401
+        assert teams_connector.requests == []
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Fail, and remember, any name lookup that isn't this machine: Microsoft stays unasked."""
+    attempts: list[str] = []
+    real = socket.getaddrinfo
+
+    def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            attempts.append(str(host))
+            raise OSError(f"test tried to reach {host}")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+    return attempts
+
+
+def unsigned_jwt(claims: dict[str, Any]) -> str:
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'RS256', 'typ': 'JWT', 'kid': 'x'})}.{part(claims)}.c2ln"
+
+
+async def test_with_an_app_id_unauthenticated_requests_get_401_offline(
+        library: PlaybookSet, teams_connector: FakeTeamsConnector,
+        no_network: list[str]) -> None:
+    settings = Settings(microsoft_app_id=APP_ID, microsoft_app_password="secret")
+    async with start(settings, library, teams_connector) as running:
+        assert not running.bot.dev_mode
+        raw = running.activity("personal_message.json", text="help")
+        headers: list[dict[str, str]] = [
+            {},
+            {"Authorization": ""},
+            {"Authorization": "Bearer"},
+            {"Authorization": "Basic dXNlcjpwYXNz"},
+            {"Authorization": "Bearer not-a-jwt"},
+            {"Authorization": "Bearer " + unsigned_jwt(
+                {"iss": "https://attacker.example", "aud": APP_ID})},
+        ]
+        for header in headers:
+            status, _ = await running.post(raw, header)
+            assert status == 401, header
+    assert no_network == []
+    assert teams_connector.requests == []
+    assert await running.store.counters() == {}
+
+
+# --- configuration -----------------------------------------------------------------------------
+
+
+async def test_without_teams_settings_there_is_no_endpoint(library: PlaybookSet) -> None:
+    handler = Handler(library, MemoryStore())
+    app = build_app(Settings(), handler)
+    assert teams.attach(app, handler, Settings()) is None
+    assert teams.TEAMS_KEY not in app
+    assert not any(r.resource is not None and r.resource.canonical == teams.ROUTE
+                   for r in app.router.routes())
+
+
+def test_dev_mode_warns_loudly_at_start(library: PlaybookSet,
+                                        caplog: pytest.LogCaptureFixture) -> None:
+    handler = Handler(library, MemoryStore())
+    with caplog.at_level(logging.WARNING, logger="touchpoint.teams"):
+        bot = teams.attach(build_app(Settings(), handler), handler, Settings(teams_dev=True))
+    assert bot is not None and bot.dev_mode
+    assert "UNAUTHENTICATED" in caplog.text
+
+
+def test_retry_after_parsing() -> None:
+    assert teams.retry_after({"Retry-After": "3"}) == 3.0
+    assert teams.retry_after({"Retry-After": "-1"}) == 0.0
+    assert teams.retry_after({}) is None
+    assert teams.retry_after(None) is None
+    assert teams.retry_after({"Retry-After": "soon"}) is None
+    when = "Wed, 21 Oct 2015 07:28:10 GMT"
+    assert teams.retry_after({"Retry-After": when}, now=1445412480.0) == 10.0
+
