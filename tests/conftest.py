@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from fakes.slack_api import FakeSlackAPI
 from fakes.teams_connector import FakeTeamsConnector
 from local_redis import MISSING, RedisServer
 
@@ -67,6 +68,21 @@ def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def _slack_api_server() -> Iterator[FakeSlackAPI]:
+    server = FakeSlackAPI()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def slack_api(_slack_api_server: FakeSlackAPI) -> FakeSlackAPI:
+    """The fake Slack Web API every Slack test talks to, emptied for each test."""
+    _slack_api_server.reset()
+    return _slack_api_server
 
 
 @pytest.fixture

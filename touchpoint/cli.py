@@ -146,8 +146,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.playbooks:
         settings = replace(settings, playbooks=Path(args.playbooks))
     port = args.port if args.port is not None else settings.port
+    if args.socket_mode and not (settings.slack_bot_token and settings.slack_app_token):
+        print("--socket-mode needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN (an app-level token "
+              "with the connections:write scope, xapp-...)", file=sys.stderr)
+        return 2
     try:
-        asyncio.run(server.serve(settings, args.host, port))
+        asyncio.run(server.serve(settings, args.host, port, socket_mode_only=args.socket_mode))
     except PlaybookErrors as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
@@ -182,6 +186,8 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the HTTP server (Slack, Teams, webhooks)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default: $PORT or 3000")
+    serve.add_argument("--socket-mode", action="store_true",
+                       help="Slack through Socket Mode only, no /slack/events route")
     serve.set_defaults(run=cmd_serve)
     schema = sub.add_parser("schema", help="print the playbook JSON Schema")
     schema.set_defaults(run=cmd_schema)

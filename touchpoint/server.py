@@ -87,23 +87,40 @@ def watch_store(app: web.Application, store: Store) -> None:
     app.on_cleanup.append(close)
 
 
+def attach_slack(app: web.Application, handler: Handler, settings: Settings,
+                 socket_mode_only: bool = False) -> None:
+    """Slack joins only when configured, so a bare `touchpoint serve` still starts."""
+    if not settings.slack_bot_token:
+        log.info("slack: off (set SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN)")
+        return
+    from adapters import slack
+
+    http = bool(settings.slack_signing_secret) and not socket_mode_only
+    if not http:
+        log.info("slack: no %s route (%s)", slack.EVENTS_PATH,
+                 "--socket-mode" if socket_mode_only else "SLACK_SIGNING_SECRET not set")
+    slack.attach(app, handler, settings, http=http, socket_mode=bool(settings.slack_app_token))
+
+
 def make_handler(settings: Settings, store: Store) -> Handler:
     library = load_folder(settings.playbooks)
     return Handler(library, store, HandlerSettings(nudge_cooldown=settings.nudge_cooldown))
 
 
-async def serve(settings: Settings, host: str, port: int) -> None:
+async def serve(settings: Settings, host: str, port: int, socket_mode_only: bool = False) -> None:
     """Run until SIGTERM or SIGINT, then stop taking requests and finish the ones taken."""
     store = make_store(settings)
     handler = make_handler(settings, store)
     app = build_app(settings, handler)
     watch_store(app, store)
     teams.attach(app, handler, settings)
+    attach_slack(app, handler, settings, socket_mode_only)
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    log.info("serving %d playbooks on http://%s:%d", len(handler.playbooks.playbooks), host, port)
+    bound = runner.addresses[0][1] if runner.addresses else port
+    log.info("serving %d playbooks on http://%s:%d", len(handler.playbooks.playbooks), host, bound)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

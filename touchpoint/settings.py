@@ -34,9 +34,12 @@ class Settings:
     log_level: str = "INFO"
     nudge_cooldown: float = 6 * 3600.0
     port: int = 3000
-    slack_bot_token: str = ""
-    slack_signing_secret: str = ""
-    slack_app_token: str = ""
+    slack_bot_token: str = field(default="", repr=False)
+    """Empty: Slack is off."""
+    slack_signing_secret: str = field(default="", repr=False)
+    """Verifies `POST /slack/events`; without it Slack runs over Socket Mode only."""
+    slack_app_token: str = field(default="", repr=False)
+    """Set: Slack also (or, with `serve --socket-mode`, only) connects through Socket Mode."""
     slack_api_url: str = "https://slack.com/api/"
     redis_url: str = ""
     """Empty: state lives in this process (`MemoryStore`); set it to share state."""
@@ -88,6 +91,8 @@ class Settings:
         parsed = urlparse(api_url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             problems.append(f"SLACK_API_URL={api_url!r}: must be an http(s) URL")
+        signing_secret = text("SLACK_SIGNING_SECRET", "")
+        problems.extend(_slack_problems(bot_token, signing_secret, app_token))
         redis_url = text("REDIS_URL", "")
         if redis_url:
             problems.extend(_redis_url_problems(redis_url))
@@ -104,7 +109,7 @@ class Settings:
                                   0, 30 * 86400),
             port=int(port),
             slack_bot_token=bot_token,
-            slack_signing_secret=text("SLACK_SIGNING_SECRET", ""),
+            slack_signing_secret=signing_secret,
             slack_app_token=app_token,
             slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
             redis_url=redis_url,
@@ -166,6 +171,24 @@ def _teams_settings(env: Mapping[str, str], problems: list[str]) -> _Teams:
         "microsoft_app_tenant_id": tenant,
         "teams_dev": dev,
     }
+
+
+def _slack_problems(bot_token: str, signing_secret: str, app_token: str) -> list[str]:
+    """Slack's three credentials only work in certain combinations; say which one is missing.
+
+    Secrets are never echoed into the problems.
+    """
+    problems = []
+    if signing_secret.startswith(("xox", "xapp-")) or any(c.isspace() for c in signing_secret):
+        problems.append("SLACK_SIGNING_SECRET: must be the app's Signing Secret (Basic "
+                        "Information > App Credentials), not a token")
+    if not bot_token and (signing_secret or app_token):
+        problems.append("SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN "
+                        "is set (OAuth & Permissions > Bot User OAuth Token, xoxb-...)")
+    if bot_token and not signing_secret and not app_token:
+        problems.append("SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN to verify requests "
+                        "to /slack/events (or set SLACK_APP_TOKEN to use Socket Mode instead)")
+    return problems
 
 
 def _redis_url_problems(url: str) -> list[str]:

@@ -1,0 +1,402 @@
+"""Touchpoint on Slack: slack-bolt's AsyncApp in front of the core.
+
+Bolt checks signatures, answers `url_verification` and routes payloads. This
+module acknowledges at once, hands the translated `Message` to the core in a
+background task and posts each `Reply` through the Web API, so Slack's
+three-second deadline never depends on matching or on Slack's own API.
+Nothing Slack or a user sends can stop the process: every failure is logged
+with what to do about it, and the next request is served as usual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+import time
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from adapters.slack_blocks import Post, plan
+from adapters.slack_payloads import Incoming, from_action, from_command, from_event
+from bot.handler import Handler
+from bot.messages import Reply
+from touchpoint.server import HEALTH_KEY
+from touchpoint.settings import Settings
+
+log = logging.getLogger("touchpoint.slack")
+
+EVENTS_PATH = "/slack/events"
+API_TIMEOUT = 15.0
+"""Seconds one Web API call may take before it counts as a network error."""
+DRAIN_TIMEOUT = 10.0
+"""Seconds shutdown waits for answers already being worked on."""
+IDENTIFY_INTERVAL = 30.0
+"""Least seconds between two `auth.test` attempts while the bot's identity is unknown."""
+
+AUTH_ERRORS = frozenset({
+    "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
+})
+MISPLACED = frozenset({"not_in_channel", "channel_not_found", "user_not_in_channel"})
+"""Errors where Slack's `response_url` can still reach the person."""
+
+SORRY = Reply(text="Sorry, something went wrong on my side. Please try again in a minute.",
+              ephemeral=True)
+
+
+def explain(error: str, method: str, channel: str) -> str:
+    """A log line that says what happened and what an operator can do about it."""
+    where = f"{method} to {channel or '?'}"
+    hints = {
+        "not_in_channel": f"{where}: the bot is not a member of {channel}; "
+                          "invite it with /invite @Touchpoint",
+        "channel_not_found": f"{where}: channel {channel} does not exist or the bot cannot see "
+                             "it (invite the bot to private channels)",
+        "user_not_in_channel": f"{where}: the person is not in {channel}",
+        "ratelimited": f"{where}: still rate limited after waiting as Slack asked; "
+                       "this reply is dropped",
+    }
+    if error in AUTH_ERRORS:
+        return (f"{where}: Slack rejected SLACK_BOT_TOKEN ({error}); check the token or "
+                "reinstall the app to the workspace")
+    return hints.get(error, f"{where} failed: {error}")
+
+
+def retry_after(response: HttpResponse) -> float:
+    for name, values in response.headers.items():
+        if name.lower() == "retry-after":
+            try:
+                return max(0.0, float(values[0]))
+            except (ValueError, IndexError):
+                break
+    return 1.0
+
+
+class RateLimitRetry(AsyncRetryHandler):
+    """Waits out a 429 for as long as Slack's `Retry-After` asks, within bounds.
+
+    slack_sdk's own handler trusts any `Retry-After`; a coaching reply that
+    arrives many minutes late is worse than none, so beyond `max_wait` the
+    call fails and is logged instead.
+    """
+
+    def __init__(self, max_retry_count: int = 2, max_wait: float = 30.0) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+
+    async def _can_retry_async(
+        self, *, state: RetryState, request: HttpRequest,
+        response: HttpResponse | None = None, error: Exception | None = None,
+    ) -> bool:
+        return (response is not None and response.status_code == 429
+                and retry_after(response) <= self.max_wait)
+
+    async def prepare_for_next_attempt_async(
+        self, *, state: RetryState, request: HttpRequest,
+        response: HttpResponse | None = None, error: Exception | None = None,
+    ) -> None:
+        wait = retry_after(response) if response is not None else 1.0
+        log.warning("slack: rate limited on %s; retrying in %g s as Slack asked",
+                    request.url.rsplit("/", 1)[-1], wait)
+        state.next_attempt_requested = True
+        await asyncio.sleep(wait + random.uniform(0, 0.05))
+        state.increment_current_attempt()
+
+
+@dataclass
+class Identity:
+    """Who the bot is in its workspace, from `auth.test`."""
+
+    user_id: str = ""
+    bot_id: str = ""
+    team_id: str = ""
+    team: str = ""
+    user: str = ""
+
+
+class SlackAdapter:
+    """One Slack workspace's connection: the bolt app, the Web API client, open tasks."""
+
+    def __init__(self, handler: Handler, settings: Settings, *, http: bool = True,
+                 socket_mode: bool | None = None) -> None:
+        self.handler = handler
+        self.settings = settings
+        self.http = http
+        self.socket_mode = bool(settings.slack_app_token) if socket_mode is None else socket_mode
+        self.identity = Identity()
+        self.problem = ""
+        """Why `/healthz` should say Slack is degraded; empty when it is fine."""
+        self.client = AsyncWebClient(
+            token=settings.slack_bot_token,
+            base_url=settings.slack_api_url,
+            timeout=int(API_TIMEOUT),
+            logger=logging.getLogger("touchpoint.slack.web"),
+            retry_handlers=[
+                AsyncConnectionErrorRetryHandler(max_retry_count=1),
+                RateLimitRetry(),
+                AsyncServerErrorRetryHandler(max_retry_count=1),
+            ],
+        )
+        async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+            return self._authorize(enterprise_id, team_id)
+
+        self.app = AsyncApp(
+            name="touchpoint",
+            logger=logging.getLogger("touchpoint.slack.bolt"),
+            signing_secret=settings.slack_signing_secret,
+            client=AsyncWebClient(base_url=settings.slack_api_url),
+            authorize=authorize,
+            process_before_response=True,
+        )
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._session: aiohttp.ClientSession | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self._identify_task: asyncio.Task[None] | None = None
+        self._last_identify = float("-inf")
+        self._register()
+
+    def _register(self) -> None:
+        app = self.app
+        app.command(re.compile(r".*"))(self._on_command)
+        app.action(re.compile(r"^touchpoint:"))(self._on_action)
+        app.action(re.compile(r".*"))(self._on_foreign_action)
+        app.event("app_mention")(self._on_event)
+        app.event("message")(self._on_event)
+        app.event("member_joined_channel")(self._on_event)
+        app.event(re.compile(r".*"))(self._on_other_event)
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT))
+        self.client.session = self._session
+        self._identify_task = self._spawn_task(self.identify())
+        modes = [f"Events API on POST {EVENTS_PATH}"] if self.http else []
+        if self.socket_mode:
+            self._socket = AsyncSocketModeHandler(self.app, self.settings.slack_app_token,
+                                                  web_client=self.client)
+            self._spawn_task(self._connect_socket())
+            modes.append("Socket Mode")
+        log.info("slack: on (%s), Web API at %s", ", ".join(modes) or "no transport",
+                 self.settings.slack_api_url)
+
+    async def stop(self) -> None:
+        """Finish the answers already taken, then let go of every connection."""
+        if self._identify_task is not None:
+            self._identify_task.cancel()
+        if self._socket is not None:
+            try:
+                await self._socket.close_async()  # type: ignore[no-untyped-call]
+            except Exception as exc:  # closing a half-open websocket may fail in many ways
+                log.debug("slack: closing Socket Mode: %s", exc)
+        await self.drain(DRAIN_TIMEOUT)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+
+    async def drain(self, timeout: float = DRAIN_TIMEOUT) -> None:
+        """Wait until every answer taken so far has been posted (or has failed)."""
+        deadline = time.monotonic() + timeout
+        while self._tasks and time.monotonic() < deadline:
+            await asyncio.wait(set(self._tasks), timeout=deadline - time.monotonic())
+
+    async def health(self) -> str:
+        if self.problem:
+            return self.problem
+        if self._socket is not None and not await self._socket.client.is_connected():
+            return "socket mode not connected"
+        return "ok"
+
+    async def receive(self, request: web.Request) -> web.Response:
+        """`POST /slack/events`: bolt verifies the signature and acks; work continues after."""
+        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def identify(self) -> None:
+        """Learn the bot's own ids, so its echoes and mentions are recognised."""
+        self._last_identify = time.monotonic()
+        try:
+            result = await self.client.auth_test()
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+            self.problem = f"auth.test failed: {error}"
+            log.error("slack: %s", explain(error, "auth.test", "") if error in AUTH_ERRORS
+                      else f"auth.test failed: {error}")
+            return
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            self.problem = "Slack Web API unreachable"
+            log.error("slack: cannot reach the Web API at %s (%s: %s)",
+                      self.settings.slack_api_url, type(exc).__name__, exc)
+            return
+        self.identity = Identity(
+            user_id=str(result.get("user_id") or ""),
+            bot_id=str(result.get("bot_id") or ""),
+            team_id=str(result.get("team_id") or ""),
+            team=str(result.get("team") or ""),
+            user=str(result.get("user") or ""),
+        )
+        self.problem = ""
+        log.info("slack: signed in to %s (%s) as @%s (%s)", self.identity.team,
+                 self.identity.team_id, self.identity.user, self.identity.user_id)
+
+    def _authorize(self, enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+        """The token is static; answering from memory keeps `auth.test` out of every ack."""
+        if (not self.identity.user_id
+                and (self._identify_task is None or self._identify_task.done())
+                and time.monotonic() - self._last_identify >= IDENTIFY_INTERVAL):
+            self._identify_task = self._spawn_task(self.identify())
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id or self.identity.team_id or None,
+            bot_token=self.settings.slack_bot_token,
+            bot_user_id=self.identity.user_id or None,
+            bot_id=self.identity.bot_id or None,
+        )
+
+    async def _on_command(self, ack: AsyncAck, body: Mapping[str, Any]) -> None:
+        await ack()
+        self._take(from_command(body))
+
+    async def _on_action(self, ack: AsyncAck, body: Mapping[str, Any]) -> None:
+        await ack()
+        self._take(from_action(body))
+
+    async def _on_foreign_action(self, ack: AsyncAck, body: Mapping[str, Any]) -> None:
+        """Buttons of other apps' messages, or from an older version: nothing to do."""
+        await ack()
+        actions = body.get("actions") or [{}]
+        log.debug("slack: ignoring action %s", actions[0].get("action_id"))
+
+    async def _on_event(self, body: Mapping[str, Any]) -> None:
+        if self.identity.user_id:
+            self._take(from_event(body, self.identity.user_id))
+        else:
+            self._spawn_task(self._answer_event(body))
+
+    async def _answer_event(self, body: Mapping[str, Any]) -> None:
+        """Before `auth.test` has answered, the bot cannot tell its own mention from others'."""
+        if self._identify_task is not None and not self._identify_task.done():
+            await asyncio.wait({self._identify_task}, timeout=API_TIMEOUT)
+        incoming = from_event(body, self.identity.user_id)
+        if incoming is not None:
+            await self._answer(incoming)
+
+    async def _on_other_event(self, body: Mapping[str, Any]) -> None:
+        """An event the manifest did not ask for: acknowledge, so Slack does not retry it."""
+        log.debug("slack: ignoring %s event", (body.get("event") or {}).get("type"))
+
+    def _take(self, incoming: Incoming | None) -> None:
+        if incoming is not None:
+            self._spawn_task(self._answer(incoming))
+
+    def _spawn_task(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _answer(self, incoming: Incoming) -> None:
+        msg = incoming.message
+        try:
+            answers = await self.handler.handle(msg)
+        except Exception:  # the core's bug must not become the user's stack trace
+            log.exception("slack: failed to answer %s %s from %s in %s",
+                          msg.kind, msg.id or "-", msg.user, msg.channel)
+            answers = [SORRY] if msg.kind in ("command", "action") else []
+        for reply in answers:
+            await self.deliver(plan(reply, incoming))
+
+    async def deliver(self, post: Post) -> bool:
+        """Post one reply; on failure log why and, where Slack allows, use `response_url`."""
+        channel = str(post.args.get("channel", ""))
+        try:
+            await self.client.api_call(post.method, json=post.args)
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            error = str(exc.response.get("error") or f"HTTP {status}")
+            if error in AUTH_ERRORS:
+                self.problem = f"{error}: Slack rejected SLACK_BOT_TOKEN"
+            if error in MISPLACED and post.fallback is not None and post.response_url:
+                log.info("slack: %s; answering through response_url instead",
+                         explain(error, post.method, channel))
+                return await self._respond(post)
+            level = logging.ERROR if error in AUTH_ERRORS or status >= 500 else logging.WARNING
+            log.log(level, "slack: %s", explain(error, post.method, channel))
+            return False
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            log.error("slack: %s to %s failed: cannot reach the Web API at %s (%s: %s)",
+                      post.method, channel, self.settings.slack_api_url, type(exc).__name__, exc)
+            return False
+        if self.problem.endswith("SLACK_BOT_TOKEN"):
+            self.problem = ""
+        return True
+
+    async def _respond(self, post: Post) -> bool:
+        """Slack's `response_url` reaches people where the bot itself may not post."""
+        assert post.fallback is not None
+        hook = AsyncWebhookClient(post.response_url, session=self._session,
+                                  timeout=int(API_TIMEOUT),
+                                  logger=logging.getLogger("touchpoint.slack.web"))
+        try:
+            response = await hook.send_dict(post.fallback)
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            log.error("slack: response_url unreachable (%s: %s)", type(exc).__name__, exc)
+            return False
+        if response.status_code != 200:
+            log.warning("slack: response_url answered HTTP %d: %s",
+                        response.status_code, response.body[:200])
+            return False
+        return True
+
+    async def _connect_socket(self) -> None:
+        assert self._socket is not None
+        try:
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+        except Exception as exc:  # the client retries by itself; a failure here is final
+            self.problem = "socket mode not connected"
+            log.error("slack: Socket Mode could not connect (%s: %s); check SLACK_APP_TOKEN",
+                      type(exc).__name__, exc)
+
+
+SLACK_KEY: web.AppKey[SlackAdapter] = web.AppKey("slack", SlackAdapter)
+
+
+def attach(app: web.Application, handler: Handler, settings: Settings, *, http: bool = True,
+           socket_mode: bool | None = None) -> SlackAdapter:
+    """Put Slack on the server: the events route, `/healthz` part, start and stop."""
+    adapter = SlackAdapter(handler, settings, http=http, socket_mode=socket_mode)
+    if http:
+        app.router.add_post(EVENTS_PATH, adapter.receive)
+    app[HEALTH_KEY].parts["slack"] = adapter.health
+    app[SLACK_KEY] = adapter
+
+    async def start(_: web.Application) -> None:
+        await adapter.start()
+
+    async def stop(_: web.Application) -> None:
+        await adapter.stop()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+    return adapter

@@ -1,0 +1,175 @@
+"""Slack's payloads as the core's `Message`: pure functions, no I/O, no bolt.
+
+Every decision about what the bot ignores (other bots, its own echo, edits,
+joins) is made here, on the raw payload, so it can be tested without a server.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.messages import Kind, Message
+
+ACTION_PREFIX = "touchpoint:"
+"""Every button the bot renders has an `action_id` starting with this."""
+
+HUMAN_SUBTYPES = frozenset({"thread_broadcast", "file_share"})
+"""Message subtypes that are still a person saying something new."""
+
+_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+_CHANNEL = re.compile(r"<#[CGD][A-Z0-9]+(?:\|([^>]*))?>")
+_SPECIAL = re.compile(r"<!(here|channel|everyone)(?:\|[^>]*)?>")
+_LABELLED = re.compile(r"<!(?:subteam\^|date\^)[^|>]*\|([^>]*)>")
+_OTHER_SPECIAL = re.compile(r"<!([^|>]*)>")
+_LINK = re.compile(r"<((?:https?|mailto):[^|>]*)(?:\|([^>]*))?>")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A `Message` plus what Slack needs later to answer it in the right place."""
+
+    message: Message
+    threaded: bool = False
+    """The triggering message was itself inside a thread: answers stay there."""
+    direct: bool = False
+    """A conversation with the bot alone, where "only visible to you" adds nothing."""
+    response_url: str = ""
+
+
+def plain_text(text: str, bot_user: str = "") -> str:
+    """Slack's encoded text (`&lt;`, `<@U1>`, `<url|label>`) as the words a person sees.
+
+    Mentions of the bot itself are dropped: "@Touchpoint help" means "help".
+    """
+    if bot_user:
+        text = re.sub(rf"<@{re.escape(bot_user)}(?:\|[^>]*)?>", " ", text)
+    text = _USER.sub(lambda m: "@" + (m.group(2) or "someone"), text)
+    text = _CHANNEL.sub(lambda m: "#" + (m.group(1) or "channel"), text)
+    text = _SPECIAL.sub(lambda m: "@" + m.group(1), text)
+    text = _LABELLED.sub(lambda m: m.group(1), text)
+    text = _OTHER_SPECIAL.sub("", text)
+    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
+
+
+def from_command(form: Mapping[str, Any]) -> Incoming | None:
+    """A slash command's form fields; any command the app receives is ours."""
+    user, channel = _str(form, "user_id"), _str(form, "channel_id")
+    if not user or not channel:
+        return None
+    message = Message(
+        text=plain_text(_str(form, "text")),
+        user=user,
+        channel=channel,
+        platform="slack",
+        kind="command",
+        id=_str(form, "trigger_id"),
+    )
+    return Incoming(message, response_url=_str(form, "response_url"))
+
+
+def from_event(body: Mapping[str, Any], bot_user: str = "") -> Incoming | None:
+    """An Events API envelope; None for everything the bot should not react to.
+
+    `bot_user` is the bot's own user id when known. A channel message that
+    mentions it is skipped, because the same words arrive again as `app_mention`.
+    """
+    event = body.get("event")
+    if not isinstance(event, Mapping):
+        return None
+    kind = _str(event, "type")
+    event_id = _str(body, "event_id")
+    if kind == "member_joined_channel":
+        if not bot_user or _str(event, "user") != bot_user:
+            return None
+        return Incoming(Message(text="", user=_str(event, "inviter"),
+                                channel=_str(event, "channel"), platform="slack",
+                                kind="added", id=event_id))
+    if kind not in ("message", "app_mention"):
+        return None
+    user, channel, text = _str(event, "user"), _str(event, "channel"), _str(event, "text")
+    subtype = event.get("subtype")
+    if (not user or not channel or event.get("bot_id") or event.get("hidden")
+            or (subtype is not None and subtype not in HUMAN_SUBTYPES)
+            or (bot_user and user == bot_user)):
+        return None
+    direct = _str(event, "channel_type") == "im"
+    said: Kind
+    if kind == "app_mention":
+        said = "mention"
+        if not bot_user:
+            text = re.sub(r"^\s*<@[UW][A-Z0-9]+(?:\|[^>]*)?>", " ", text)
+    elif direct:
+        said = "direct"
+    elif bot_user and f"<@{bot_user}" in text:
+        return None
+    else:
+        said = "channel"
+    thread = _str(event, "thread_ts")
+    message = Message(
+        text=plain_text(text, bot_user),
+        user=user,
+        channel=channel,
+        platform="slack",
+        kind=said,
+        id=event_id,
+        thread=thread or _str(event, "ts"),
+    )
+    return Incoming(message, threaded=bool(thread), direct=direct)
+
+
+def from_action(body: Mapping[str, Any]) -> Incoming | None:
+    """A `block_actions` press on one of the bot's own buttons; None for anything else."""
+    if body.get("type") != "block_actions":
+        return None
+    actions = body.get("actions")
+    if not isinstance(actions, list) or not actions or not isinstance(actions[0], Mapping):
+        return None
+    pressed = actions[0]
+    action = action_name(_str(pressed, "action_id"))
+    user = _str(_map(body, "user"), "id")
+    container = _map(body, "container")
+    channel = _str(_map(body, "channel"), "id") or _str(container, "channel_id")
+    if action is None or not user or not channel:
+        return None
+    thread = _str(container, "thread_ts") or _str(_map(body, "message"), "thread_ts")
+    delivery = _str(body, "trigger_id") or (
+        f"{_str(container, 'message_ts')}:{_str(pressed, 'action_ts')}"
+    )
+    message = Message(
+        text=action,
+        user=user,
+        channel=channel,
+        platform="slack",
+        kind="action",
+        id=delivery,
+        thread=thread,
+        value=_str(pressed, "value"),
+    )
+    return Incoming(message, threaded=bool(thread), direct=channel.startswith("D"),
+                    response_url=_str(body, "response_url"))
+
+
+def action_id(action: str, index: int) -> str:
+    """Slack wants action ids unique within a message, so the position is part of it."""
+    return f"{ACTION_PREFIX}{action}:{index}"
+
+
+def action_name(action_id: str) -> str | None:
+    if not action_id.startswith(ACTION_PREFIX):
+        return None
+    name = action_id[len(ACTION_PREFIX):].partition(":")[0]
+    return name or None
+
+
+def _map(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _str(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    return value if isinstance(value, str) else ""

@@ -1,0 +1,279 @@
+"""A fake Slack Web API: a real HTTP server on 127.0.0.1 that records every call.
+
+It runs on its own thread and event loop, so one server started for the whole
+session serves every test, whatever event loop the test itself runs on. By
+default it answers like Slack (the canned bodies in
+`tests/fixtures/slack/api_responses.json`); a test can script the next
+answers of a method: an `ok: false` error, a 429 with `Retry-After`, a 500,
+or hold the answer until released. It also serves `response_url` posts and a
+Socket Mode websocket, so those paths never leave the machine either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import WSMsgType, web
+
+RESPONSES = json.loads(
+    (Path(__file__).resolve().parents[1] / "fixtures" / "slack" / "api_responses.json").read_text()
+)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the fake received, and what it answered."""
+
+    method: str
+    """Web API method (`chat.postMessage`), `response_url`, or `socket_mode.ack`."""
+    body: dict[str, Any]
+    headers: dict[str, str]
+    status: int = 200
+    answer: Any = None
+
+    @property
+    def error(self) -> str:
+        return self.answer.get("error", "") if isinstance(self.answer, dict) else ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and (
+            not isinstance(self.answer, dict) or bool(self.answer.get("ok", True))
+        )
+
+
+@dataclass
+class _Answer:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeSlackAPI:
+    def __init__(self) -> None:
+        self.port = 0
+        self._lock = threading.Lock()
+        self._calls: list[Call] = []
+        self._scripts: dict[str, deque[_Answer]] = defaultdict(deque)
+        self._holds: dict[str, asyncio.Event] = {}
+        self._sockets: list[web.WebSocketResponse] = []
+        self._ts = itertools.count(1)
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._runner: web.AppRunner | None = None
+        self._thread = threading.Thread(target=self._run, name="fake-slack-api", daemon=True)
+
+    # lifecycle ------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the fake Slack API did not start")
+
+    def stop(self) -> None:
+        self._call_soon(self._close_sockets()).result(10)
+        if self._runner is not None:
+            self._call_soon(self._runner.cleanup()).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    def reset(self) -> None:
+        """Forget every call and script, release held answers, drop websockets."""
+        with self._lock:
+            self._calls.clear()
+            self._scripts.clear()
+        for method in list(self._holds):
+            self.release(method)
+        self._call_soon(self._close_sockets()).result(10)
+
+    @property
+    def url(self) -> str:
+        """The Web API base URL, as `SLACK_API_URL`."""
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, name: str = "1") -> str:
+        return f"http://127.0.0.1:{self.port}/response/{name}"
+
+    # scripting ------------------------------------------------------------
+
+    def answer(self, method: str, *, status: int = 200, body: Any = None,
+               headers: dict[str, str] | None = None, times: int = 1) -> None:
+        """The next `times` calls of `method` get this answer instead of the default."""
+        with self._lock:
+            for _ in range(times):
+                self._scripts[method].append(_Answer(status, body, dict(headers or {})))
+
+    def fail(self, method: str, error: str, times: int = 1) -> None:
+        """Slack's method-level errors come with HTTP 200 and `ok: false`."""
+        self.answer(method, body={"ok": False, "error": error}, times=times)
+
+    def ratelimit(self, method: str, retry_after: str = "1", times: int = 1) -> None:
+        canned = RESPONSES["chat.postMessage.ratelimited"]
+        self.answer(method, status=canned["status"], body=canned["body"],
+                    headers={"Retry-After": retry_after}, times=times)
+
+    def server_error(self, method: str, times: int = 1) -> None:
+        self.answer(method, status=500, body="<html><body>Internal Server Error</body></html>",
+                    headers={"Content-Type": "text/html"}, times=times)
+
+    def hold(self, method: str) -> None:
+        """Answers to `method` wait until `release(method)`: a slow Slack."""
+        event = self._call_soon(self._make_event()).result(10)
+        self._holds[method] = event
+
+    def release(self, method: str) -> None:
+        event = self._holds.pop(method, None)
+        if event is not None:
+            self._loop.call_soon_threadsafe(event.set)
+
+    # inspection -----------------------------------------------------------
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        with self._lock:
+            return [c for c in self._calls if method is None or c.method == method]
+
+    def posts(self) -> list[Call]:
+        """Every attempt to say something: both chat methods and `response_url`."""
+        return [c for c in self.calls()
+                if c.method in ("chat.postMessage", "chat.postEphemeral", "response_url")]
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
+        """Poll until `count` calls of `method` arrived; the timeout only guards a hang."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.calls(method)
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"waited {timeout}s for {count} {method} call(s); "
+                                     f"got {[c.method for c in self.calls()]}")
+            await asyncio.sleep(0.01)
+
+    # Socket Mode ----------------------------------------------------------
+
+    async def wait_socket(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(not ws.closed for ws in self._sockets):
+            if time.monotonic() > deadline:
+                raise AssertionError("no Socket Mode client connected")
+            await asyncio.sleep(0.01)
+
+    async def socket_send(self, envelope: dict[str, Any]) -> None:
+        """Push one envelope to every connected Socket Mode client, as Slack does."""
+        await asyncio.wrap_future(self._call_soon(self._send_all(envelope)))
+
+    # server ---------------------------------------------------------------
+
+    def _call_soon(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._serve())
+        self._ready.set()
+        self._loop.run_forever()
+
+    async def _serve(self) -> None:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)
+        app.router.add_post("/response/{name}", self._response_url)
+        app.router.add_get("/socket", self._socket)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def _make_event(self) -> asyncio.Event:
+        return asyncio.Event()
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        body = await _read(request)
+        hold = self._holds.get(method)
+        if hold is not None:
+            await hold.wait()
+        with self._lock:
+            script = self._scripts[method].popleft() if self._scripts[method] else None
+        if script is not None:
+            status, answer, headers = script.status, script.body, script.headers
+        else:
+            status, answer, headers = 200, self._default(method, request, body), {}
+        self._record(Call(method, body, dict(request.headers), status, answer))
+        if isinstance(answer, dict):
+            return web.json_response(answer, status=status, headers=headers)
+        return web.Response(text=str(answer), status=status, headers=headers)
+
+    def _default(self, method: str, request: web.Request, body: dict[str, Any]) -> Any:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if method == "apps.connections.open":
+            if not token.startswith("xapp-"):
+                return RESPONSES["invalid_auth"]["body"]
+            return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
+        if not token.startswith("xoxb-"):
+            return RESPONSES["invalid_auth"]["body"]
+        ts = f"1700000000.{next(self._ts):06d}"
+        if method == "auth.test":
+            return RESPONSES["auth.test.ok"]["body"]
+        if method == "chat.postMessage":
+            sent = RESPONSES["chat.postMessage.ok"]["body"]
+            message = {**sent["message"], "text": body.get("text", ""), "ts": ts}
+            return {**sent, "channel": body.get("channel", ""), "ts": ts, "message": message}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": ts}
+        return {"ok": True}
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        body = await _read(request)
+        self._record(Call("response_url", body, dict(request.headers), 200, "ok"))
+        return web.Response(text="ok")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1,
+                            "connection_info": {"app_id": "A0FAKEAPP"},
+                            "debug_info": {"host": "fake-slack-api"}})
+        async for frame in ws:
+            if frame.type == WSMsgType.TEXT:
+                self._record(Call("socket_mode.ack", json.loads(frame.data), {}))
+        return ws
+
+    async def _send_all(self, envelope: dict[str, Any]) -> None:
+        for ws in self._sockets:
+            if not ws.closed:
+                await ws.send_json(envelope)
+
+    async def _close_sockets(self) -> None:
+        sockets, self._sockets = self._sockets, []
+        for ws in sockets:
+            await ws.close()
+
+    def _record(self, call: Call) -> None:
+        with self._lock:
+            self._calls.append(call)
+
+
+async def _read(request: web.Request) -> dict[str, Any]:
+    raw = await request.text()
+    if request.content_type == "application/json":
+        try:
+            parsed = json.loads(raw) if raw else {}
+        except json.JSONDecodeError:
+            return {"_raw": raw}
+        return parsed if isinstance(parsed, dict) else {"_json": parsed}
+    if request.content_type == "application/x-www-form-urlencoded":
+        return dict(parse_qsl(raw, keep_blank_values=True))
+    return {"_raw": raw} if raw else {}
