@@ -20,6 +20,8 @@ log = logging.getLogger("touchpoint.handler")
 
 T = TypeVar("T")
 
+UNSAVED = "I couldn't save that just now; please try again in a minute."
+
 
 @dataclass(frozen=True)
 class HandlerSettings:
@@ -149,12 +151,18 @@ class Handler:
                                        in_thread=msg.kind != "command")]
 
     async def _mute(self, msg: Message, _: str) -> list[Reply]:
-        await self.store.set_muted(_person(msg), True)
+        if not await self._safely(self._set_muted(msg, True), False):
+            return [replies.notice(UNSAVED)]
         return [replies.notice("Muted: I won't nudge you in channels. Undo it with unmute.")]
 
     async def _unmute(self, msg: Message, _: str) -> list[Reply]:
-        await self.store.set_muted(_person(msg), False)
+        if not await self._safely(self._set_muted(msg, False), False):
+            return [replies.notice(UNSAVED)]
         return [replies.notice("Unmuted: I may nudge you again after a customer moment.")]
+
+    async def _set_muted(self, msg: Message, muted: bool) -> bool:
+        await self.store.set_muted(_person(msg), muted)
+        return True
 
     async def _first_time(self, key: str, ttl: float) -> bool:
         return await self._safely(self.store.first_time(key, ttl), True)

@@ -9,6 +9,7 @@ never walks the list of triggers, so its cost barely grows with the set.
 
 from __future__ import annotations
 
+import math
 import re
 import re._parser as sre_parse  # type: ignore[import-not-found]
 from collections.abc import Sequence
@@ -17,8 +18,9 @@ from typing import Any, Literal
 
 import regex
 
+from bot.classifier import BACKGROUND, Classifier, Reading
 from bot.playbooks import Playbook, Trigger
-from bot.similarity import ExampleIndex, Neighbour, features
+from bot.similarity import ExampleIndex, Features, Neighbour, features
 from bot.text import MAX_CHARS, STOPWORDS, clean, deletes, plain, stem
 
 Mode = Literal["guide", "nudge"]
@@ -29,17 +31,20 @@ REGEX_TIMEOUT = 0.05
 
 @dataclass(frozen=True)
 class Tuning:
-    """The knobs that turn evidence into a decision; measured on tests/data."""
+    """The knobs that turn evidence into a decision; fitted with scripts/tune.py."""
 
-    example_floor: float = 0.12
-    example_span: float = 0.45
+    trigger_gain: float = 3.0
+    gate_trigger: float = 3.0
+    gate_mid: float = 2.0
+    gate_scale: float = 2.0
+    example_floor: float = 0.2
     gap_factor: float = 0.8
     typo_factor: float = 0.85
     guide_threshold: float = 0.3
     nudge_threshold: float = 0.62
     nudge_margin: float = 0.15
-    suggestion_floor: float = 0.08
-    no_match_identical: float = 0.95
+    suggestion_floor: float = 0.05
+    identical: float = 0.95
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,10 @@ class Evidence:
     def __str__(self) -> str:
         if self.kind == "example":
             return f'similar to example "{self.text}" ({self.weight:.2f})'
+        if self.kind == "words":
+            return f"words {self.text} ({self.weight:.2f})"
+        if self.kind == "context":
+            return f"reads like a customer moment ({self.weight:+.1f})"
         if self.kind == "no_match":
             return f'close to no_match example "{self.text}" (-{self.weight:.2f})'
         if self.kind == "veto":
@@ -97,7 +106,12 @@ class _Regex:
 class Matcher:
     """An index over one playbook set; immutable once built."""
 
-    def __init__(self, playbooks: Sequence[Playbook], tuning: Tuning | None = None) -> None:
+    def __init__(
+        self,
+        playbooks: Sequence[Playbook],
+        background: Sequence[str] = (),
+        tuning: Tuning | None = None,
+    ) -> None:
         self.tuning = tuning or Tuning()
         self.ids = [p.id for p in playbooks]
         self._vocab: dict[str, int] = {}
@@ -105,20 +119,30 @@ class Matcher:
         self._regex_by_gram: dict[str, list[_Regex]] = {}
         self._regex_always: list[_Regex] = []
         pending: list[_Regex] = []
-        examples: list[tuple[int, Any]] = []
+        learnt: list[tuple[int, Features]] = []
+        examples: list[tuple[int, Features]] = []
         self._example_text: list[str] = []
         for index, playbook in enumerate(playbooks):
             for trigger in playbook.triggers:
-                if trigger.regex is None:
-                    self._add_phrase(index, trigger)
-                else:
+                if trigger.regex is not None:
                     compiled = regex.compile(trigger.regex, regex.IGNORECASE)
                     pending.append(_Regex(index, compiled, trigger))
+                elif trigger.veto is None:
+                    stems = self._add_phrase(index, trigger)
+                    learnt.append((index, features(stems)))
+                else:
+                    self._add_phrase(index, trigger)
             for label, texts in ((index, playbook.examples.match),
-                                 (-index - 1, playbook.examples.no_match)):
+                                 (-index - 2, playbook.examples.no_match)):
                 for text in texts:
-                    examples.append((label, features(self._stems(text, learn=True))))
+                    feats = features(self._stems(text, learn=True))
+                    examples.append((label, feats))
                     self._example_text.append(text)
+                    if label >= 0:
+                        learnt.append((label, feats))
+        for text in background:
+            learnt.append((BACKGROUND, features(self._stems(text, learn=True))))
+        self._classifier = Classifier(learnt)
         self._examples = ExampleIndex(examples)
         self._index_regexes(pending)
         self._vocab_stems = {stem(word) for word in self._vocab}
@@ -141,9 +165,10 @@ class Matcher:
                 self._vocab[word] = self._vocab.get(word, 0) + 1
         return [stem(w) for w in found]
 
-    def _add_phrase(self, index: int, trigger: Trigger) -> None:
+    def _add_phrase(self, index: int, trigger: Trigger) -> tuple[str, ...]:
         stems = tuple(self._stems(trigger.text, learn=True))
         self._phrases.setdefault(stems[0], []).append(_Phrase(index, stems, trigger))
+        return stems
 
     def _index_regexes(self, pending: list[_Regex]) -> None:
         """Key each regex by the rarest three letters it cannot match without."""
@@ -183,8 +208,10 @@ class Matcher:
         vetoed: dict[int, Evidence] = {}
         self._match_phrases(tokens, corrected, evidence, vetoed)
         self._match_regexes(text, evidence)
-        neighbours = self._examples.nearest(features(tokens))
-        return self._decide(mode, evidence, vetoed, neighbours)
+        feats = features(tokens)
+        reading = self._classifier.read(feats)
+        neighbours = self._examples.nearest(feats)
+        return self._decide(mode, evidence, vetoed, reading, neighbours)
 
     def _match_phrases(
         self,
@@ -246,36 +273,47 @@ class Matcher:
         mode: Mode,
         evidence: dict[int, list[Evidence]],
         vetoed: dict[int, Evidence],
+        reading: Reading,
         neighbours: dict[int, Neighbour],
     ) -> MatchResult:
         tuning = self.tuning
-        scored: list[Candidate] = []
-        labels = set(evidence) | {label for label in neighbours if label >= 0}
-        for index in sorted(labels):
-            if index in vetoed:
-                continue
-            why = list(evidence.get(index, ()))
+        triggered: dict[int, float] = {}
+        for index, items in evidence.items():
             miss = 1.0
-            for item in why:
+            for item in items:
                 miss *= 1.0 - item.weight
+            triggered[index] = 1.0 - miss
+        indexes = sorted((set(evidence) | set(reading.labels)) - set(vetoed))
+        if not indexes:
+            return MatchResult(mode, None)
+        floor = min(reading.labels.values(), default=0.0)
+        logits = {i: reading.labels.get(i, floor) + tuning.trigger_gain * triggered.get(i, 0.0)
+                  for i in indexes}
+        top = max(logits.values())
+        weights = {i: math.exp(v - top) for i, v in logits.items()}
+        total = sum(weights.values())
+        strongest = max(triggered.values(), default=0.0)
+        touch = (reading.touch or 0.0) + tuning.gate_trigger * strongest
+        context = 1.0 / (1.0 + math.exp(-(touch - tuning.gate_mid) / tuning.gate_scale))
+        if reading.touch is None and mode == "guide":
+            context = 1.0
+        scored: list[Candidate] = []
+        for index in indexes:
+            why = list(evidence.get(index, ()))
+            terms = reading.terms.get(index, [])
+            if terms:
+                shown = ", ".join(f'"{t}"' for t, _ in terms[:4])
+                why.append(Evidence("words", shown, sum(w for _, w in terms)))
             near = neighbours.get(index)
-            if near is not None:
-                lift = (near.similarity - tuning.example_floor) / tuning.example_span
-                if lift > 0:
-                    miss *= 1.0 - min(lift, 1.0)
-                    why.append(Evidence("example", self._example_text[near.example],
-                                        near.similarity))
-            score = 1.0 - miss
-            against = neighbours.get(-index - 1)
-            if against is not None and score > 0:
-                closest = near.similarity if near is not None else 0.0
-                if against.similarity >= tuning.no_match_identical:
-                    score = 0.0
-                elif against.similarity > closest:
-                    score *= 1.0 - (against.similarity - closest)
-                if against.similarity > closest:
-                    why.append(Evidence("no_match", self._example_text[against.example],
-                                        against.similarity))
+            if near is not None and near.similarity >= tuning.example_floor:
+                why.append(Evidence("example", self._example_text[near.example],
+                                    near.similarity))
+            if reading.touch is not None:
+                why.append(Evidence("context", "", touch))
+            score = context * weights[index] / total
+            if near is not None and near.similarity >= tuning.identical:
+                score = max(score, near.similarity)
+            score = self._apply_no_match(index, score, near, neighbours, why)
             if score > 0:
                 scored.append(Candidate(self.ids[index], round(score, 4), tuple(why)))
         scored.sort(key=lambda c: (-c.score, c.playbook))
@@ -291,6 +329,22 @@ class Matcher:
             ):
                 best = None
         return MatchResult(mode, best, ranked)
+
+    def _apply_no_match(
+        self, index: int, score: float, near: Neighbour | None,
+        neighbours: dict[int, Neighbour], why: list[Evidence],
+    ) -> float:
+        """A message that is closer to a playbook's no_match examples than to its
+        examples is pulled down; a copy of a no_match example never matches."""
+        against = neighbours.get(-index - 2)
+        closest = near.similarity if near is not None else 0.0
+        if against is None or score <= 0 or against.similarity <= closest:
+            return score
+        why.append(Evidence("no_match", self._example_text[against.example],
+                            against.similarity))
+        if against.similarity >= self.tuning.identical:
+            return 0.0
+        return score * (1.0 - (against.similarity - closest))
 
 
 def _find(stems: tuple[str, ...], tokens: list[str], start: int) -> tuple[int, int] | None:

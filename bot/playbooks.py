@@ -8,7 +8,7 @@ error carries the file, line, column and field path of the offending value.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import regex
 import yaml
@@ -135,6 +135,14 @@ class Playbook(BaseModel):
         return value
 
 
+class Background(BaseModel):
+    """Chatter that is no customer touchpoint: what the bot must stay quiet on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    examples: list[Text] = Field(min_length=1)
+
+
 _FRIENDLY = {
     "extra_forbidden": "unknown field (check the spelling; allowed: {allowed})",
     "missing": "is required",
@@ -176,6 +184,7 @@ def _format_path(loc: Iterable[Any]) -> str:
 
 _FIELDS_AT = {
     (): list(Playbook.model_fields),
+    ("background",): list(Background.model_fields),
     ("triggers",): list(Trigger.model_fields),
     ("examples",): list(Examples.model_fields),
 }
@@ -230,6 +239,18 @@ class _Located:
 
 def parse_playbook(source: str, text: str) -> Playbook:
     """Validate one playbook file's text; `source` is the name used in errors."""
+    return _parse(source, text, Playbook)
+
+
+def parse_background(source: str, text: str) -> Background:
+    """Validate the background chatter file (`background.yaml`)."""
+    return _parse(source, text, Background)
+
+
+M = TypeVar("M", Playbook, Background)
+
+
+def _parse(source: str, text: str, model: type[M]) -> M:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         raise PlaybookErrors(
             [PlaybookError(source, 1, 1, "", f"file is larger than {MAX_FILE_BYTES} bytes")]
@@ -241,7 +262,8 @@ def parse_playbook(source: str, text: str) -> Playbook:
         if node is None:
             raise PlaybookErrors([PlaybookError(source, 1, 1, "", "file is empty")])
         if not isinstance(node, yaml.MappingNode):
-            raise located.error(node, (), "a playbook must be a mapping of fields (id: ..., ...)")
+            first = next(iter(model.model_fields))
+            raise located.error(node, (), f"must be a mapping of fields ({first}: ...)")
         data = located.build(loader, node, ())
     except PlaybookErrors:
         raise
@@ -260,12 +282,13 @@ def parse_playbook(source: str, text: str) -> Playbook:
     finally:
         loader.dispose()
     try:
-        return Playbook.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         errors = []
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
-            fields = _FIELDS_AT.get(tuple(p for p in loc[:-1] if isinstance(p, str)), [])
+            parent = tuple(p for p in loc[:-1] if isinstance(p, str))
+            fields = _FIELDS_AT.get(("background",) if model is Background else parent, [])
             line, col = located.where(loc)
             message = _friendly(err, fields)
             errors.append(PlaybookError(source, line, col, _format_path(loc), message))

@@ -14,16 +14,19 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.lexicon import concepts
 from bot.text import STOPWORDS
 
 Features = Counter[str]
 
 
 def features(stems: Sequence[str]) -> Features:
-    """Content stems and adjacent content-stem pairs of a message."""
+    """Content stems, adjacent content-stem pairs and the concepts of the stems."""
     content = [s for s in stems if s not in STOPWORDS and not s.isdigit()]
     out: Features = Counter(content)
     out.update(f"{a} {b}" for a, b in zip(content, content[1:], strict=False))
+    for word in content:
+        out.update(concepts(word))
     return out
 
 

@@ -5,9 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.library import PlaybookSet
-from bot.playbooks import MAX_FILE_BYTES, PlaybookError, PlaybookErrors, parse_playbooks
+from bot.playbooks import (
+    MAX_FILE_BYTES,
+    Background,
+    Playbook,
+    PlaybookError,
+    PlaybookErrors,
+    parse_background,
+    parse_playbooks,
+)
 
-NOT_PLAYBOOKS = frozenset({"schedule.yaml", "schedule.yml"})
+BACKGROUND = "background.yaml"
+NOT_PLAYBOOKS = frozenset({"schedule.yaml", "schedule.yml", BACKGROUND})
 
 
 def playbook_files(folder: Path) -> list[Path]:
@@ -43,10 +52,20 @@ def read_documents(folder: Path) -> tuple[list[tuple[str, str]], list[PlaybookEr
 def load_folder(folder: Path, version: str = "") -> PlaybookSet:
     """Validate and index a folder of playbooks; raises `PlaybookErrors` with every problem."""
     documents, errors = read_documents(folder)
+    playbooks: list[Playbook] = []
+    background: Background | None = None
     try:
         playbooks = parse_playbooks(documents)
     except PlaybookErrors as exc:
         errors.extend(exc.errors)
+    path = folder / BACKGROUND
+    if path.is_file():
+        try:
+            background = parse_background(str(path), path.read_text(encoding="utf-8"))
+        except PlaybookErrors as exc:
+            errors.extend(exc.errors)
+        except (OSError, UnicodeDecodeError) as exc:
+            errors.append(PlaybookError(str(path), 1, 1, "", f"cannot read: {exc}"))
     if errors:
         raise PlaybookErrors(errors)
-    return PlaybookSet.build(playbooks, version)
+    return PlaybookSet.build(playbooks, background, version)

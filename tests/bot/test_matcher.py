@@ -6,7 +6,9 @@ from bot.matcher import Matcher
 from bot.playbooks import Playbook, parse_playbook
 
 
-def playbook(pid: str, triggers: str, match: list[str], no_match: list[str] | None = None) -> Playbook:
+def playbook(
+    pid: str, triggers: str, match: list[str], no_match: list[str] | None = None
+) -> Playbook:
     lines = [f"id: {pid}", f"title: {pid}", "summary: s", "guidance: [g]", "nudge: n",
              "prompts: [p]", "triggers:", triggers, "examples:", "  match:"]
     lines += [f"    - {m!r}" for m in match]

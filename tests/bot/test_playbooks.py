@@ -122,7 +122,7 @@ def test_duplicate_key() -> None:
 
 def test_not_a_mapping() -> None:
     assert errors_of("- just\n- a list\n") == [
-        "playbooks/price.yaml:1:1: a playbook must be a mapping of fields (id: ..., ...)"
+        "playbooks/price.yaml:1:1: must be a mapping of fields (id: ...)"
     ]
 
 

@@ -1,0 +1,90 @@
+"""What the examples teach: is this a customer moment, and which one.
+
+Two naive-Bayes models are fitted once at load over word stems, stem pairs and
+concepts (bot/lexicon.py). The gate weighs every playbook example together
+against the background chatter (`background.yaml`): how much more a message
+reads like a customer moment than like office talk. The classifier weighs each
+playbook's examples against the others. Both keep only the counts of terms
+seen in training, in a table keyed by term, so scoring touches the message's
+own terms and the few labels each points to, whatever the size of the set.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.similarity import Features
+
+BACKGROUND = -1
+"""The label of chatter that is no customer touchpoint."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How one message reads to the models."""
+
+    touch: float | None
+    """Log-odds that the message is a customer moment rather than chatter;
+    None when no background chatter was given to compare with."""
+    labels: dict[int, float]
+    """Log-likelihood of the message under each playbook that shares a term with it."""
+    terms: dict[int, list[tuple[str, float]]]
+    """The message's terms that point to each playbook, strongest first."""
+
+
+class _Counts:
+    """Smoothed term frequencies per label, stored sparsely."""
+
+    def __init__(self, docs: Sequence[tuple[int, Features]], alpha: float) -> None:
+        self.alpha = alpha
+        self.postings: dict[str, list[tuple[int, int]]] = {}
+        per_label: dict[int, Counter[str]] = {}
+        for label, feats in docs:
+            per_label.setdefault(label, Counter()).update(feats.keys())
+        vocabulary = {t for counts in per_label.values() for t in counts}
+        self.vocabulary = len(vocabulary) or 1
+        self.base: dict[int, float] = {}
+        for label, counts in sorted(per_label.items()):
+            self.base[label] = math.log(alpha / (sum(counts.values()) + alpha * self.vocabulary))
+            for term, n in counts.items():
+                self.postings.setdefault(term, []).append((label, n))
+        self.known = frozenset(vocabulary)
+
+    def bonus(self, n: int) -> float:
+        """How much a term seen `n` times under a label adds over an unseen one."""
+        return math.log((n + self.alpha) / self.alpha)
+
+
+class Classifier:
+    def __init__(self, docs: Sequence[tuple[int, Features]], alpha: float = 0.1) -> None:
+        self._labels = _Counts([d for d in docs if d[0] != BACKGROUND], alpha)
+        pooled = [(0 if label != BACKGROUND else BACKGROUND, f) for label, f in docs]
+        self._gate = _Counts(pooled, 0.5)
+        self.has_background = BACKGROUND in self._gate.base
+
+    def read(self, feats: Features) -> Reading:
+        gate = self._gate
+        known = [t for t in feats if t in gate.known]
+        touch: float | None = None
+        if self.has_background and 0 in gate.base:
+            sides = {0: gate.base[0] * len(known), BACKGROUND: gate.base[BACKGROUND] * len(known)}
+            for term in known:
+                for label, n in gate.postings[term]:
+                    sides[label] += gate.bonus(n)
+            touch = sides[0] - sides[BACKGROUND]
+        counts = self._labels
+        seen = [t for t in feats if t in counts.known]
+        bonus: dict[int, float] = {}
+        terms: dict[int, list[tuple[str, float]]] = {}
+        for term in seen:
+            for label, n in counts.postings[term]:
+                gain = counts.bonus(n)
+                bonus[label] = bonus.get(label, 0.0) + gain
+                terms.setdefault(label, []).append((term, gain))
+        labels = {label: counts.base[label] * len(seen) + b for label, b in bonus.items()}
+        for found in terms.values():
+            found.sort(key=lambda tw: (-tw[1], tw[0]))
+        return Reading(touch, labels, terms)
