@@ -159,6 +159,33 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_teams_package(args: argparse.Namespace, settings: Settings) -> int:
+    from importlib import metadata
+
+    from adapters import teams_package
+
+    try:
+        version = metadata.version("touchpoint")
+    except metadata.PackageNotFoundError:
+        version = "1.0.0"
+    values = teams_package.PackageValues(
+        app_id=args.app_id or settings.microsoft_app_id,
+        website_url=args.website_url, privacy_url=args.privacy_url, terms_url=args.terms_url,
+        developer_name=args.developer_name, version=args.version or version,
+    )
+    source = Path(args.source) if args.source else teams_package.SOURCE
+    try:
+        data = teams_package.build(values, source)
+    except teams_package.PackageError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    output = Path(args.output)
+    output.write_bytes(data)
+    print(f"wrote {output} (app {values.app_id}, version {values.version}); upload it in the "
+          "Teams admin center or Teams > Apps > Manage your apps")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="touchpoint", description=__doc__)
     top.add_argument("--playbooks", help="playbook folder (default: $TOUCHPOINT_PLAYBOOKS "
@@ -189,6 +216,21 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--socket-mode", action="store_true",
                        help="Slack through Socket Mode only, no /slack/events route")
     serve.set_defaults(run=cmd_serve)
+    package = sub.add_parser("teams-package", help="write the Teams app package (zip) "
+                             "for a Teams admin to upload")
+    package.add_argument("--app-id", help="the bot's Microsoft app id (default: $MicrosoftAppId)")
+    package.add_argument("--website-url", default="", help="https page about the bot for your "
+                         "people (required; shown on the app's About tab)")
+    package.add_argument("--privacy-url", default="", help="default: the website URL")
+    package.add_argument("--terms-url", default="", help="default: the website URL")
+    package.add_argument("--developer-name", default="Touchpoint",
+                         help="who publishes the app in your tenant")
+    package.add_argument("--version", help="app version (default: Touchpoint's version); "
+                         "raise it to update an uploaded app")
+    package.add_argument("--source", help="folder with manifest.json and the icons "
+                         "(default: teams/ in this checkout)")
+    package.add_argument("-o", "--output", default="touchpoint-teams.zip")
+    package.set_defaults(run=cmd_teams_package)
     schema = sub.add_parser("schema", help="print the playbook JSON Schema")
     schema.set_defaults(run=cmd_schema)
     return top

@@ -1,0 +1,125 @@
+"""`touchpoint teams-package`: the zip a Teams admin uploads, checked the way Teams checks it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters import teams_package
+from touchpoint import cli
+
+APP_ID = "11111111-2222-3333-4444-555555555555"
+SITE = "https://intranet.example.com/touchpoint"
+
+
+@pytest.fixture(autouse=True)
+def no_teams_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppType",
+                 "MicrosoftAppTenantId", "TOUCHPOINT_TEAMS_DEV"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def rgba_pixels(data: bytes) -> tuple[int, int, list[tuple[int, ...]]]:
+    """Decode the PNGs we ship (8-bit RGBA, filter 0): enough to check their colours."""
+    width, height = struct.unpack(">II", data[16:24])
+    assert data[24:29] == bytes([8, 6, 0, 0, 0])
+    position, idat = 8, b""
+    while position < len(data):
+        (length,) = struct.unpack(">I", data[position:position + 4])
+        if data[position + 4:position + 8] == b"IDAT":
+            idat += data[position + 8:position + 8 + length]
+        position += 12 + length
+    raw = zlib.decompress(idat)
+    stride = width * 4 + 1
+    pixels = []
+    for y in range(height):
+        row = raw[y * stride:(y + 1) * stride]
+        assert row[0] == 0
+        pixels += [tuple(row[1 + 4 * x:5 + 4 * x]) for x in range(width)]
+    return width, height, pixels
+
+
+def run(tmp_path: Path, *args: str) -> tuple[int, Path]:
+    output = tmp_path / "touchpoint-teams.zip"
+    return cli.main(["teams-package", "-o", str(output), *args]), output
+
+
+def test_package_has_the_filled_manifest_and_both_icons(tmp_path: Path) -> None:
+    code, output = run(tmp_path, "--app-id", APP_ID, "--website-url", SITE, "--version", "2.3.4")
+    assert code == 0
+    with zipfile.ZipFile(output) as archive:
+        assert sorted(archive.namelist()) == ["color.png", "manifest.json", "outline.png"]
+        manifest: dict[str, Any] = json.loads(archive.read("manifest.json"))
+        color = archive.read("color.png")
+        outline = archive.read("outline.png")
+    assert "${{" not in json.dumps(manifest)
+    assert manifest["id"] == APP_ID
+    assert manifest["version"] == "2.3.4"
+    assert manifest["developer"]["privacyUrl"] == SITE
+    [bot] = manifest["bots"]
+    assert bot["botId"] == APP_ID
+    assert set(bot["scopes"]) == {"personal", "team", "groupChat"}
+    commands = [c["title"] for c in bot["commandLists"][0]["commands"]]
+    assert commands == ["help", "list", "show", "mute", "unmute"]
+    assert manifest["webApplicationInfo"]["id"] == APP_ID
+    assert {"name": "ChannelMessage.Read.Group", "type": "Application"} in \
+        manifest["authorization"]["permissions"]["resourceSpecific"]
+    assert len(manifest["name"]["short"]) <= 30
+    assert len(manifest["description"]["short"]) <= 80
+
+    width, height, pixels = rgba_pixels(color)
+    assert (width, height) == (192, 192)
+    assert all(p[3] == 255 for p in pixels)
+    width, height, pixels = rgba_pixels(outline)
+    assert (width, height) == (32, 32)
+    assert all(p[:3] == (255, 255, 255) for p in pixels)  # white on transparent only
+    assert {p[3] for p in pixels} >= {0, 255}
+
+
+def test_app_id_comes_from_the_environment(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MicrosoftAppId", APP_ID)
+    monkeypatch.setenv("MicrosoftAppPassword", "s3cret")
+    code, output = run(tmp_path, "--website-url", SITE)
+    assert code == 0
+    with zipfile.ZipFile(output) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["bots"][0]["botId"] == APP_ID
+    assert "s3cret" not in json.dumps(manifest)
+
+
+def test_missing_values_are_named_and_nothing_is_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, output = run(tmp_path, "--app-id", "my-bot", "--website-url", "http://plain.example")
+    assert code == 2
+    assert not output.exists()
+    err = capsys.readouterr().err
+    assert "app id 'my-bot'" in err and "https://" in err
+
+
+def test_a_wrong_icon_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "teams"
+    shutil.copytree(teams_package.SOURCE, source)
+    shutil.copy(source / "color.png", source / "outline.png")
+    with pytest.raises(teams_package.PackageError) as info:
+        teams_package.build(teams_package.PackageValues(APP_ID, SITE), source)
+    assert info.value.problems == [f"outline icon {source / 'outline.png'}: must be a 32x32 PNG"]
+
+
+def test_shipped_icons_are_what_make_icons_draws() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_icons",
+                                                  teams_package.SOURCE / "make_icons.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert (teams_package.SOURCE / "color.png").read_bytes() == module.color_icon()
+    assert (teams_package.SOURCE / "outline.png").read_bytes() == module.outline_icon()
