@@ -157,6 +157,7 @@ class SlackAdapter:
                 AsyncServerErrorRetryHandler(max_retry_count=1),
             ],
         )
+
         async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
             return self._authorize(enterprise_id, team_id)
 
@@ -172,6 +173,7 @@ class SlackAdapter:
         self._session: aiohttp.ClientSession | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._identify_task: asyncio.Task[None] | None = None
+        self._socket_task: asyncio.Task[None] | None = None
         self._last_identify = float("-inf")
         self._register()
 
@@ -193,15 +195,16 @@ class SlackAdapter:
         if self.socket_mode:
             self._socket = AsyncSocketModeHandler(self.app, self.settings.slack_app_token,
                                                   web_client=self.client)
-            self._spawn_task(self._connect_socket())
+            self._socket_task = self._spawn_task(self._connect_socket())
             modes.append("Socket Mode")
         log.info("slack: on (%s), Web API at %s", ", ".join(modes) or "no transport",
                  self.settings.slack_api_url)
 
     async def stop(self) -> None:
         """Finish the answers already taken, then let go of every connection."""
-        if self._identify_task is not None:
-            self._identify_task.cancel()
+        for chore in (self._identify_task, self._socket_task):
+            if chore is not None:
+                chore.cancel()
         if self._socket is not None:
             try:
                 await self._socket.close_async()  # type: ignore[no-untyped-call]
@@ -240,9 +243,10 @@ class SlackAdapter:
             result = await self.client.auth_test()
         except SlackApiError as exc:
             error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
-            self.problem = f"auth.test failed: {error}"
+            self.problem = f"{error}: Slack rejected SLACK_BOT_TOKEN" if error in AUTH_ERRORS \
+                else f"auth.test failed: {error}"
             log.error("slack: %s", explain(error, "auth.test", "") if error in AUTH_ERRORS
-                      else f"auth.test failed: {error}")
+                      else self.problem)
             return
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             self.problem = "Slack Web API unreachable"
@@ -345,11 +349,11 @@ class SlackAdapter:
             log.log(level, "slack: %s", explain(error, post.method, channel))
             return False
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            self.problem = "Slack Web API unreachable"
             log.error("slack: %s to %s failed: cannot reach the Web API at %s (%s: %s)",
                       post.method, channel, self.settings.slack_api_url, type(exc).__name__, exc)
             return False
-        if self.problem.endswith("SLACK_BOT_TOKEN"):
-            self.problem = ""
+        self.problem = ""
         return True
 
     async def _respond(self, post: Post) -> bool:
@@ -370,13 +374,28 @@ class SlackAdapter:
         return True
 
     async def _connect_socket(self) -> None:
+        """Ask for the websocket URL first, so a bad app token is one clear log line.
+
+        Once connected, slack_sdk's client reconnects by itself when Slack
+        rotates or drops the connection.
+        """
         assert self._socket is not None
-        try:
-            await self._socket.connect_async()  # type: ignore[no-untyped-call]
-        except Exception as exc:  # the client retries by itself; a failure here is final
-            self.problem = "socket mode not connected"
-            log.error("slack: Socket Mode could not connect (%s: %s); check SLACK_APP_TOKEN",
-                      type(exc).__name__, exc)
+        while True:
+            try:
+                opened = await self.client.apps_connections_open(
+                    app_token=self.settings.slack_app_token)
+                break
+            except SlackApiError as exc:
+                error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+                log.error("slack: Socket Mode refused (%s): check SLACK_APP_TOKEN, an app-level "
+                          "token with connections:write, and that Socket Mode is enabled", error)
+                return
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                log.error("slack: Socket Mode cannot reach %s (%s: %s); retrying in %g s",
+                          self.settings.slack_api_url, type(exc).__name__, exc, IDENTIFY_INTERVAL)
+                await asyncio.sleep(IDENTIFY_INTERVAL)
+        self._socket.client.wss_uri = opened["url"]
+        await self._socket.connect_async()  # type: ignore[no-untyped-call]
 
 
 SLACK_KEY: web.AppKey[SlackAdapter] = web.AppKey("slack", SlackAdapter)
