@@ -573,6 +573,16 @@ async def test_with_an_app_id_unauthenticated_requests_get_401_offline(
     assert await running.store.counters() == {}
 
 
+async def test_dev_mode_ignores_tokens_and_stays_offline(
+        server: Running, no_network: list[str]) -> None:
+    token = unsigned_jwt({"iss": "https://api.botframework.com", "aud": APP_ID})
+    raw = server.activity("personal_message.json", text="help")
+    status, _ = await server.post(raw, {"Authorization": f"Bearer {token}"})
+    assert status == 200
+    await server.connector.wait_for(1)
+    assert no_network == []
+
+
 # --- configuration -----------------------------------------------------------------------------
 
 
