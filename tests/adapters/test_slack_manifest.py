@@ -1,0 +1,55 @@
+"""The shipped Slack app manifest asks for exactly what the adapter listens to and uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from adapters import slack
+
+MANIFEST = Path(__file__).resolve().parents[2] / "slack" / "manifest.yaml"
+
+NEEDS = {
+    "app_mention": "app_mentions:read",
+    "message.channels": "channels:history",
+    "message.groups": "groups:history",
+    "message.im": "im:history",
+    "member_joined_channel": "channels:read",
+}
+
+
+def manifest() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(MANIFEST.read_text())
+    return loaded
+
+
+def test_one_url_for_events_the_command_and_buttons() -> None:
+    m = manifest()
+    urls = {m["settings"]["event_subscriptions"]["request_url"],
+            m["settings"]["interactivity"]["request_url"],
+            *(c["url"] for c in m["features"]["slash_commands"])}
+    assert len(urls) == 1
+    assert urls.pop().endswith(slack.EVENTS_PATH)
+    assert m["settings"]["interactivity"]["is_enabled"] is True
+
+
+def test_the_command_and_events_the_issue_names() -> None:
+    m = manifest()
+    assert [c["command"] for c in m["features"]["slash_commands"]] == ["/touchpoint"]
+    events = m["settings"]["event_subscriptions"]["bot_events"]
+    assert set(events) == set(NEEDS)
+    assert m["features"]["app_home"]["messages_tab_enabled"] is True  # DMs need the tab
+
+
+def test_every_event_has_its_scope_and_nothing_more_is_asked() -> None:
+    m = manifest()
+    scopes = set(m["oauth_config"]["scopes"]["bot"])
+    assert set(NEEDS.values()) <= scopes
+    assert scopes - set(NEEDS.values()) == {"groups:read", "chat:write", "commands"}
+
+
+def test_socket_mode_is_a_flag_to_turn_on() -> None:
+    assert manifest()["settings"]["socket_mode_enabled"] is False
+    assert "socket_mode_enabled to true" in MANIFEST.read_text()
