@@ -542,6 +542,13 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return attempts
 
 
+def test_the_network_guard_catches_lookups(no_network: list[str]) -> None:
+    """The offline tests below mean something only if the guard sees real lookups."""
+    with pytest.raises(OSError):
+        socket.getaddrinfo("login.botframework.com", 443)
+    assert no_network == ["login.botframework.com"]
+
+
 def unsigned_jwt(claims: dict[str, Any]) -> str:
     def part(value: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
@@ -613,3 +620,13 @@ def test_retry_after_parsing() -> None:
     when = "Wed, 21 Oct 2015 07:28:10 GMT"
     assert teams.retry_after({"Retry-After": when}, now=1445412480.0) == 10.0
 
+
+
+async def test_fake_connector_answers_member_lookups(teams_connector: FakeTeamsConnector) -> None:
+    """What botbuilder's TeamsInfo.get_member asks when a person joins (kept for its users)."""
+    url = f"{teams_connector.service_url}v3/conversations/{PERSONAL}/members/29%3Auser"
+    async with ClientSession() as session, session.get(url) as response:
+        assert response.status == 200
+        member = await response.json()
+    assert member["id"] == "29:user" and member["aadObjectId"] == USER_AAD
+    assert teams_connector.requests[-1].kind == "members"
