@@ -35,6 +35,11 @@ class Reading:
     """The message's terms that point to each playbook, strongest first."""
 
 
+MAX_LABELS_PER_TERM = 32
+"""A term shared by more labels than this says little about any one of them;
+keeping only its strongest labels bounds the work per message term."""
+
+
 class _Counts:
     """Smoothed term frequencies per label, stored sparsely."""
 
@@ -51,6 +56,10 @@ class _Counts:
             self.base[label] = math.log(alpha / (sum(counts.values()) + alpha * self.vocabulary))
             for term, n in counts.items():
                 self.postings.setdefault(term, []).append((label, n))
+        for labels in self.postings.values():
+            if len(labels) > MAX_LABELS_PER_TERM:
+                labels.sort(key=lambda ln: (-ln[1], ln[0]))
+                del labels[MAX_LABELS_PER_TERM:]
         self.known = frozenset(vocabulary)
 
     def bonus(self, n: int) -> float:

@@ -30,6 +30,11 @@ def features(stems: Sequence[str]) -> Features:
     return out
 
 
+MAX_DOCS_PER_TERM = 64
+"""Only a term's strongest examples are kept: a term in hundreds of examples is
+close to a stop word for similarity, and the cap bounds the work per term."""
+
+
 @dataclass(frozen=True)
 class Neighbour:
     """The closest example of one label, and how close it is (cosine, 0..1)."""
@@ -55,6 +60,10 @@ class ExampleIndex:
             vector = self._weigh(feats)
             for term, weight in vector.items():
                 self._postings.setdefault(term, []).append((doc, weight))
+        for postings in self._postings.values():
+            if len(postings) > MAX_DOCS_PER_TERM:
+                postings.sort(key=lambda dw: (-dw[1], dw[0]))
+                del postings[MAX_DOCS_PER_TERM:]
 
     def _weigh(self, feats: Features) -> dict[str, float]:
         vector = {
