@@ -59,11 +59,15 @@ class Trigger(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    phrase: str | None = None
-    keyword: str | None = None
-    regex: str | None = None
-    veto: str | None = None
-    weight: float = Field(default=0.5, ge=0.0, le=1.0, allow_inf_nan=False)
+    phrase: str | None = Field(None, description="Words in this order, any inflection "
+                               "(quote, quoted, quoting), one extra word allowed inside.")
+    keyword: str | None = Field(None, description="One word, any inflection.")
+    regex: str | None = Field(None, description="A regular expression over the lower-cased "
+                              "message; keep a literal word in it so it can be indexed.")
+    veto: str | None = Field(None, description="A phrase that means this playbook must not "
+                             "match, e.g. 'ssl' for renewal.")
+    weight: float = Field(default=0.5, ge=0.0, le=1.0, allow_inf_nan=False,
+                          description="How sure this trigger alone makes us, 0 to 1.")
 
     @model_validator(mode="after")
     def _one_kind(self) -> Trigger:
@@ -107,8 +111,10 @@ Text = Annotated[str, Field(min_length=1, max_length=1000)]
 class Examples(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    match: list[Text] = Field(min_length=1)
-    no_match: list[Text] = Field(default_factory=list)
+    match: list[Text] = Field(min_length=1, description="Messages that must pick this "
+                              "playbook; the matcher also learns its words from them.")
+    no_match: list[Text] = Field(default_factory=list, description="Near-misses that must "
+                                 "not pick this playbook.")
 
 
 class Playbook(BaseModel):
@@ -116,15 +122,18 @@ class Playbook(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$",
+                    description="Stable id, lower-case with dashes; used by the CLI and stats.")
     title: str = Field(min_length=1, max_length=100)
-    summary: str = Field(min_length=1, max_length=200)
+    summary: str = Field(min_length=1, max_length=200, description="One line: the situation.")
     triggers: list[Annotated[Trigger, BeforeValidator(_trigger_shorthand)]] = Field(
         default_factory=list
     )
-    guidance: list[Text] = Field(min_length=1)
-    nudge: str = Field(min_length=1, max_length=300)
-    prompts: list[Text] = Field(min_length=1)
+    guidance: list[Text] = Field(min_length=1, description="The steps, in plain language.")
+    nudge: str = Field(min_length=1, max_length=300,
+                       description="The short reply a channel sees after such a message.")
+    prompts: list[Text] = Field(min_length=1, description="Brand-promise prompts for the "
+                                "daily post in a channel.")
     examples: Examples
 
     @field_validator("summary", "nudge")

@@ -16,7 +16,7 @@ from bot.checks import run_examples
 from bot.handler import Handler, HandlerSettings
 from bot.library import PlaybookSet
 from bot.matcher import MatchResult
-from bot.playbooks import Playbook, PlaybookErrors
+from bot.playbooks import Background, Playbook, PlaybookErrors
 from bot.store import MemoryStore
 from touchpoint.loader import load_folder
 from touchpoint.settings import Settings, SettingsError
@@ -111,11 +111,16 @@ def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
-    schema = Playbook.model_json_schema()
+def schema_of(background: bool) -> dict[str, object]:
+    model = Background if background else Playbook
+    schema = model.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "Touchpoint playbook"
-    print(json.dumps(schema, indent=2))
+    schema["title"] = "Touchpoint background chatter" if background else "Touchpoint playbook"
+    return schema
+
+
+def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
+    print(json.dumps(schema_of(args.background), indent=2))
     return 0
 
 
@@ -232,6 +237,8 @@ def parser() -> argparse.ArgumentParser:
     package.add_argument("-o", "--output", default="touchpoint-teams.zip")
     package.set_defaults(run=cmd_teams_package)
     schema = sub.add_parser("schema", help="print the playbook JSON Schema")
+    schema.add_argument("--background", action="store_true",
+                        help="the schema of background.yaml instead")
     schema.set_defaults(run=cmd_schema)
     return top
 

@@ -109,3 +109,10 @@ def test_schema_is_json_schema() -> None:
 @pytest.mark.parametrize("args", [["nonsense"], []])
 def test_usage_errors(args: list[str]) -> None:
     assert run(*args).returncode == 2
+
+
+@pytest.mark.parametrize(("args", "name"), [([], "playbook.schema.json"),
+                                            (["--background"], "background.schema.json")])
+def test_published_schemas_are_current(args: list[str], name: str) -> None:
+    published = json.loads((ROOT / "playbooks" / name).read_text())
+    assert json.loads(run("schema", *args).stdout) == published
