@@ -11,8 +11,10 @@ def test_defaults_need_nothing() -> None:
 
 
 def test_values_are_read() -> None:
-    settings = Settings.from_env({"PORT": "8080", "TOUCHPOINT_NUDGE_COOLDOWN": "60",
-                                  "TOUCHPOINT_PLAYBOOKS": "/srv/pb", "TOUCHPOINT_LOG_LEVEL": "debug"})
+    settings = Settings.from_env({
+        "PORT": "8080", "TOUCHPOINT_NUDGE_COOLDOWN": "60",
+        "TOUCHPOINT_PLAYBOOKS": "/srv/pb", "TOUCHPOINT_LOG_LEVEL": "debug",
+    })
     assert (settings.port, settings.nudge_cooldown) == (8080, 60.0)
     assert settings.playbooks == Path("/srv/pb") and settings.log_level == "DEBUG"
 
