@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import re
 import time
 from collections.abc import Coroutine, Mapping
@@ -26,19 +25,12 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.async_handler import AsyncRetryHandler
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack_blocks import Post, plan
 from adapters.slack_payloads import Incoming, from_action, from_command, from_event
+from adapters.slack_web import API_TIMEOUT, AUTH_ERRORS, MISPLACED, explain, web_client
 from bot.handler import Handler
 from bot.messages import Reply
 from touchpoint.server import HEALTH_KEY
@@ -47,80 +39,25 @@ from touchpoint.settings import Settings
 log = logging.getLogger("touchpoint.slack")
 
 EVENTS_PATH = "/slack/events"
-API_TIMEOUT = 15.0
-"""Seconds one Web API call may take before it counts as a network error."""
 DRAIN_TIMEOUT = 10.0
 """Seconds shutdown waits for answers already being worked on."""
 IDENTIFY_INTERVAL = 30.0
 """Least seconds between two `auth.test` attempts while the bot's identity is unknown."""
+MAX_PENDING = 2000
+"""Answers in progress beyond which channel messages are not considered for a nudge."""
 
-AUTH_ERRORS = frozenset({
-    "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
-})
-MISPLACED = frozenset({"not_in_channel", "channel_not_found", "user_not_in_channel"})
-"""Errors where Slack's `response_url` can still reach the person."""
+
+class _ExpectedClient(logging.Filter):
+    """Bolt warns that SLACK_BOT_TOKEN in the environment goes unused next to a client: intended."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "will be unused" not in record.getMessage()
+
+
+logging.getLogger("touchpoint.slack.bolt").addFilter(_ExpectedClient())
 
 SORRY = Reply(text="Sorry, something went wrong on my side. Please try again in a minute.",
               ephemeral=True)
-
-
-def explain(error: str, method: str, channel: str) -> str:
-    """A log line that says what happened and what an operator can do about it."""
-    where = f"{method} to {channel or '?'}"
-    hints = {
-        "not_in_channel": f"{where}: the bot is not a member of {channel}; "
-                          "invite it with /invite @Touchpoint",
-        "channel_not_found": f"{where}: channel {channel} does not exist or the bot cannot see "
-                             "it (invite the bot to private channels)",
-        "user_not_in_channel": f"{where}: the person is not in {channel}",
-        "ratelimited": f"{where}: still rate limited after waiting as Slack asked; "
-                       "this reply is dropped",
-    }
-    if error in AUTH_ERRORS:
-        return (f"{where}: Slack rejected SLACK_BOT_TOKEN ({error}); check the token or "
-                "reinstall the app to the workspace")
-    return hints.get(error, f"{where} failed: {error}")
-
-
-def retry_after(response: HttpResponse) -> float:
-    for name, values in response.headers.items():
-        if name.lower() == "retry-after":
-            try:
-                return max(0.0, float(values[0]))
-            except (ValueError, IndexError):
-                break
-    return 1.0
-
-
-class RateLimitRetry(AsyncRetryHandler):
-    """Waits out a 429 for as long as Slack's `Retry-After` asks, within bounds.
-
-    slack_sdk's own handler trusts any `Retry-After`; a coaching reply that
-    arrives many minutes late is worse than none, so beyond `max_wait` the
-    call fails and is logged instead.
-    """
-
-    def __init__(self, max_retry_count: int = 2, max_wait: float = 30.0) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self.max_wait = max_wait
-
-    async def _can_retry_async(
-        self, *, state: RetryState, request: HttpRequest,
-        response: HttpResponse | None = None, error: Exception | None = None,
-    ) -> bool:
-        return (response is not None and response.status_code == 429
-                and retry_after(response) <= self.max_wait)
-
-    async def prepare_for_next_attempt_async(
-        self, *, state: RetryState, request: HttpRequest,
-        response: HttpResponse | None = None, error: Exception | None = None,
-    ) -> None:
-        wait = retry_after(response) if response is not None else 1.0
-        log.warning("slack: rate limited on %s; retrying in %g s as Slack asked",
-                    request.url.rsplit("/", 1)[-1], wait)
-        state.next_attempt_requested = True
-        await asyncio.sleep(wait + random.uniform(0, 0.05))
-        state.increment_current_attempt()
 
 
 @dataclass
@@ -146,17 +83,7 @@ class SlackAdapter:
         self.identity = Identity()
         self.problem = ""
         """Why `/healthz` should say Slack is degraded; empty when it is fine."""
-        self.client = AsyncWebClient(
-            token=settings.slack_bot_token,
-            base_url=settings.slack_api_url,
-            timeout=int(API_TIMEOUT),
-            logger=logging.getLogger("touchpoint.slack.web"),
-            retry_handlers=[
-                AsyncConnectionErrorRetryHandler(max_retry_count=1),
-                RateLimitRetry(),
-                AsyncServerErrorRetryHandler(max_retry_count=1),
-            ],
-        )
+        self.client = web_client(settings.slack_bot_token, settings.slack_api_url)
 
         async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
             return self._authorize(enterprise_id, team_id)
@@ -175,17 +102,20 @@ class SlackAdapter:
         self._identify_task: asyncio.Task[None] | None = None
         self._socket_task: asyncio.Task[None] | None = None
         self._last_identify = float("-inf")
+        self.max_pending = MAX_PENDING
+        self.skipped = 0
         self._register()
 
     def _register(self) -> None:
+        """Bolt tries listeners in order, so the busiest (channel messages) goes first."""
         app = self.app
+        app.event("message")(self._on_event)
+        app.event("app_mention")(self._on_event)
+        app.event("member_joined_channel")(self._on_event)
+        app.event(re.compile(r".*"))(self._on_other_event)
         app.command(re.compile(r".*"))(self._on_command)
         app.action(re.compile(r"^touchpoint:"))(self._on_action)
         app.action(re.compile(r".*"))(self._on_foreign_action)
-        app.event("app_mention")(self._on_event)
-        app.event("message")(self._on_event)
-        app.event("member_joined_channel")(self._on_event)
-        app.event(re.compile(r".*"))(self._on_other_event)
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT))
@@ -311,8 +241,16 @@ class SlackAdapter:
         log.debug("slack: ignoring %s event", (body.get("event") or {}).get("type"))
 
     def _take(self, incoming: Incoming | None) -> None:
-        if incoming is not None:
-            self._spawn_task(self._answer(incoming))
+        """Start answering; under a flood, nudges give way so commands still get through."""
+        if incoming is None:
+            return
+        if incoming.message.kind == "channel" and len(self._tasks) >= self.max_pending:
+            self.skipped += 1
+            if self.skipped == 1 or self.skipped % 1000 == 0:
+                log.warning("slack: %d answers in progress; not nudging until they are done "
+                            "(%d channel messages skipped so far)", len(self._tasks), self.skipped)
+            return
+        self._spawn_task(self._answer(incoming))
 
     def _spawn_task(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(work)

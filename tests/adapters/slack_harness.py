@@ -1,9 +1,9 @@
 """Touchpoint's real server with Slack attached, and requests signed as Slack signs them.
 
 The server is `touchpoint.server.build_app` plus `adapters.slack.attach`, on a
-free port of 127.0.0.1, with the Web API pointed at the fake Slack API. Nothing
-here reaches into the adapter: tests speak HTTP to it and read what the fake
-Slack API received.
+free port of 127.0.0.1, with the Web API pointed at the fake Slack API. Tests
+speak HTTP to it and read what the fake Slack API received; `settle` waits the
+way shutdown does, until every answer taken has been posted or has failed.
 """
 
 from __future__ import annotations

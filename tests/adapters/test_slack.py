@@ -575,3 +575,22 @@ async def test_unreachable_web_api_is_logged_and_requests_are_still_acknowledged
     assert answer.status == 200
     assert f"cannot reach the Web API at {dead}" in caplog.text
     assert health["slack"] == "Slack Web API unreachable"
+
+
+async def test_under_a_flood_nudges_give_way_and_commands_still_answer(
+        slack_api: FakeSlackAPI, library: PlaybookSet, nudge: tuple[str, str],
+        caplog: pytest.LogCaptureFixture) -> None:
+    slack_api.hold("chat.postMessage")  # Slack stops answering; answers pile up
+    async with running(slack_api, library) as tp:
+        await slack_api.wait_for("auth.test")
+        await tp.settle()
+        tp.adapter.max_pending = 2
+        for channel in ("C0FAKE1", "C0FAKE2", "C0FAKE3"):
+            assert (await tp.event(message_event(nudge[0], channel=channel))).status == 200
+        await tp.command("help")
+        await slack_api.wait_for("chat.postEphemeral")
+        slack_api.release("chat.postMessage")
+        await tp.settle()
+    assert sorted(c.body["channel"] for c in slack_api.calls("chat.postMessage")) == [
+        "C0FAKE1", "C0FAKE2"]
+    assert "not nudging until they are done (1 channel messages skipped so far)" in caplog.text

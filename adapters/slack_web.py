@@ -1,0 +1,105 @@
+"""Slack's Web API as the adapter uses it: one client, bounded retries, readable failures.
+
+Slack reports most failures as HTTP 200 with `ok: false`; the ones an operator
+can act on get a log line that says what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger("touchpoint.slack")
+
+API_TIMEOUT = 15.0
+"""Seconds one Web API call may take before it counts as a network error."""
+
+AUTH_ERRORS = frozenset({
+    "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
+})
+MISPLACED = frozenset({"not_in_channel", "channel_not_found", "user_not_in_channel"})
+"""Errors where Slack's `response_url` can still reach the person."""
+
+def explain(error: str, method: str, channel: str) -> str:
+    """A log line that says what happened and what an operator can do about it."""
+    where = f"{method} to {channel or '?'}"
+    hints = {
+        "not_in_channel": f"{where}: the bot is not a member of {channel}; "
+                          "invite it with /invite @Touchpoint",
+        "channel_not_found": f"{where}: channel {channel} does not exist or the bot cannot see "
+                             "it (invite the bot to private channels)",
+        "user_not_in_channel": f"{where}: the person is not in {channel}",
+        "ratelimited": f"{where}: still rate limited after waiting as Slack asked; "
+                       "this reply is dropped",
+    }
+    if error in AUTH_ERRORS:
+        return (f"{where}: Slack rejected SLACK_BOT_TOKEN ({error}); check the token or "
+                "reinstall the app to the workspace")
+    return hints.get(error, f"{where} failed: {error}")
+
+
+def retry_after(response: HttpResponse) -> float:
+    for name, values in response.headers.items():
+        if name.lower() == "retry-after":
+            try:
+                return max(0.0, float(values[0]))
+            except (ValueError, IndexError):
+                break
+    return 1.0
+
+
+class RateLimitRetry(AsyncRetryHandler):
+    """Waits out a 429 for as long as Slack's `Retry-After` asks, within bounds.
+
+    slack_sdk's own handler trusts any `Retry-After`; a coaching reply that
+    arrives many minutes late is worse than none, so beyond `max_wait` the
+    call fails and is logged instead.
+    """
+
+    def __init__(self, max_retry_count: int = 2, max_wait: float = 30.0) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+
+    async def _can_retry_async(
+        self, *, state: RetryState, request: HttpRequest,
+        response: HttpResponse | None = None, error: Exception | None = None,
+    ) -> bool:
+        return (response is not None and response.status_code == 429
+                and retry_after(response) <= self.max_wait)
+
+    async def prepare_for_next_attempt_async(
+        self, *, state: RetryState, request: HttpRequest,
+        response: HttpResponse | None = None, error: Exception | None = None,
+    ) -> None:
+        wait = retry_after(response) if response is not None else 1.0
+        log.warning("slack: rate limited on %s; retrying in %g s as Slack asked",
+                    request.url.rsplit("/", 1)[-1], wait)
+        state.next_attempt_requested = True
+        await asyncio.sleep(wait + random.uniform(0, 0.05))
+        state.increment_current_attempt()
+
+
+def web_client(token: str, base_url: str) -> AsyncWebClient:
+    """A network blip or a 5xx is retried once, a 429 as Slack's `Retry-After` says."""
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url,
+        timeout=int(API_TIMEOUT),
+        logger=logging.getLogger("touchpoint.slack.web"),
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=1),
+            RateLimitRetry(),
+            AsyncServerErrorRetryHandler(max_retry_count=1),
+        ],
+    )
