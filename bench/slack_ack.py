@@ -217,9 +217,10 @@ async def measure(kind: str, fake: FakeSlackAPI, warmup: list[bytes], bodies: li
     try:
         await wait_up(url, proc)
         await load(url + "/slack/events", warmup, concurrency)
+        await asyncio.sleep(1)  # let the warm-up's answers finish
         before = len(fake.calls("chat.postMessage"))
-        saturated = await load(url + "/slack/events", bodies, concurrency)
         at_rate = await load_at_rate(url + "/slack/events", steady, rate)
+        saturated = await load(url + "/slack/events", bodies, concurrency)
     finally:
         proc.terminate()  # SIGTERM: touchpoint finishes the posts it has taken on
         proc.wait(30)
@@ -273,8 +274,8 @@ async def main() -> None:
                 posted += run.posted if kind == "touchpoint" else 0
     finally:
         fake.stop()
-    print(f"{args.rounds} round(s); each: {args.events} signed message events with "
-          f"{args.concurrency} in flight, then {args.events} at {args.rate:g}/s; "
+    print(f"{args.rounds} round(s); each: {args.events} signed message events at "
+          f"{args.rate:g}/s, then {args.events} with {args.concurrency} in flight; "
           f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}\n")
     print("| server | load | events/s | ack median ms | ack p99 ms | non-200 |")
     print("|---|---|---:|---:|---:|---:|")
