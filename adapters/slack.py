@@ -20,11 +20,13 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -96,6 +98,10 @@ class SlackAdapter:
             authorize=authorize,
             process_before_response=True,
         )
+        self._verifier = (SignatureVerifier(settings.slack_signing_secret)
+                          if settings.slack_signing_secret.strip() else None)
+        if http and self._verifier is None:
+            raise ValueError("POST /slack/events needs SLACK_SIGNING_SECRET to verify requests")
         self._tasks: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -162,9 +168,35 @@ class SlackAdapter:
         return "ok"
 
     async def receive(self, request: web.Request) -> web.Response:
-        """`POST /slack/events`: bolt verifies the signature and acks; work continues after."""
-        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(bolt_response)
+        """`POST /slack/events`: verified, handed to bolt, acknowledged; work continues after.
+
+        The signature is checked on the raw bytes before bolt parses anything, so
+        a forged request, however malformed, is a plain 401 and never reaches a parser.
+        """
+        body = await request.read()
+        if not self._signed_by_slack(body, request):
+            return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            bolt_request = AsyncBoltRequest(body=body.decode("utf-8"),
+                                            query=request.query_string,
+                                            headers=request.headers)  # type: ignore[arg-type]
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            log.warning("slack: a signed request that bolt cannot read (%s: %s)",
+                        type(exc).__name__, exc)
+            return web.json_response({"error": "malformed request"}, status=400)
+        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+
+    def _signed_by_slack(self, body: bytes, request: web.Request) -> bool:
+        if self._verifier is None:
+            return False
+        try:
+            return self._verifier.is_valid(
+                body=body,
+                timestamp=request.headers.get("X-Slack-Request-Timestamp"),
+                signature=request.headers.get("X-Slack-Signature"),
+            )
+        except ValueError:  # a timestamp that is not a number
+            return False
 
     async def identify(self) -> None:
         """Learn the bot's own ids, so its echoes and mentions are recognised."""

@@ -388,6 +388,30 @@ async def test_a_forged_or_stale_request_gets_401_and_changes_nothing(
         await answered(tp, "chat.postMessage")
 
 
+MALFORMED = [
+    (b"{not json", "application/json", 400),
+    (b"[1, 2]", "application/json", 400),
+    (b'"a string"', "application/json", 400),
+    (b"payload=%7Bbroken", FORM, 400),
+    (b"\xff\xfe", "application/json", 401),  # Slack signs UTF-8; these bytes cannot be its
+]
+
+
+@pytest.mark.parametrize(("body", "content_type", "when_signed"), MALFORMED)
+async def test_malformed_bodies_are_401_unsigned_and_400_signed_never_a_crash(
+        slack_api: FakeSlackAPI, library: PlaybookSet, caplog: pytest.LogCaptureFixture,
+        body: bytes, content_type: str, when_signed: int) -> None:
+    async with running(slack_api, library) as tp:
+        unsigned = await tp.post(body, {"Content-Type": content_type,
+                                        "X-Slack-Request-Timestamp": "not-a-number",
+                                        "X-Slack-Signature": "v0=00"})
+        signed = await tp.post(body, signed_headers(body, content_type))
+        await tp.settle()
+    assert (unsigned.status, signed.status) == (401, when_signed)
+    assert "Traceback" not in caplog.text and "Error handling request" not in caplog.text
+    assert slack_api.posts() == []
+
+
 # --- escaping --------------------------------------------------------------------
 
 
