@@ -14,6 +14,12 @@ two versions of Touchpoint must agree on during a rolling deploy:
 - `counters`: a hash of counter name to integer (`HINCRBY`); one `HGETALL`
   reads a consistent snapshot for reports, without scanning the keyspace.
 - `refs:<platform>`: a hash of conversation id to serialised reference.
+- `week:<YYYY-Www>`: a hash of counter name to integer for one ISO week, and
+  `questions:<YYYY-Www>`: a list of that week's unanswered questions (no user
+  ids), newest first, capped with `LTRIM`. Both expire `WEEKS_KEPT` weeks after
+  their last write, so analytics cannot grow without bound.
+- `value:<name>`: a small shared string, e.g. `value:playbooks-commit`, the
+  playbook commit every instance converges on.
 
 Later parts (channel subscriptions, each channel's prompt rotation) add
 their own kinds through `_key` and `_run`, and so get the same namespacing,
@@ -67,7 +73,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from bot.store import Clock, MemoryStore
+from bot.store import WEEKS_KEPT, Clock, MemoryStore
 
 log = logging.getLogger("touchpoint.redis")
 
@@ -86,6 +92,23 @@ return 0
 recognise our own earlier attempt (a retry after a lost reply must still say
 "first"), and give a key that somehow lost its TTL one, so it cannot block a
 delivery id or a cooldown forever."""
+
+INCR_WEEK = """
+local value = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return value
+"""
+"""A weekly counter and its expiry in one step, so no week key is left without a TTL."""
+
+ADD_QUESTION = """
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+"""Push, cap and expire in one step: the list never holds more than `keep` questions."""
+
+WEEK_TTL = WEEKS_KEPT * 7 * 86400
 
 UNREACHABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 """Failures that say Redis could not be reached, as opposed to Redis refusing
@@ -118,6 +141,8 @@ class RedisStore:
         self._clock = clock
         self._local = MemoryStore(clock=clock, max_keys=local_keys)
         self._first_time = client.register_script(FIRST_TIME)
+        self._incr_week = client.register_script(INCR_WEEK)
+        self._add_question = client.register_script(ADD_QUESTION)
         self._down: str | None = None
         self._down_since = 0.0
         self._retry_at = 0.0
@@ -245,6 +270,65 @@ class RedisStore:
 
     async def references(self, platform: str) -> dict[str, str]:
         return await self._read_hash(self._key("refs", platform))
+
+    # Analytics and playbook versions
+
+    async def incr_week(self, week: str, counter: str, amount: int = 1) -> int:
+        reply = await self._run(lambda c: self._incr_week(
+            keys=[self._key("week", week)], args=[counter, amount, WEEK_TTL], client=c))
+        if isinstance(reply, bool) or not isinstance(reply, int):
+            raise StoreError(f"unexpected weekly HINCRBY reply {_short(reply)}")
+        return reply
+
+    async def week_counters(self, week: str) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for name, raw in (await self._read_hash(self._key("week", week))).items():
+            try:
+                found[name] = int(raw)
+            except ValueError:
+                log.warning("redis: weekly counter %r of %s holds %s; skipped",
+                            name, week, _short(raw))
+        return dict(sorted(found.items()))
+
+    async def add_question(self, week: str, text: str, keep: int) -> None:
+        await self._run(lambda c: self._add_question(
+            keys=[self._key("questions", week)], args=[text, max(1, keep), WEEK_TTL],
+            client=c))
+
+    async def questions(self, week: str, limit: int) -> list[str]:
+        if limit <= 0:
+            return []
+        key = self._key("questions", week)
+        try:
+            reply = await self._run(lambda c: c.lrange(key, 0, limit - 1))
+        except StoreUnavailable:
+            raise
+        except StoreError as exc:
+            log.warning("redis: cannot read %s (%s); treating it as empty", key, exc)
+            return []
+        if not isinstance(reply, list):
+            return []
+        return [item.decode(errors="replace") for item in reply if isinstance(item, bytes)]
+
+    async def set_value(self, name: str, value: str) -> None:
+        await self._run(lambda c: c.set(self._key("value", name), value))
+
+    async def get_value(self, name: str) -> str | None:
+        key = self._key("value", name)
+        try:
+            reply = await self._run(lambda c: c.get(key))
+        except StoreUnavailable:
+            raise
+        except StoreError as exc:
+            log.warning("redis: cannot read %s (%s); treating it as unset", key, exc)
+            return None
+        if not isinstance(reply, bytes):
+            return None
+        try:
+            return reply.decode()
+        except UnicodeDecodeError:
+            log.warning("redis: %s is not UTF-8 (%s); treating it as unset", key, _short(reply))
+            return None
 
     # The plumbing every command goes through
 
