@@ -33,16 +33,17 @@ REGEX_TIMEOUT = 0.05
 class Tuning:
     """The knobs that turn evidence into a decision; fitted with scripts/tune.py."""
 
-    trigger_gain: float = 3.0
-    gate_trigger: float = 3.0
-    gate_mid: float = 2.0
+    trigger_gain: float = 5.0
+    gate_trigger: float = 1.5
+    gate_mid: float = 3.0
+    guide_gate_mid: float = 1.0
     gate_scale: float = 2.0
     example_floor: float = 0.2
     gap_factor: float = 0.8
     typo_factor: float = 0.85
-    guide_threshold: float = 0.3
-    nudge_threshold: float = 0.62
-    nudge_margin: float = 0.15
+    guide_threshold: float = 0.4
+    nudge_threshold: float = 0.6
+    nudge_margin: float = 0.0
     suggestion_floor: float = 0.05
     identical: float = 0.95
 
@@ -87,6 +88,16 @@ class MatchResult:
     def suggestions(self, limit: int = 3) -> tuple[Candidate, ...]:
         others = [c for c in self.candidates if self.best is None or c is not self.best]
         return tuple(others[:limit])
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the indexes found in one message: triggers, vetoes, learnt evidence, examples."""
+
+    evidence: dict[int, list[Evidence]]
+    vetoed: dict[int, Evidence]
+    reading: Reading
+    neighbours: dict[int, Neighbour]
 
 
 @dataclass(frozen=True)
@@ -195,8 +206,12 @@ class Matcher:
 
     def match(self, text: str, mode: Mode = "guide") -> MatchResult:
         """Score every playbook that any evidence points to; decide per `mode`."""
+        return self.decide(self.observe(text), mode)
+
+    def observe(self, text: str) -> Observation:
+        """Everything the indexes say about a message, before any decision."""
         if not isinstance(text, str):
-            return MatchResult(mode, None)
+            text = ""
         tokens: list[str] = []
         corrected: set[int] = set()
         for position, word in enumerate(clean(text).split()):
@@ -210,8 +225,7 @@ class Matcher:
         self._match_regexes(text, evidence)
         feats = features(tokens)
         reading = self._classifier.read(feats)
-        neighbours = self._examples.nearest(feats)
-        return self._decide(mode, evidence, vetoed, reading, neighbours)
+        return Observation(evidence, vetoed, reading, self._examples.nearest(feats))
 
     def _match_phrases(
         self,
@@ -268,14 +282,10 @@ class Matcher:
                     Evidence("regex", entry.trigger.text, entry.trigger.weight)
                 )
 
-    def _decide(
-        self,
-        mode: Mode,
-        evidence: dict[int, list[Evidence]],
-        vetoed: dict[int, Evidence],
-        reading: Reading,
-        neighbours: dict[int, Neighbour],
-    ) -> MatchResult:
+    def decide(self, seen: Observation, mode: Mode) -> MatchResult:
+        """Turn an observation into a ranking and, per `mode`, a decision."""
+        evidence, vetoed, reading, neighbours = (seen.evidence, seen.vetoed, seen.reading,
+                                                 seen.neighbours)
         tuning = self.tuning
         triggered: dict[int, float] = {}
         for index, items in evidence.items():
@@ -294,7 +304,8 @@ class Matcher:
         total = sum(weights.values())
         strongest = max(triggered.values(), default=0.0)
         touch = (reading.touch or 0.0) + tuning.gate_trigger * strongest
-        context = 1.0 / (1.0 + math.exp(-(touch - tuning.gate_mid) / tuning.gate_scale))
+        middle = tuning.guide_gate_mid if mode == "guide" else tuning.gate_mid
+        context = 1.0 / (1.0 + math.exp(-(touch - middle) / tuning.gate_scale))
         if reading.touch is None and mode == "guide":
             context = 1.0
         scored: list[Candidate] = []

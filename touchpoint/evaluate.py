@@ -70,8 +70,9 @@ def read_labelled(paths: Iterable[Path]) -> list[Labelled]:
 def evaluate(matcher: Matcher, items: Iterable[Labelled]) -> Scores:
     scores = Scores()
     for item in items:
-        guide = matcher.match(item.text, "guide")
-        nudge = matcher.match(item.text, "nudge")
+        seen = matcher.observe(item.text)
+        guide = matcher.decide(seen, "guide")
+        nudge = matcher.decide(seen, "nudge")
         got = guide.best.playbook if guide.best else None
         nudged = nudge.best.playbook if nudge.best else None
         if item.expected is None:
