@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.matcher import Matcher, Observation, Tuning  # noqa: E402
+from bot.matcher import Matcher, Observation  # noqa: E402
 from touchpoint.evaluate import Labelled, Scores, read_labelled  # noqa: E402
 from touchpoint.loader import load_folder  # noqa: E402
 
