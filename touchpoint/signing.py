@@ -1,0 +1,28 @@
+"""Signed webhooks: the `X-Hub-Signature-256` scheme GitHub, Gitea and Forgejo use.
+
+Every `/hooks/...` route shares `TOUCHPOINT_WEBHOOK_SECRET` and this one check,
+so there is a single place where a comparison could go wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+HEADER = "X-Hub-Signature-256"
+PREFIX = "sha256="
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The header value a sender computes: `sha256=<hex HMAC of the raw body>`."""
+    return PREFIX + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, body: bytes, signature: str | None) -> bool:
+    """True only for a configured secret and a matching signature of these exact bytes.
+
+    Compared in constant time, so the answer's timing says nothing about the secret.
+    """
+    if not secret or not signature or not signature.startswith(PREFIX):
+        return False
+    return hmac.compare_digest(sign(secret, body).encode(), signature.strip().encode())
