@@ -45,7 +45,7 @@ class _Counts:
 
     def __init__(self, docs: Sequence[tuple[int, Features]], alpha: float) -> None:
         self.alpha = alpha
-        self.postings: dict[str, list[tuple[int, int]]] = {}
+        self.postings: dict[str, list[tuple[int, float]]] = {}
         per_label: dict[int, Counter[str]] = {}
         for label, feats in docs:
             per_label.setdefault(label, Counter()).update(feats.keys())
@@ -55,16 +55,13 @@ class _Counts:
         for label, counts in sorted(per_label.items()):
             self.base[label] = math.log(alpha / (sum(counts.values()) + alpha * self.vocabulary))
             for term, n in counts.items():
-                self.postings.setdefault(term, []).append((label, n))
+                gain = math.log((n + alpha) / alpha)
+                self.postings.setdefault(term, []).append((label, gain))
         for labels in self.postings.values():
             if len(labels) > MAX_LABELS_PER_TERM:
                 labels.sort(key=lambda ln: (-ln[1], ln[0]))
                 del labels[MAX_LABELS_PER_TERM:]
         self.known = frozenset(vocabulary)
-
-    def bonus(self, n: int) -> float:
-        """How much a term seen `n` times under a label adds over an unseen one."""
-        return math.log((n + self.alpha) / self.alpha)
 
 
 class Classifier:
@@ -81,16 +78,15 @@ class Classifier:
         if self.has_background and 0 in gate.base:
             sides = {0: gate.base[0] * len(known), BACKGROUND: gate.base[BACKGROUND] * len(known)}
             for term in known:
-                for label, n in gate.postings[term]:
-                    sides[label] += gate.bonus(n)
+                for label, gain in gate.postings[term]:
+                    sides[label] += gain
             touch = sides[0] - sides[BACKGROUND]
         counts = self._labels
         seen = [t for t in feats if t in counts.known]
         bonus: dict[int, float] = {}
         terms: dict[int, list[tuple[str, float]]] = {}
         for term in seen:
-            for label, n in counts.postings[term]:
-                gain = counts.bonus(n)
+            for label, gain in counts.postings[term]:
                 bonus[label] = bonus.get(label, 0.0) + gain
                 terms.setdefault(label, []).append((term, gain))
         labels = {label: counts.base[label] * len(seen) + b for label, b in bonus.items()}

@@ -79,10 +79,12 @@ class ExampleIndex:
         for term, weight in self._weigh(feats).items():
             for doc, doc_weight in self._postings.get(term, ()):
                 scores[doc] = scores.get(doc, 0.0) + weight * doc_weight
-        best: dict[int, Neighbour] = {}
+        best: dict[int, tuple[float, int]] = {}
+        labels = self.labels
         for doc, score in scores.items():
-            label = self.labels[doc]
+            label = labels[doc]
             current = best.get(label)
-            if current is None or score > current.similarity:
-                best[label] = Neighbour(label, doc, min(score, 1.0))
-        return best
+            if current is None or score > current[0]:
+                best[label] = (score, doc)
+        return {label: Neighbour(label, doc, min(score, 1.0))
+                for label, (score, doc) in best.items()}
