@@ -60,7 +60,7 @@ class Evidence:
         if self.kind == "example":
             return f'similar to example "{self.text}" ({self.weight:.2f})'
         if self.kind == "words":
-            return f"words {self.text} ({self.weight:.2f})"
+            return f"words learnt from its examples: {self.text}"
         if self.kind == "context":
             return f"reads like a customer moment ({self.weight:+.1f})"
         if self.kind == "no_match":
@@ -98,6 +98,13 @@ class Observation:
     vetoed: dict[int, Evidence]
     reading: Reading
     neighbours: dict[int, Neighbour]
+    surface: dict[str, str] = field(default_factory=dict)
+    """A word of the message for each stem, to explain in the message's own words."""
+
+    def spoken(self, term: str) -> str:
+        if term.startswith("@"):
+            return f"{term[1:]} words"
+        return " ".join(self.surface.get(part, part) for part in term.split())
 
 
 @dataclass(frozen=True)
@@ -214,18 +221,21 @@ class Matcher:
             text = ""
         tokens: list[str] = []
         corrected: set[int] = set()
+        surface: dict[str, str] = {}
         for position, word in enumerate(clean(text).split()):
             fixed, was_typo = self._correct(word)
             if was_typo:
                 corrected.add(position)
             tokens.append(stem(fixed))
+            surface.setdefault(tokens[-1], word)
         evidence: dict[int, list[Evidence]] = {}
         vetoed: dict[int, Evidence] = {}
         self._match_phrases(tokens, corrected, evidence, vetoed)
         self._match_regexes(text, evidence)
         feats = features(tokens)
         reading = self._classifier.read(feats)
-        return Observation(evidence, vetoed, reading, self._examples.nearest(feats))
+        neighbours = self._examples.nearest(feats)
+        return Observation(evidence, vetoed, reading, neighbours, surface)
 
     def _match_phrases(
         self,
@@ -313,7 +323,7 @@ class Matcher:
             why = list(evidence.get(index, ()))
             terms = reading.terms.get(index, [])
             if terms:
-                shown = ", ".join(f'"{t}"' for t, _ in terms[:4])
+                shown = ", ".join(dict.fromkeys(f'"{seen.spoken(t)}"' for t, _ in terms[:5]))
                 why.append(Evidence("words", shown, sum(w for _, w in terms)))
             near = neighbours.get(index)
             if near is not None and near.similarity >= tuning.example_floor:
