@@ -251,8 +251,7 @@ class SlackAdapter:
     async def _on_foreign_action(self, ack: AsyncAck, body: Mapping[str, Any]) -> None:
         """Buttons of other apps' messages, or from an older version: nothing to do."""
         await ack()
-        actions = body.get("actions") or [{}]
-        log.debug("slack: ignoring action %s", actions[0].get("action_id"))
+        log.debug("slack: ignoring a %s on a button that is not Touchpoint's", body.get("type"))
 
     async def _on_event(self, body: Mapping[str, Any]) -> None:
         if self.identity.user_id:
@@ -270,7 +269,9 @@ class SlackAdapter:
 
     async def _on_other_event(self, body: Mapping[str, Any]) -> None:
         """An event the manifest did not ask for: acknowledge, so Slack does not retry it."""
-        log.debug("slack: ignoring %s event", (body.get("event") or {}).get("type"))
+        event = body.get("event")
+        log.debug("slack: ignoring %s event",
+                  event.get("type") if isinstance(event, Mapping) else "a malformed")
 
     def _take(self, incoming: Incoming | None) -> None:
         """Start answering; under a flood, nudges give way so commands still get through."""
@@ -299,7 +300,11 @@ class SlackAdapter:
                           msg.kind, msg.id or "-", msg.user, msg.channel)
             answers = [SORRY] if msg.kind in ("command", "action") else []
         for reply in answers:
-            await self.deliver(plan(reply, incoming))
+            try:
+                await self.deliver(plan(reply, incoming))
+            except Exception:  # deliver logs what it expects; this is for what it does not
+                log.exception("slack: failed to post the answer to %s %s in %s",
+                              msg.kind, msg.id or "-", msg.channel)
 
     async def deliver(self, post: Post) -> bool:
         """Post one reply; on failure log why and, where Slack allows, use `response_url`."""
