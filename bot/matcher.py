@@ -10,23 +10,17 @@ never walks the list of triggers, so its cost barely grows with the set.
 from __future__ import annotations
 
 import math
-import re
-import re._parser as sre_parse  # type: ignore[import-not-found]
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import regex
+from typing import Literal
 
 from bot.classifier import BACKGROUND, Classifier, Reading
 from bot.playbooks import Playbook, Trigger
+from bot.regexes import RegexIndex
 from bot.similarity import ExampleIndex, Features, Neighbour, features
-from bot.text import MAX_CHARS, STOPWORDS, clean, deletes, plain, stem
+from bot.text import STOPWORDS, clean, deletes, stem
 
 Mode = Literal["guide", "nudge"]
-
-REGEX_TIMEOUT = 0.05
-"""Seconds one playbook regex may run on one message before it counts as no match."""
 
 
 @dataclass(frozen=True)
@@ -114,13 +108,6 @@ class _Phrase:
     trigger: Trigger
 
 
-@dataclass(frozen=True)
-class _Regex:
-    playbook: int
-    pattern: Any
-    trigger: Trigger
-
-
 class Matcher:
     """An index over one playbook set; immutable once built."""
 
@@ -134,17 +121,14 @@ class Matcher:
         self.ids = [p.id for p in playbooks]
         self._vocab: dict[str, int] = {}
         self._phrases: dict[str, list[_Phrase]] = {}
-        self._regex_by_gram: dict[str, list[_Regex]] = {}
-        self._regex_always: list[_Regex] = []
-        pending: list[_Regex] = []
+        self._regexes = RegexIndex()
         learnt: list[tuple[int, Features]] = []
         examples: list[tuple[int, Features]] = []
         self._example_text: list[str] = []
         for index, playbook in enumerate(playbooks):
             for trigger in playbook.triggers:
                 if trigger.regex is not None:
-                    compiled = regex.compile(trigger.regex, regex.IGNORECASE)
-                    pending.append(_Regex(index, compiled, trigger))
+                    self._regexes.add(index, trigger)
                 elif trigger.veto is None:
                     stems = self._add_phrase(index, trigger)
                     learnt.append((index, features(stems)))
@@ -162,19 +146,13 @@ class Matcher:
             learnt.append((BACKGROUND, features(self._stems(text, learn=True))))
         self._classifier = Classifier(learnt)
         self._examples = ExampleIndex(examples)
-        self._index_regexes(pending)
+        self._regexes.build()
         self._vocab_stems = {stem(word) for word in self._vocab}
         self._typos: dict[str, str] = {}
         for word in sorted(self._vocab, key=lambda w: (-self._vocab[w], w)):
             if len(word) >= 5 and word.isalpha():
                 for variant in deletes(word) | {word}:
                     self._typos.setdefault(variant, word)
-
-    @property
-    def regex_count(self) -> tuple[int, int]:
-        """(indexed, always run): the second should stay near zero."""
-        indexed = {id(r) for rs in self._regex_by_gram.values() for r in rs}
-        return len(indexed), len(self._regex_always)
 
     def _stems(self, text: str, learn: bool = False) -> list[str]:
         found = clean(text).split()
@@ -188,19 +166,9 @@ class Matcher:
         self._phrases.setdefault(stems[0], []).append(_Phrase(index, stems, trigger))
         return stems
 
-    def _index_regexes(self, pending: list[_Regex]) -> None:
-        """Key each regex by the rarest three letters it cannot match without."""
-        options = [_required_grams(entry.trigger.text) for entry in pending]
-        counts: dict[str, int] = {}
-        for grams in options:
-            for gram in grams:
-                counts[gram] = counts.get(gram, 0) + 1
-        for entry, grams in zip(pending, options, strict=True):
-            if not grams:
-                self._regex_always.append(entry)
-                continue
-            key = min(grams, key=lambda g: (counts[g], g))
-            self._regex_by_gram.setdefault(key, []).append(entry)
+    @property
+    def regexes(self) -> RegexIndex:
+        return self._regexes
 
     def _correct(self, word: str) -> tuple[str, bool]:
         if len(word) < 5 or not word.isalpha() or stem(word) in self._vocab_stems:
@@ -231,7 +199,8 @@ class Matcher:
         evidence: dict[int, list[Evidence]] = {}
         vetoed: dict[int, Evidence] = {}
         self._match_phrases(tokens, corrected, evidence, vetoed)
-        self._match_regexes(text, evidence)
+        for index, trigger in self._regexes.search(text):
+            evidence.setdefault(index, []).append(Evidence("regex", trigger.text, trigger.weight))
         feats = features(tokens)
         reading = self._classifier.read(feats)
         neighbours = self._examples.nearest(feats)
@@ -265,31 +234,6 @@ class Matcher:
                     weight *= self.tuning.typo_factor
                 evidence.setdefault(phrase.playbook, []).append(
                     Evidence(trigger.kind, trigger.text, weight)
-                )
-
-    def regex_candidates(self, text: str) -> int:
-        """How many regular expressions a message would run: the index's selectivity."""
-        return len(self._regex_candidates(plain(text)))
-
-    def _regex_candidates(self, body: str) -> list[_Regex]:
-        grams = {body[i : i + 3] for i in range(len(body) - 2)}
-        found: dict[int, _Regex] = {id(r): r for r in self._regex_always}
-        for gram in grams.intersection(self._regex_by_gram):
-            found.update((id(r), r) for r in self._regex_by_gram[gram])
-        return sorted(found.values(), key=lambda r: (r.playbook, r.trigger.text))
-
-    def _match_regexes(self, text: str, evidence: dict[int, list[Evidence]]) -> None:
-        if not self._regex_by_gram and not self._regex_always:
-            return
-        body = plain(text)
-        for entry in self._regex_candidates(body):
-            try:
-                found = entry.pattern.search(body, timeout=REGEX_TIMEOUT)
-            except TimeoutError:
-                continue
-            if found:
-                evidence.setdefault(entry.playbook, []).append(
-                    Evidence("regex", entry.trigger.text, entry.trigger.weight)
                 )
 
     def decide(self, seen: Observation, mode: Mode) -> MatchResult:
@@ -381,39 +325,3 @@ def _find(stems: tuple[str, ...], tokens: list[str], start: int) -> tuple[int, i
         else:
             return None
     return position, gaps
-
-
-def _required_grams(pattern: str) -> set[str]:
-    """Three-character pieces of lower-case text that every match must contain."""
-    try:
-        parsed = sre_parse.parse(pattern, re.IGNORECASE)
-    except Exception:  # the `regex` dialect is wider than `re`; such patterns always run
-        return set()
-    return {
-        literal[i : i + 3]
-        for literal in _required_literals(list(parsed))
-        for i in range(len(literal) - 2)
-    }
-
-
-def _required_literals(items: list[Any]) -> list[str]:
-    out: list[str] = []
-    run = ""
-    for op, arg in items:
-        name = str(op)
-        if name == "LITERAL":
-            run += chr(arg).lower()
-            continue
-        if run:
-            out.append(run)
-            run = ""
-        if name == "SUBPATTERN":
-            out.extend(_required_literals(list(arg[-1])))
-        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and arg[0] >= 1:
-            out.extend(_required_literals(list(arg[2])))
-    if run:
-        out.append(run)
-    return out
-
-
-__all__ = ["Candidate", "Evidence", "MatchResult", "Matcher", "Mode", "Tuning", "MAX_CHARS"]

@@ -83,15 +83,15 @@ def test_regex_trigger(matcher: Matcher) -> None:
 def test_regexes_are_indexed_not_all_run() -> None:
     pbs = [playbook(f"p{i}", f"  - regex: 'word{i:04d}x+'", ["example text"]) for i in range(300)]
     matcher = Matcher(pbs)
-    assert matcher.regex_count == (300, 0)
-    assert matcher.regex_candidates("nothing relevant here at all") == 0
-    assert matcher.regex_candidates("about word0042xx today") == 1
+    assert matcher.regexes.counts == (300, 0)
+    assert matcher.regexes.candidates("nothing relevant here at all") == 0
+    assert matcher.regexes.candidates("about word0042xx today") == 1
     assert matcher.match("about word0042xx today").best.playbook == "p42"  # type: ignore[union-attr]
 
 
 def test_regex_without_literal_still_works() -> None:
     matcher = Matcher([playbook("num", "  - regex: '\\d+%'\n    weight: 0.9", ["x y"])])
-    assert matcher.regex_count == (0, 1)
+    assert matcher.regexes.counts == (0, 1)
     assert matcher.match("50% now").best is not None
 
 

@@ -1,0 +1,125 @@
+"""Playbook regular expressions, indexed so a message runs only the few it could match.
+
+Each expression is keyed by the rarest three-character piece of text that every
+match must contain (read from the parsed pattern); a message runs only the
+expressions whose key occurs in it. An expression with no such piece runs on
+every message, so `touchpoint check` users are better off keeping a literal
+word in each one. Every search is also cut off after `TIMEOUT` seconds, so a
+pattern with catastrophic backtracking costs one message a moment, not the
+process its life.
+"""
+
+from __future__ import annotations
+
+import re
+import re._parser as sre_parse  # type: ignore[import-not-found]
+from dataclasses import dataclass
+from typing import Any
+
+import regex
+
+from bot.playbooks import Trigger
+from bot.text import plain
+
+TIMEOUT = 0.05
+"""Seconds one expression may run on one message before it counts as no match."""
+
+
+@dataclass(frozen=True)
+class _Entry:
+    playbook: int
+    pattern: Any
+    trigger: Trigger
+
+
+class RegexIndex:
+    def __init__(self) -> None:
+        self._pending: list[_Entry] = []
+        self._by_gram: dict[str, list[_Entry]] = {}
+        self._always: list[_Entry] = []
+
+    def add(self, playbook: int, trigger: Trigger) -> None:
+        assert trigger.regex is not None
+        compiled = regex.compile(trigger.regex, regex.IGNORECASE)
+        self._pending.append(_Entry(playbook, compiled, trigger))
+
+    def build(self) -> None:
+        """Key each expression by the rarest piece of text it cannot match without."""
+        options = [_required_grams(entry.trigger.text) for entry in self._pending]
+        counts: dict[str, int] = {}
+        for grams in options:
+            for gram in grams:
+                counts[gram] = counts.get(gram, 0) + 1
+        for entry, grams in zip(self._pending, options, strict=True):
+            if not grams:
+                self._always.append(entry)
+                continue
+            key = min(grams, key=lambda g: (counts[g], g))
+            self._by_gram.setdefault(key, []).append(entry)
+        self._pending = []
+
+    @property
+    def counts(self) -> tuple[int, int]:
+        """(indexed, always run): the second should stay near zero."""
+        indexed = {id(e) for entries in self._by_gram.values() for e in entries}
+        return len(indexed), len(self._always)
+
+    def candidates(self, text: str) -> int:
+        """How many expressions a message would run: the index's selectivity."""
+        return len(self._candidates(plain(text)))
+
+    def search(self, text: str) -> list[tuple[int, Trigger]]:
+        """(playbook, trigger) for every expression that matches the message."""
+        if not self._by_gram and not self._always:
+            return []
+        body = plain(text)
+        found = []
+        for entry in self._candidates(body):
+            try:
+                if entry.pattern.search(body, timeout=TIMEOUT):
+                    found.append((entry.playbook, entry.trigger))
+            except TimeoutError:
+                continue
+        return found
+
+    def _candidates(self, body: str) -> list[_Entry]:
+        grams = {body[i : i + 3] for i in range(len(body) - 2)}
+        found: dict[int, _Entry] = {id(e): e for e in self._always}
+        for gram in grams.intersection(self._by_gram):
+            found.update((id(e), e) for e in self._by_gram[gram])
+        return sorted(found.values(), key=lambda e: (e.playbook, e.trigger.text))
+
+
+def _required_grams(pattern: str) -> set[str]:
+    """Three-character pieces of lower-case text that every match must contain."""
+    try:
+        parsed = sre_parse.parse(pattern, re.IGNORECASE)
+    except Exception:  # the `regex` dialect is wider than `re`; such patterns always run
+        return set()
+    return {
+        literal[i : i + 3]
+        for literal in _required_literals(list(parsed))
+        for i in range(len(literal) - 2)
+    }
+
+
+def _required_literals(items: list[Any]) -> list[str]:
+    out: list[str] = []
+    run = ""
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            run += chr(arg).lower()
+            continue
+        if run:
+            out.append(run)
+            run = ""
+        if name == "SUBPATTERN":
+            out.extend(_required_literals(list(arg[-1])))
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and arg[0] >= 1:
+            out.extend(_required_literals(list(arg[2])))
+    if run:
+        out.append(run)
+    return out
+
+
