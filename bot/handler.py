@@ -7,11 +7,12 @@ Teams, the console and the tests all drive the same code.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
-from bot import replies
+from bot import admin, analytics, replies
 from bot.library import PlaybookSet
 from bot.messages import Message, Reply
 from bot.store import Store
@@ -29,15 +30,25 @@ class HandlerSettings:
     """Seconds before the same playbook may nudge the same channel again."""
     event_ttl: float = 24 * 3600
     """How long a delivery id is remembered, to answer a platform's retry once."""
+    admins: admin.Admins = field(default_factory=admin.Admins)
+    """Who may reload playbooks and read statistics (`TOUCHPOINT_ADMINS`)."""
+    stats_weeks: int = 4
+    """Weeks `/touchpoint stats` sums up."""
 
 
 class Handler:
     def __init__(
-        self, playbooks: PlaybookSet, store: Store, settings: HandlerSettings | None = None
+        self, playbooks: PlaybookSet, store: Store, settings: HandlerSettings | None = None,
+        *, observer: analytics.Observer | None = None, clock: Callable[[], float] = time.time,
     ) -> None:
         self._playbooks = playbooks
         self.store = store
         self.settings = settings or HandlerSettings()
+        self.observer: analytics.Observer = observer or analytics.NoObserver()
+        self.clock = clock
+        """Wall-clock time, for the ISO week analytics count in."""
+        self.operations: admin.Operations | None = None
+        """Reloading and `about`, supplied by the server; None in the console and tests."""
         self._commands: dict[str, Callable[[Message, str], Awaitable[list[Reply]]]] = {
             "": self._help,
             "help": self._help,
@@ -45,6 +56,9 @@ class Handler:
             "show": self._show,
             "mute": self._mute,
             "unmute": self._unmute,
+            "reload": self._reload,
+            "about": self._about,
+            "stats": self._stats,
         }
 
     @property
@@ -55,7 +69,22 @@ class Handler:
         """Serve a new, already validated set from the next message on."""
         self._playbooks = playbooks
 
+    def is_admin(self, msg: Message) -> bool:
+        """Listed in TOUCHPOINT_ADMINS; only they reload playbooks, read stats, and may
+        subscribe a channel they are not a member of."""
+        return self.settings.admins.allows(msg.platform, msg.user)
+
     async def handle(self, msg: Message) -> list[Reply]:
+        started = time.perf_counter()
+        failed = True
+        try:
+            answers = await self._dispatch(msg)
+            failed = False
+            return answers
+        finally:
+            self.observer.handled(msg.kind, time.perf_counter() - started, failed)
+
+    async def _dispatch(self, msg: Message) -> list[Reply]:
         if msg.id and not await self._first_time(f"event:{msg.platform}:{msg.id}",
                                                  self.settings.event_ttl):
             return []
@@ -84,7 +113,10 @@ class Handler:
         ephemeral = msg.kind == "command"
         in_thread = not ephemeral
         if result.best is None:
-            await self._count("unmatched")
+            await self._count(analytics.UNMATCHED)
+            question = analytics.scrub_question(text)
+            await self._safely(self.store.add_question(
+                analytics.iso_week(self.clock()), question, analytics.QUESTIONS_KEPT), None)
             return [
                 replies.no_match_reply(
                     text, result, dict(playbooks.by_id), msg.platform,
@@ -150,6 +182,31 @@ class Handler:
         return [replies.playbook_reply(playbook, ephemeral=msg.kind == "command",
                                        in_thread=msg.kind != "command")]
 
+    async def _reload(self, msg: Message, _: str) -> list[Reply]:
+        if not self.is_admin(msg):
+            return [admin.not_admin_reply("reload playbooks")]
+        if self.operations is None:
+            return [replies.notice("Reloading is not available here: it is part of "
+                                   "touchpoint serve.")]
+        outcome = await self.operations.reload(f"{msg.platform}:{msg.user}")
+        return [admin.reload_reply(outcome)]
+
+    async def _about(self, msg: Message, _: str) -> list[Reply]:
+        lines = self.operations.about() if self.operations is not None else []
+        live = self._playbooks
+        return [admin.about_reply(len(live.playbooks), live.version, lines)]
+
+    async def _stats(self, msg: Message, _: str) -> list[Reply]:
+        if not self.is_admin(msg):
+            return [admin.not_admin_reply("read usage statistics")]
+        weeks = analytics.recent_weeks(self.clock(), self.settings.stats_weeks)
+        ids = list(self._playbooks.by_id)
+        found = await self._safely(analytics.read_stats(self.store, weeks, ids), None)
+        if found is None:
+            return [replies.notice("The statistics are unavailable just now (the store is "
+                                   "down); please try again in a minute.")]
+        return [admin.stats_reply(found)]
+
     async def _mute(self, msg: Message, _: str) -> list[Reply]:
         if not await self._safely(self._set_muted(msg, True), False):
             return [replies.notice(UNSAVED)]
@@ -168,7 +225,9 @@ class Handler:
         return await self._safely(self.store.first_time(key, ttl), True)
 
     async def _count(self, counter: str) -> None:
+        self.observer.counted(counter)
         await self._safely(self.store.incr(counter), 0)
+        await self._safely(self.store.incr_week(analytics.iso_week(self.clock()), counter), 0)
 
     async def _safely(self, call: Awaitable[T], fallback: T) -> T:
         """Guidance must not depend on the store being up: degrade, and say so in the log."""

@@ -17,9 +17,16 @@ from aiohttp import web
 
 from adapters import teams
 from adapters.redis_store import RedisStore
+from bot.admin import Admins
+from bot.analytics import Observer
 from bot.handler import Handler, HandlerSettings
+from bot.library import PlaybookSet
+from bot.messages import Reply
+from bot.playbooks import PlaybookErrors
 from bot.store import MemoryStore, Store
+from touchpoint import live, metrics
 from touchpoint.loader import load_folder
+from touchpoint.reload import Poster
 from touchpoint.settings import Settings
 
 log = logging.getLogger("touchpoint.server")
@@ -103,19 +110,57 @@ def attach_slack(app: web.Application, handler: Handler, settings: Settings,
     slack.attach(app, handler, settings, http=http, socket_mode=bool(settings.slack_app_token))
 
 
-def make_handler(settings: Settings, store: Store) -> Handler:
-    library = load_folder(settings.playbooks)
-    return Handler(library, store, HandlerSettings(nudge_cooldown=settings.nudge_cooldown))
+def make_handler(settings: Settings, store: Store, observer: Observer | None = None) -> Handler:
+    try:
+        library = load_folder(settings.playbooks)
+    except PlaybookErrors as exc:
+        if not settings.playbooks_git:
+            raise
+        # Following git: the repository's commit is loaded before the server listens.
+        log.info("no usable playbooks in %s (%s); waiting for git", settings.playbooks,
+                 exc.errors[0])
+        library = PlaybookSet.build([])
+    handler_settings = HandlerSettings(nudge_cooldown=settings.nudge_cooldown,
+                                       admins=Admins.parse(settings.admins))
+    return Handler(library, store, handler_settings, observer=observer)
+
+
+def admin_poster(app: web.Application, settings: Settings) -> Poster | None:
+    """Posts to TOUCHPOINT_ADMIN_CHANNEL through the Slack or Teams adapter attached to `app`."""
+    if not settings.admin_channel:
+        return None
+    platform, _, channel = settings.admin_channel.partition(":")
+
+    async def post(reply: Reply) -> bool:
+        if platform == "slack":
+            from adapters.slack import SLACK_KEY
+            from adapters.slack_blocks import Post, render
+
+            adapter = app.get(SLACK_KEY)
+            if adapter is not None:
+                return await adapter.deliver(
+                    Post("chat.postMessage", {"channel": channel, **render(reply)}))
+        else:
+            bot = app.get(teams.TEAMS_KEY)
+            if bot is not None:
+                return await bot.post(channel, [reply])
+        log.warning("TOUCHPOINT_ADMIN_CHANNEL is on %s, which is off", platform)
+        return False
+
+    return post
 
 
 async def serve(settings: Settings, host: str, port: int, socket_mode_only: bool = False) -> None:
     """Run until SIGTERM or SIGINT, then stop taking requests and finish the ones taken."""
     store = make_store(settings)
-    handler = make_handler(settings, store)
+    registry = metrics.Metrics()
+    handler = make_handler(settings, store, registry)
     app = build_app(settings, handler)
+    metrics.attach(app, registry)
     watch_store(app, store)
     teams.attach(app, handler, settings)
     attach_slack(app, handler, settings, socket_mode_only)
+    live.attach(app, handler, settings, store, registry, admin_poster(app, settings))
     # Playbooks, matcher index and imports live as long as the process: without this, every
     # full collection walks them all and stalls requests for tens of milliseconds.
     gc.freeze()

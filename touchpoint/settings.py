@@ -6,7 +6,9 @@ message naming the variable, not surface as a confusing failure an hour later.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +53,23 @@ class Settings:
     microsoft_app_tenant_id: str = ""
     teams_dev: bool = False
     """Unauthenticated Teams endpoint for local tools and tests; loopback callers only."""
+    admins: tuple[str, ...] = ()
+    """User ids (`U0123`, `slack:U0123`, `teams:<aad id>`) who may reload and read stats."""
+    admin_channel: str = ""
+    """`slack:<channel id>` or `teams:<conversation id>`: where rejected playbooks are reported."""
+    watch_interval: float = 2.0
+    """Seconds between two looks at the playbook folder for changes; 0: no watching."""
+    playbooks_git: str = field(default="", repr=False)
+    """A repository of playbooks to follow (URL or path); may hold a token, so never shown."""
+    playbooks_branch: str = "main"
+    playbooks_git_path: str = ""
+    """The playbook folder inside that repository; empty: its top level."""
+    playbooks_git_interval: float = 300.0
+    """Seconds between two fetches; 0: only on the webhook, SIGHUP and /touchpoint reload."""
+    playbooks_git_cache: Path = Path()
+    """Where the repository is fetched to; empty: a folder per URL and branch in the temp dir."""
+    webhook_secret: str = field(default="", repr=False)
+    """Verifies every `POST /hooks/...` (HMAC-SHA256, GitHub's X-Hub-Signature-256)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -102,6 +121,7 @@ class Settings:
             problems.append(f"TOUCHPOINT_REDIS_PREFIX={redis_prefix!r}: must be 1 to 100 "
                             "printable characters without spaces")
         teams = _teams_settings(env, problems)
+        live = _live_settings(env, problems)
         settings = cls(
             playbooks=Path(text("TOUCHPOINT_PLAYBOOKS", str(defaults.playbooks)) or "playbooks"),
             log_level=log_level,
@@ -115,6 +135,7 @@ class Settings:
             redis_url=redis_url,
             redis_prefix=redis_prefix,
             **teams,
+            **live,
         )
         if problems:
             raise SettingsError(problems)
@@ -170,6 +191,79 @@ def _teams_settings(env: Mapping[str, str], problems: list[str]) -> _Teams:
         "microsoft_app_type": app_type or "MultiTenant",
         "microsoft_app_tenant_id": tenant,
         "teams_dev": dev,
+    }
+
+
+class _Live(TypedDict):
+    admins: tuple[str, ...]
+    admin_channel: str
+    watch_interval: float
+    playbooks_git: str
+    playbooks_branch: str
+    playbooks_git_path: str
+    playbooks_git_interval: float
+    playbooks_git_cache: Path
+    webhook_secret: str
+
+
+_BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<![./])$")
+_GIT_URL = re.compile(r"^(https?|ssh|git|file)://[^\s]+$|^[\w.-]+@[\w.-]+:[^\s]+$")
+_ADMIN = re.compile(r"^((slack|teams):)?[\w:@.-]+$")
+
+
+def _live_settings(env: Mapping[str, str], problems: list[str]) -> _Live:
+    """Admins, folder watching and following a git repository (issue 6), checked together."""
+
+    def seconds(name: str, default: float, high: float) -> float:
+        raw = env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not 0 <= value <= high:
+            problems.append(f"{name}={raw!r}: must be a number of seconds from 0 to {high:g}")
+            return default
+        return value
+
+    admins = tuple(a.strip() for a in env.get("TOUCHPOINT_ADMINS", "").split(",") if a.strip())
+    for admin in admins:
+        if not _ADMIN.match(admin):
+            problems.append(f"TOUCHPOINT_ADMINS: {admin!r} is not a user id (e.g. U0123ABCD, "
+                            "slack:U0123ABCD or teams:<Azure AD object id>, comma-separated)")
+    channel = env.get("TOUCHPOINT_ADMIN_CHANNEL", "").strip()
+    if channel and not re.match(r"^(slack|teams):\S+$", channel):
+        problems.append(f"TOUCHPOINT_ADMIN_CHANNEL={channel!r}: must be slack:<channel id> or "
+                        "teams:<conversation id>")
+    git = env.get("TOUCHPOINT_PLAYBOOKS_GIT", "").strip()
+    url_like = re.match(r"^[A-Za-z][\w+.-]*://", git) is not None
+    if git and (git.startswith("-") or "::" in git or any(c.isspace() for c in git)
+                or (url_like and not _GIT_URL.match(git))):
+        problems.append("TOUCHPOINT_PLAYBOOKS_GIT: must be a repository URL (https://, ssh://, "
+                        "git://, file://, user@host:path) or a local path")
+    branch = env.get("TOUCHPOINT_PLAYBOOKS_BRANCH", "").strip() or "main"
+    if not _BRANCH.match(branch) or branch.endswith(".lock"):
+        problems.append(f"TOUCHPOINT_PLAYBOOKS_BRANCH={branch!r}: must be a branch name")
+    path = env.get("TOUCHPOINT_PLAYBOOKS_GIT_PATH", "").strip().strip("/")
+    if path in (".", "./"):
+        path = ""
+    if path.startswith("-") or ".." in path.split("/") or "\\" in path:
+        problems.append(f"TOUCHPOINT_PLAYBOOKS_GIT_PATH={path!r}: must be a folder inside the "
+                        "repository, e.g. playbooks")
+    cache = env.get("TOUCHPOINT_PLAYBOOKS_GIT_CACHE", "").strip()
+    digest = hashlib.sha256(f"{git}#{branch}".encode()).hexdigest()[:12]
+    return {
+        "admins": admins,
+        "admin_channel": channel,
+        "watch_interval": seconds("TOUCHPOINT_WATCH_INTERVAL", 2.0, 3600),
+        "playbooks_git": git,
+        "playbooks_branch": branch,
+        "playbooks_git_path": path,
+        "playbooks_git_interval": seconds("TOUCHPOINT_PLAYBOOKS_GIT_INTERVAL", 300.0, 86400),
+        "playbooks_git_cache": Path(cache) if cache else
+        Path(tempfile.gettempdir()) / f"touchpoint-playbooks-{digest}",
+        "webhook_secret": env.get("TOUCHPOINT_WEBHOOK_SECRET", "").strip(),
     }
 
 

@@ -1,0 +1,285 @@
+"""Following a git repository of playbooks, so a merged pull request is what the bot serves.
+
+Every few minutes, on a signed webhook from the git host, on SIGHUP and on
+`/touchpoint reload`, the branch head is fetched into a cache; a new commit is
+checked out into a folder of its own (`trees/<sha>`, never changed afterwards)
+and handed to the `Reloader`, which swaps it in only if every file is valid.
+
+Several instances converge on one commit: each fetches the branch head itself,
+and after a successful switch an instance publishes its commit in the shared
+store, which the others watch, so the one instance the webhook reached pulls
+the rest along within seconds rather than at their next scheduled fetch.
+
+Git runs as an asyncio subprocess with a timeout and no terminal prompt, so a
+slow or unreachable host never blocks the event loop or waits for a password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from bot.admin import ReloadOutcome
+from bot.store import Store
+from touchpoint.reload import Reloader, when
+
+log = logging.getLogger("touchpoint.git")
+
+GIT_TIMEOUT = 120.0
+"""Seconds one git command may take; a clone of a playbook repository takes a few."""
+CONVERGE_EVERY = 5.0
+"""Seconds between two looks at the commit other instances published."""
+TREES_KEPT = 2
+
+
+class GitError(Exception):
+    """A git command failed; the message is git's own last words, without credentials."""
+
+
+def redact(url: str) -> str:
+    """A repository URL as it may be logged: without `user:token@`."""
+    return re.sub(r"(?<=://)[^/@\s]+@", "", url)
+
+
+async def git(*args: str | Path, env: Mapping[str, str] | None = None,
+              timeout: float = GIT_TIMEOUT) -> str:
+    """Run git and return its standard output, stripped; raises `GitError`."""
+    environment = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
+    process = await asyncio.create_subprocess_exec(
+        "git", *map(str, args), stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environment)
+    try:
+        async with asyncio.timeout(timeout):
+            out, err = await process.communicate()
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise GitError(f"git {args[0] if args else ''} took longer than {timeout:g} s") from None
+    if process.returncode != 0:
+        words = redact(err.decode(errors="replace").strip()).splitlines()
+        raise GitError(words[-1] if words else f"git exited with {process.returncode}")
+    return out.decode(errors="replace").strip()
+
+
+async def checkout(git_dir: Path, commit: str, dest: Path) -> None:
+    """Write the files of `commit` into the new folder `dest`, appearing there all at once."""
+    scratch = dest.parent / f".{dest.name}.{uuid.uuid4().hex[:8]}"
+    tree = scratch / "tree"
+    await asyncio.to_thread(scratch.mkdir, parents=True)
+    try:
+        env = {"GIT_INDEX_FILE": str(scratch / "index")}
+        await git("--git-dir", git_dir, "read-tree", commit, env=env)
+        await git("--git-dir", git_dir, "--work-tree", tree, "checkout-index", "-a", "-f",
+                  f"--prefix={tree}/", env=env)
+        await asyncio.to_thread(_publish, tree, dest)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, scratch, True)
+
+
+def _publish(tree: Path, dest: Path) -> None:
+    tree.mkdir(exist_ok=True)  # a commit without files writes nothing
+    if dest.exists():
+        return  # another checkout of the same commit got there first: identical
+    tree.rename(dest)
+
+
+async def export_folder(folder: Path, revision: str, dest: Path) -> Path:
+    """`folder` (inside a git work tree) as it was at `revision`, written under `dest`.
+
+    For `touchpoint diff` and `touchpoint test --base`, which compare a playbook
+    folder with an earlier version of itself.
+    """
+    if revision.startswith("-"):
+        raise GitError(f"{revision!r} is not a revision")
+    git_dir = Path(await git("-C", folder, "rev-parse", "--absolute-git-dir"))
+    prefix = await git("-C", folder, "rev-parse", "--show-prefix")
+    commit = await git("-C", folder, "rev-parse", "--verify", "--quiet", "--end-of-options",
+                       f"{revision}^{{commit}}")
+    await checkout(git_dir, commit, dest)
+    return dest / prefix
+
+
+class GitFollower:
+    """One branch of one repository, checked out commit by commit into `cache`."""
+
+    def __init__(self, url: str, branch: str, path: str, cache: Path, reloader: Reloader, *,
+                 store: Store | None = None, interval: float = 300.0,
+                 converge_every: float = CONVERGE_EVERY,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.url = url
+        self.branch = branch
+        self.path = path
+        self.cache = cache
+        self.reloader = reloader
+        self.store = store
+        self.interval = interval
+        self.converge_every = converge_every
+        self.clock = clock
+        self.commit = ""
+        """The commit being served; empty until one was loaded."""
+        self.subject = ""
+        self.fetched_at: float | None = None
+        self.problem = ""
+        """Why the last fetch failed; empty when it worked."""
+        self.shared_key = "playbooks-commit:" + hashlib.sha256(
+            f"{url}#{branch}".encode()).hexdigest()[:12]
+        """The store value where instances following this same branch publish their commit."""
+        self._rejected: dict[str, ReloadOutcome] = {}
+        self._chased = ""
+        self._lock = asyncio.Lock()
+        self._pending: asyncio.Task[None] | None = None
+        self._again = ""
+
+    @property
+    def repo(self) -> Path:
+        return self.cache / "repo.git"
+
+    def describe(self) -> str:
+        return f"{redact(self.url)} ({self.branch}{', ' + self.path if self.path else ''})"
+
+    async def fetch(self) -> str:
+        """The branch head's commit, fetched into the cache (created on first use)."""
+        if not await asyncio.to_thread((self.repo / "HEAD").exists):
+            await asyncio.to_thread(self.cache.mkdir, parents=True, exist_ok=True)
+            await git("init", "--quiet", "--bare", self.repo)
+        ref = f"refs/remotes/origin/{self.branch}"
+        await git("--git-dir", self.repo, "fetch", "--quiet", "--no-tags", "--force",
+                  "--end-of-options", self.url, f"+refs/heads/{self.branch}:{ref}")
+        self.fetched_at = self.clock()
+        return await git("--git-dir", self.repo, "rev-parse", "--verify", f"{ref}^{{commit}}")
+
+    async def sync(self, reason: str, *, requested_by: str = "") -> ReloadOutcome:
+        """Fetch, and serve the branch head if it is new and valid."""
+        async with self._lock:
+            try:
+                head = await self.fetch()
+            except (GitError, OSError) as exc:
+                self.problem = f"fetching {self.describe()} failed: {exc}"
+                log.warning("git: %s (after %s); still serving %s", self.problem, reason,
+                            self.commit[:12] or "the playbooks loaded before")
+                return self._unchanged(reason, ok=False, errors=(self.problem,))
+            self.problem = ""
+            if head == self.commit:
+                return self._unchanged(reason)
+            if head in self._rejected:
+                return self._rejected[head]
+            return await self._switch(head, reason, requested_by)
+
+    async def _switch(self, head: str, reason: str, requested_by: str) -> ReloadOutcome:
+        tree = self.cache / "trees" / head
+        try:
+            if not await asyncio.to_thread(tree.exists):
+                await checkout(self.repo, head, tree)
+        except (GitError, OSError) as exc:
+            self.problem = f"checking out {head[:12]} failed: {exc}"
+            log.error("git: %s", self.problem)
+            return self._unchanged(reason, ok=False, errors=(self.problem,))
+        folder = tree / self.path if self.path else tree
+        outcome = await self.reloader.reload(
+            f"{reason} (commit {head[:12]})", requested_by=requested_by, folder=folder,
+            version=head[:12], shown_as=(f"{tree}{os.sep}", ""))
+        if not outcome.ok:
+            self._rejected[head] = outcome
+            await asyncio.to_thread(shutil.rmtree, tree, True)
+            return outcome
+        self.commit = head
+        try:
+            self.subject = await git("--git-dir", self.repo, "log", "-1", "--format=%s", head)
+        except GitError:
+            self.subject = ""
+        await self._publish(head)
+        await asyncio.to_thread(self._prune, head)
+        return outcome
+
+    def _unchanged(self, reason: str, *, ok: bool = True,
+                   errors: tuple[str, ...] = ()) -> ReloadOutcome:
+        live = self.reloader.handler.playbooks
+        return ReloadOutcome(ok, False, live.version, len(live.playbooks), errors, reason)
+
+    async def _publish(self, commit: str) -> None:
+        if self.store is None:
+            return
+        try:
+            await self.store.set_value(self.shared_key, commit)
+        except Exception as exc:  # any store backend's failure: instances still fetch on time
+            log.warning("git: cannot publish commit %s to the store (%s: %s)", commit[:12],
+                        type(exc).__name__, exc)
+
+    def _prune(self, keep: str) -> None:
+        """Old checkouts go, except the newest few (a reload may still be reading one)."""
+        trees = self.cache / "trees"
+        try:
+            others = sorted((p for p in trees.iterdir() if p.name != keep
+                             and not p.name.startswith(".")),
+                            key=lambda p: p.stat().st_mtime, reverse=True)
+        except OSError:
+            return
+        for old in others[TREES_KEPT - 1:]:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def request_sync(self, reason: str) -> None:
+        """Sync soon, in the background; requests during a sync are merged into one more."""
+        if self._pending is not None and not self._pending.done():
+            self._again = reason
+            return
+        self._pending = asyncio.create_task(self._sync_until_quiet(reason))
+
+    async def _sync_until_quiet(self, reason: str) -> None:
+        while reason:
+            self._again = ""
+            try:
+                await self.sync(reason)
+            except Exception:  # a bug here must not end the follower
+                log.exception("git: sync after %s failed", reason)
+            reason = self._again
+
+    async def run(self) -> None:
+        """Fetch every `interval` seconds; between fetches, follow the published commit."""
+        next_fetch = self.clock() + self.interval if self.interval else float("inf")
+        while True:
+            wait = next_fetch - self.clock()
+            if self.store is not None:
+                wait = min(wait, self.converge_every)
+            await asyncio.sleep(max(0.05, wait))
+            if self.clock() >= next_fetch:
+                next_fetch = self.clock() + self.interval
+                self.request_sync("the scheduled fetch")
+            elif self.store is not None:
+                await self._follow_published()
+
+    async def _follow_published(self) -> None:
+        assert self.store is not None
+        try:
+            published = await self.store.get_value(self.shared_key)
+        except Exception:  # the store being down only slows convergence down
+            return
+        if (published and published != self.commit and published != self._chased
+                and published not in self._rejected):
+            self._chased = published
+            self.request_sync(f"commit {published[:12]} published by another instance")
+
+    async def stop(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            await asyncio.gather(self._pending, return_exceptions=True)
+
+    def about(self) -> list[str]:
+        lines = [f"Following {self.describe()}."]
+        if self.commit:
+            subject = f' "{self.subject}"' if self.subject else ""
+            lines.append(f"Live commit {self.commit}{subject}.")
+        else:
+            lines.append("No commit loaded yet: serving the playbooks loaded at start.")
+        if self.fetched_at is not None:
+            lines.append(f"Last fetched {when(self.fetched_at)}.")
+        if self.problem:
+            lines.append(f"Problem: {self.problem}.")
+        return lines
