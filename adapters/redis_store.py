@@ -66,14 +66,15 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from bot.store import WEEKS_KEPT, Clock, MemoryStore
+from adapters import redis_scripts
+from bot.store import WEEKS_KEPT, Claim, Clock, MemoryStore
 
 log = logging.getLogger("touchpoint.redis")
 
@@ -141,6 +142,11 @@ class RedisStore:
         self._clock = clock
         self._local = MemoryStore(clock=clock, max_keys=local_keys)
         self._first_time = client.register_script(FIRST_TIME)
+        self._claim = client.register_script(redis_scripts.CLAIM)
+        self._renew = client.register_script(redis_scripts.RENEW)
+        self._release = client.register_script(redis_scripts.RELEASE)
+        self._pick_prompt = client.register_script(redis_scripts.PICK_PROMPT)
+        self._reserve = client.register_script(redis_scripts.RESERVE)
         self._incr_week = client.register_script(INCR_WEEK)
         self._add_question = client.register_script(ADD_QUESTION)
         self._down: str | None = None
@@ -330,6 +336,71 @@ class RedisStore:
             log.warning("redis: %s is not UTF-8 (%s); treating it as unset", key, _short(reply))
             return None
 
+    # The daily prompt
+
+    async def subscribe(self, platform: str, channel: str, spec: str) -> None:
+        await self._run(lambda c: c.hset(self._key("subs", platform), channel, spec))
+
+    async def unsubscribe(self, platform: str, channel: str) -> bool:
+        reply = await self._run(lambda c: c.hdel(self._key("subs", platform), channel))
+        return reply == 1
+
+    async def subscriptions(self, platform: str) -> dict[str, str]:
+        return await self._read_hash(self._key("subs", platform))
+
+    async def flag(self, platform: str, channel: str, reason: str) -> None:
+        await self._run(lambda c: c.hset(self._key("flags", platform), channel, reason))
+
+    async def unflag(self, platform: str, channel: str) -> None:
+        await self._run(lambda c: c.hdel(self._key("flags", platform), channel))
+
+    async def flagged(self, platform: str) -> dict[str, str]:
+        return await self._read_hash(self._key("flags", platform))
+
+    async def pick_prompt(self, channel: str, day: str, prompts: Sequence[str]) -> str:
+        if not prompts:
+            return ""
+        reply = await self._run(lambda c: self._pick_prompt(
+            keys=[self._key("rotation", channel)], args=[day, *prompts], client=c))
+        pick = reply.decode(errors="replace") if isinstance(reply, bytes) else ""
+        if pick not in prompts:
+            raise StoreError(f"unexpected rotation reply {_short(reply)}")
+        return pick
+
+    async def claim(self, key: str, token: str, lease: float, keep: float) -> Claim:
+        reply = await self._run(lambda c: self._claim(
+            keys=[self._key("claim", key), self._key("claims", key)],
+            args=[token, _millis(lease), _millis(keep)], client=c))
+        if isinstance(reply, list) and len(reply) == 2 and isinstance(reply[0], bytes):
+            state, detail = reply[0].decode(), reply[1]
+            if state == "mine" and isinstance(detail, int) and not isinstance(detail, bool):
+                return Claim("mine", attempt=detail)
+            if state == "settled" and isinstance(detail, bytes):
+                return Claim("settled", outcome=detail.decode(errors="replace"))
+            if state == "held":
+                return Claim("held")
+        raise StoreError(f"unexpected claim reply {_short(reply)}")
+
+    async def renew(self, key: str, token: str, lease: float) -> bool:
+        reply = await self._run(lambda c: self._renew(
+            keys=[self._key("claim", key)], args=[token, _millis(lease)], client=c))
+        return reply == 1
+
+    async def settle(self, key: str, outcome: str, keep: float) -> None:
+        await self._run(lambda c: c.set(self._key("claim", key), f"done:{outcome}",
+                                        px=_millis(keep)))
+
+    async def release(self, key: str, token: str) -> None:
+        await self._run(lambda c: self._release(keys=[self._key("claim", key)], args=[token],
+                                                client=c))
+
+    async def reserve(self, key: str, interval: float) -> float:
+        reply = await self._run(lambda c: self._reserve(
+            keys=[self._key("pace", key)], args=[max(1, round(interval * 1_000_000))], client=c))
+        if isinstance(reply, bool) or not isinstance(reply, int):
+            raise StoreError(f"unexpected pacing reply {_short(reply)}")
+        return max(0.0, reply / 1_000_000)
+
     # The plumbing every command goes through
 
     def _key(self, kind: str, *parts: str) -> str:
@@ -394,6 +465,12 @@ class RedisStore:
         if self._down is not None:
             log.warning("redis reachable again after %.1f s", self._clock() - self._down_since)
             self._down = None
+
+
+def _millis(seconds: float) -> int:
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"a TTL must be a positive, finite number of seconds, not {seconds}")
+    return max(1, math.ceil(seconds * 1000))
 
 
 def _short(value: object, limit: int = 120) -> str:

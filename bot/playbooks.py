@@ -7,7 +7,7 @@ error carries the file, line, column and field path of the offending value.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any, TypeVar
 
 import regex
@@ -257,15 +257,31 @@ def parse_background(source: str, text: str) -> Background:
 
 
 M = TypeVar("M", Playbook, Background)
+D = TypeVar("D", bound=BaseModel)
+FieldsAt = Callable[[tuple[str, ...]], list[str]]
+"""The field names allowed under a parent path, named in "unknown field" errors."""
 
 
 def _parse(source: str, text: str, model: type[M]) -> M:
+    def fields_at(parent: tuple[str, ...]) -> list[str]:
+        return _FIELDS_AT.get(("background",) if issubclass(model, Background) else parent, [])
+
+    return parse_document(source, text, model, fields_at)
+
+
+def parse_document(source: str, text: str, model: type[D], fields_at: FieldsAt,
+                   loader_class: type[yaml.SafeLoader] = yaml.SafeLoader) -> D:
+    """One YAML file validated by `model`, with the playbooks' located, friendly errors.
+
+    Other files people edit in git next to the playbooks (the prompt schedule)
+    go through here too, so they get the same guarantees and messages.
+    """
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         raise PlaybookErrors(
             [PlaybookError(source, 1, 1, "", f"file is larger than {MAX_FILE_BYTES} bytes")]
         )
     located = _Located(source)
-    loader = yaml.SafeLoader(text)
+    loader = loader_class(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -297,7 +313,7 @@ def _parse(source: str, text: str, model: type[M]) -> M:
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
             parent = tuple(p for p in loc[:-1] if isinstance(p, str))
-            fields = _FIELDS_AT.get(("background",) if model is Background else parent, [])
+            fields = fields_at(parent)
             line, col = located.where(loc)
             message = _friendly(err, fields)
             errors.append(PlaybookError(source, line, col, _format_path(loc), message))

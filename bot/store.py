@@ -9,10 +9,27 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The answer to "may I post this?" for one channel and day.
+
+    `mine`: post, then `settle` (or `release` to let another instance try);
+    `attempt` counts the claims of this key so far, so an attempt after the
+    first knows an earlier one may have posted before it died. `held`:
+    another instance's lease is live. `settled`: decided for the day, with
+    the `outcome` the settling instance recorded (`posted`, `gone`, ...).
+    """
+
+    state: Literal["mine", "held", "settled"]
+    attempt: int = 0
+    outcome: str = ""
 
 
 class Store(Protocol):
@@ -53,6 +70,54 @@ class Store(Protocol):
 
     async def get_value(self, name: str) -> str | None: ...
 
+    # The daily prompt (issue 5)
+
+    async def subscribe(self, platform: str, channel: str, spec: str) -> None:
+        """Save a channel's daily-prompt subscription (a serialised schedule), replacing any."""
+
+    async def unsubscribe(self, platform: str, channel: str) -> bool:
+        """Remove a channel's subscription; False when it had none."""
+
+    async def subscriptions(self, platform: str) -> dict[str, str]: ...
+
+    async def flag(self, platform: str, channel: str, reason: str) -> None:
+        """Mark a channel the bot can no longer post to; schedules skip it until `unflag`."""
+
+    async def unflag(self, platform: str, channel: str) -> None: ...
+
+    async def flagged(self, platform: str) -> dict[str, str]: ...
+
+    async def pick_prompt(self, channel: str, day: str, prompts: Sequence[str]) -> str:
+        """The channel's prompt id for `day`, from `prompts` in rotation order.
+
+        The same answer for every call on the same day (a retry posts the same
+        prompt); a new day takes the first prompt the channel has not had since
+        its last full round. Empty when `prompts` is.
+        """
+
+    async def claim(self, key: str, token: str, lease: float, keep: float) -> Claim:
+        """Take `key` for `lease` seconds unless it is settled or another token holds it.
+
+        `keep` is how long the attempt count and, after `settle`, the outcome last.
+        Claiming again with the same token (a retry after a lost reply) is `mine`.
+        """
+
+    async def renew(self, key: str, token: str, lease: float) -> bool:
+        """Extend our lease to `lease` seconds from now; False if it is no longer ours."""
+
+    async def settle(self, key: str, outcome: str, keep: float) -> None:
+        """Record the outcome for `keep` seconds; every later claim answers `settled`."""
+
+    async def release(self, key: str, token: str) -> None:
+        """Give up our lease at once, so another attempt need not wait for it to lapse."""
+
+    async def reserve(self, key: str, interval: float) -> float:
+        """Book the next slot of something allowed once per `interval` seconds.
+
+        Returns the seconds to wait before using it; shared by every instance,
+        so together they keep a platform's rate.
+        """
+
 
 WEEKS_KEPT = 60
 """Weeks of analytics a store keeps: a year of week-on-week comparisons, then they go."""
@@ -68,6 +133,12 @@ class MemoryStore:
         self._muted: set[str] = set()
         self._counters: dict[str, int] = {}
         self._references: dict[str, dict[str, str]] = {}
+        self._subscriptions: dict[str, dict[str, str]] = {}
+        self._flags: dict[str, dict[str, str]] = {}
+        self._rotations: dict[str, tuple[str, str, set[str]]] = {}
+        self._claims: dict[str, tuple[str, float]] = {}
+        self._attempts: dict[str, tuple[int, float]] = {}
+        self._slots: dict[str, float] = {}
         self._weeks: dict[str, dict[str, int]] = {}
         self._questions: dict[str, deque[str]] = {}
         self._values: dict[str, str] = {}
@@ -133,6 +204,85 @@ class MemoryStore:
 
     async def get_value(self, name: str) -> str | None:
         return self._values.get(name)
+
+    async def subscribe(self, platform: str, channel: str, spec: str) -> None:
+        self._subscriptions.setdefault(platform, {})[channel] = spec
+
+    async def unsubscribe(self, platform: str, channel: str) -> bool:
+        return self._subscriptions.get(platform, {}).pop(channel, None) is not None
+
+    async def subscriptions(self, platform: str) -> dict[str, str]:
+        return dict(self._subscriptions.get(platform, {}))
+
+    async def flag(self, platform: str, channel: str, reason: str) -> None:
+        self._flags.setdefault(platform, {})[channel] = reason
+
+    async def unflag(self, platform: str, channel: str) -> None:
+        self._flags.get(platform, {}).pop(channel, None)
+
+    async def flagged(self, platform: str) -> dict[str, str]:
+        return dict(self._flags.get(platform, {}))
+
+    async def pick_prompt(self, channel: str, day: str, prompts: Sequence[str]) -> str:
+        if not prompts:
+            return ""
+        last_day, pick, used = self._rotations.get(channel, ("", "", set()))
+        if last_day == day and pick in prompts:
+            return pick
+        fresh = [p for p in prompts if p not in used]
+        if not fresh:
+            used, fresh = set(), list(prompts)
+        pick = fresh[0]
+        self._rotations[channel] = (day, pick, used | {pick})
+        return pick
+
+    async def claim(self, key: str, token: str, lease: float, keep: float) -> Claim:
+        now = self._clock()
+        self._prune(now)
+        value, expires = self._claims.get(key, ("", 0.0))
+        if expires > now:
+            if value.startswith("done:"):
+                return Claim("settled", outcome=value.removeprefix("done:"))
+            if value == f"lease:{token}":
+                return Claim("mine", attempt=self._attempt(key, now))
+            return Claim("held")
+        self._claims[key] = (f"lease:{token}", now + lease)
+        attempt = self._attempt(key, now) + 1
+        self._attempts[key] = (attempt, now + keep)
+        return Claim("mine", attempt=attempt)
+
+    async def renew(self, key: str, token: str, lease: float) -> bool:
+        now = self._clock()
+        value, expires = self._claims.get(key, ("", 0.0))
+        if expires <= now or value != f"lease:{token}":
+            return False
+        self._claims[key] = (value, now + lease)
+        return True
+
+    async def settle(self, key: str, outcome: str, keep: float) -> None:
+        self._claims[key] = (f"done:{outcome}", self._clock() + keep)
+
+    async def release(self, key: str, token: str) -> None:
+        if self._claims.get(key, ("", 0.0))[0] == f"lease:{token}":
+            del self._claims[key]
+
+    async def reserve(self, key: str, interval: float) -> float:
+        now = self._clock()
+        start = max(self._slots.get(key, now), now)
+        self._slots[key] = start + interval
+        return start - now
+
+    def _attempt(self, key: str, now: float) -> int:
+        count, expires = self._attempts.get(key, (0, 0.0))
+        return count if expires > now else 0
+
+    def _prune(self, now: float) -> None:
+        """Claims and attempt counts expire; drop them once there are many, like `first_time`."""
+        if len(self._claims) + len(self._attempts) < self._max_keys:
+            return
+        self._claims = {k: v for k, v in self._claims.items() if v[1] > now}
+        self._attempts = {k: v for k, v in self._attempts.items() if v[1] > now}
+        self._slots = {k: v for k, v in self._slots.items() if v > now}
 
 
 def _keep_latest(by_week: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ import pytest
 from redis.asyncio import Redis
 
 from adapters.redis_store import RedisStore
-from bot.store import MemoryStore, Store
+from bot.store import Claim, MemoryStore, Store
 
 
 class Clock:
@@ -35,6 +35,10 @@ class Harness:
     async def expire(self, key: str, ttl: float) -> None:
         raise NotImplementedError
 
+    async def lapse(self, key: str, ttl: float) -> None:
+        """Let a claim's lease of `ttl` seconds run out, and nothing longer-lived."""
+        raise NotImplementedError
+
 
 class MemoryHarness(Harness):
     def __init__(self, clock: Clock) -> None:
@@ -43,6 +47,9 @@ class MemoryHarness(Harness):
 
     async def expire(self, key: str, ttl: float) -> None:
         self.clock.now += ttl + 1
+
+    async def lapse(self, key: str, ttl: float) -> None:
+        self.clock.now += ttl + 0.001
 
 
 class RedisHarness(Harness):
@@ -53,6 +60,12 @@ class RedisHarness(Harness):
 
     async def expire(self, key: str, ttl: float) -> None:
         name = f"{self.prefix}once:{key}"
+        remaining = await self.raw.pttl(name)
+        assert 0 < remaining <= ttl * 1000, f"{name} should expire within {ttl}s: {remaining}ms"
+        await self.raw.delete(name)
+
+    async def lapse(self, key: str, ttl: float) -> None:
+        name = f"{self.prefix}claim:{key}"
         remaining = await self.raw.pttl(name)
         assert 0 < remaining <= ttl * 1000, f"{name} should expire within {ttl}s: {remaining}ms"
         await self.raw.delete(name)
@@ -190,3 +203,114 @@ async def test_references_are_per_platform_and_replaced(store: Store) -> None:
     assert await store.references("console") == {}
     await store.drop_reference("slack", "19:abc")
     assert len(await store.references("teams")) == 2
+
+
+# The daily prompt: subscriptions, flags, rotation, claims and pacing
+
+
+async def test_subscriptions(store: Store) -> None:
+    assert await store.subscriptions("slack") == {}
+    await store.subscribe("slack", "C1", '{"time": "09:00"}')
+    await store.subscribe("slack", "C1", '{"time": "10:00"}')
+    await store.subscribe("teams", "19:a@thread.tacv2", "{}")
+    assert await store.subscriptions("slack") == {"C1": '{"time": "10:00"}'}
+    assert list(await store.subscriptions("teams")) == ["19:a@thread.tacv2"]
+    assert await store.unsubscribe("slack", "C1")
+    assert not await store.unsubscribe("slack", "C1")
+    assert await store.subscriptions("slack") == {}
+
+
+async def test_flags(store: Store) -> None:
+    await store.flag("slack", "C1", "not_in_channel")
+    await store.flag("teams", "19:x", "403")
+    assert await store.flagged("slack") == {"C1": "not_in_channel"}
+    await store.unflag("slack", "C1")
+    await store.unflag("slack", "C1")
+    assert await store.flagged("slack") == {}
+    assert await store.flagged("teams") == {"19:x": "403"}
+
+
+async def test_rotation_shows_every_prompt_before_repeating_one(store: Store) -> None:
+    prompts = ["a", "b", "c"]
+    days = [f"2024-05-{d:02d}" for d in range(1, 8)]
+    picks = [await store.pick_prompt("slack:C1", day, prompts) for day in days]
+    assert picks == ["a", "b", "c", "a", "b", "c", "a"]
+    assert await store.pick_prompt("slack:C2", days[0], prompts) == "a"
+
+
+async def test_rotation_gives_one_prompt_per_day(store: Store) -> None:
+    first = await store.pick_prompt("slack:C1", "2024-05-01", ["a", "b"])
+    again = await asyncio.gather(*(store.pick_prompt("slack:C1", "2024-05-01", ["a", "b"])
+                                   for _ in range(10)))
+    assert set(again) == {first} == {"a"}
+
+
+async def test_rotation_follows_edited_prompts(store: Store) -> None:
+    assert await store.pick_prompt("slack:C1", "d1", ["a", "b"]) == "a"
+    assert await store.pick_prompt("slack:C1", "d1", ["b", "c"]) == "b"
+    assert await store.pick_prompt("slack:C1", "d2", ["b", "c", "new"]) == "c"
+    assert await store.pick_prompt("slack:C1", "d3", ["b", "c", "new"]) == "new"
+    assert await store.pick_prompt("slack:C1", "d4", ["b", "c", "new"]) == "b"
+    assert await store.pick_prompt("slack:C1", "d5", []) == ""
+
+
+async def test_claim_has_one_winner(store: Store) -> None:
+    claims = await asyncio.gather(*(store.claim("post:slack:C1:2024-05-01", f"t{n}", 30, 600)
+                                    for n in range(20)))
+    assert [c.state for c in claims].count("mine") == 1
+    assert {c.state for c in claims} == {"mine", "held"}
+    assert next(c for c in claims if c.state == "mine").attempt == 1
+
+
+async def test_claim_again_with_the_same_token_is_still_mine(store: Store) -> None:
+    key = "post:slack:C1:2024-05-01"
+    assert await store.claim(key, "t1", 30, 600) == Claim("mine", attempt=1)
+    assert await store.claim(key, "t1", 30, 600) == Claim("mine", attempt=1)
+    assert (await store.claim(key, "t2", 30, 600)).state == "held"
+
+
+async def test_settled_claims_answer_settled_to_everyone(store: Store) -> None:
+    key = "post:slack:C1:2024-05-01"
+    await store.claim(key, "t1", 30, 600)
+    await store.settle(key, "posted", 600)
+    assert await store.claim(key, "t1", 30, 600) == Claim("settled", outcome="posted")
+    assert await store.claim(key, "t2", 30, 600) == Claim("settled", outcome="posted")
+    assert not await store.renew(key, "t1", 30)
+    await store.release(key, "t1")
+    assert (await store.claim(key, "t3", 30, 600)).state == "settled"
+
+
+async def test_a_lapsed_lease_goes_to_the_next_claimer_who_learns_of_it(
+        harness: Harness) -> None:
+    store, key = harness.store, "post:slack:C1:2024-05-01"
+    assert (await store.claim(key, "dead", 5, 600)).attempt == 1
+    await harness.lapse(key, 5)
+    assert await store.claim(key, "alive", 5, 600) == Claim("mine", attempt=2)
+    assert not await store.renew(key, "dead", 5)
+    await store.settle(key, "posted", 600)
+    assert (await store.claim(key, "dead", 5, 600)).state == "settled"
+
+
+async def test_renew_keeps_the_lease(harness: Harness) -> None:
+    store, key = harness.store, "post:slack:C1:2024-05-01"
+    await store.claim(key, "t1", 5, 600)
+    assert await store.renew(key, "t1", 50)
+    await harness.lapse(key, 50)
+    assert await store.claim(key, "t2", 5, 600) == Claim("mine", attempt=2)
+
+
+async def test_release_lets_another_try_at_once(store: Store) -> None:
+    key = "post:slack:C1:2024-05-01"
+    await store.claim(key, "t1", 30, 600)
+    await store.release(key, "t2")
+    assert (await store.claim(key, "t2", 30, 600)).state == "held"
+    await store.release(key, "t1")
+    assert await store.claim(key, "t2", 30, 600) == Claim("mine", attempt=2)
+
+
+async def test_reserve_hands_out_slots_one_interval_apart(store: Store) -> None:
+    waits = [await store.reserve("slack", 10.0) for _ in range(4)]
+    assert waits[0] < 1
+    for earlier, later in zip(waits, waits[1:], strict=False):
+        assert 9 < later - earlier <= 10.001
+    assert await store.reserve("teams", 10.0) < 1

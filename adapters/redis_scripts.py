@@ -1,0 +1,72 @@
+"""The Lua scripts behind the daily prompt's store methods: each is one atomic step in Redis.
+
+Kept apart from `redis_store` so the store reads as Python; every script is
+registered there and runs through its outage handling.
+"""
+
+CLAIM = """
+if redis.call('SET', KEYS[1], 'lease:' .. ARGV[1], 'NX', 'PX', ARGV[2]) then
+  local attempt = redis.call('INCR', KEYS[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  return {'mine', attempt}
+end
+local value = redis.call('GET', KEYS[1])
+if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+if value == 'lease:' .. ARGV[1] then
+  return {'mine', tonumber(redis.call('GET', KEYS[2]) or '1') or 1}
+end
+if string.sub(value, 1, 5) == 'done:' then return {'settled', string.sub(value, 6)} end
+return {'held', 0}
+"""
+"""`SET NX` with a lease TTL; also recognises our own token (a retry after a lost
+reply) and counts the claims, so a later attempt knows an earlier one may have
+posted. A key that somehow lost its TTL gets one, so it cannot block a day forever."""
+
+RENEW = """
+if redis.call('GET', KEYS[1]) == 'lease:' .. ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+RELEASE = """
+if redis.call('GET', KEYS[1]) == 'lease:' .. ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+PICK_PROMPT = """
+local function listed(id)
+  for i = 2, #ARGV do if ARGV[i] == id then return true end end
+  return false
+end
+if redis.call('HGET', KEYS[1], '@day') == ARGV[1] then
+  local pick = redis.call('HGET', KEYS[1], '@pick')
+  if pick and listed(pick) then return pick end
+end
+local pick = false
+for i = 2, #ARGV do
+  if redis.call('HEXISTS', KEYS[1], 'used:' .. ARGV[i]) == 0 then pick = ARGV[i] break end
+end
+if not pick then
+  redis.call('DEL', KEYS[1])
+  pick = ARGV[2]
+end
+redis.call('HSET', KEYS[1], 'used:' .. pick, '1', '@day', ARGV[1], '@pick', pick)
+return pick
+"""
+"""The rotation in one hash per channel: `used:<id>` for each prompt shown this
+round, `@day`/`@pick` for today's, so every retry on one day gets the same prompt."""
+
+RESERVE = """
+local now = redis.call('TIME')
+local micros = tonumber(now[1]) * 1000000 + tonumber(now[2])
+local start = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if start < micros then start = micros end
+local after = start + tonumber(ARGV[1])
+redis.call('SET', KEYS[1], string.format('%.0f', after), 'PX',
+           math.ceil((after - micros) / 1000) + 1000)
+return start - micros
+"""
+"""A shared pacer (GCRA): the key holds when the next slot starts, in Redis's own
+clock, so instances on machines whose clocks disagree still share one rate."""
