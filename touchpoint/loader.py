@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from bot.library import PlaybookSet
@@ -14,8 +15,10 @@ from bot.playbooks import (
     parse_background,
     parse_playbooks,
 )
+from bot.schedule import Subscription, parse_schedule
 
 BACKGROUND = "background.yaml"
+SCHEDULE = "schedule.yaml"
 NOT_PLAYBOOKS = frozenset({"schedule.yaml", "schedule.yml", BACKGROUND})
 
 
@@ -69,3 +72,18 @@ def load_folder(folder: Path, version: str = "") -> PlaybookSet:
     if errors:
         raise PlaybookErrors(errors)
     return PlaybookSet.build(playbooks, background, version)
+
+
+def load_schedule(folder: Path, playbook_ids: Iterable[str]) -> list[Subscription]:
+    """The prompt schedule in `folder/schedule.yaml` (none if absent); `PlaybookErrors` if bad."""
+    path = folder / SCHEDULE
+    if not path.is_file():
+        return []
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ValueError(f"file is larger than {MAX_FILE_BYTES} bytes")
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+        raise PlaybookErrors([PlaybookError(str(path), 1, 1, "", reason)]) from None
+    return parse_schedule(str(path), text, playbook_ids)

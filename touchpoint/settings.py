@@ -70,6 +70,12 @@ class Settings:
     """Where the repository is fetched to; empty: a folder per URL and branch in the temp dir."""
     webhook_secret: str = field(default="", repr=False)
     """Verifies every `POST /hooks/...` (HMAC-SHA256, GitHub's X-Hub-Signature-256)."""
+    prompt_grace: float = 7200.0
+    """Seconds after its time within which a daily prompt missed while down is still posted."""
+    prompt_rate: float = 4.0
+    """Daily-prompt posts per second to one workspace, shared by every instance."""
+    prompt_lease: float = 60.0
+    """Seconds an instance holds a channel's daily post before another may take over."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -136,6 +142,9 @@ class Settings:
             redis_prefix=redis_prefix,
             **teams,
             **live,
+            prompt_grace=number("TOUCHPOINT_PROMPT_GRACE", defaults.prompt_grace, 0, 86400),
+            prompt_rate=number("TOUCHPOINT_PROMPT_RATE", defaults.prompt_rate, 0.01, 1000),
+            prompt_lease=number("TOUCHPOINT_PROMPT_LEASE", defaults.prompt_lease, 1, 3600),
         )
         if problems:
             raise SettingsError(problems)

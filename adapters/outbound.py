@@ -1,0 +1,43 @@
+"""Posting on the bot's own initiative (daily prompts, call nudges), whatever the platform.
+
+A reply to a message can simply fail and be logged; a scheduled post has to
+know why it failed, because that decides what happens next: try again later,
+stop posting to that channel for good, or give up for today.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from bot.messages import Reply
+
+Outcome = Literal["posted", "retry", "gone", "failed"]
+
+
+@dataclass(frozen=True)
+class Result:
+    """`retry`: a transient failure (rate limit, 5xx, network); `gone`: the bot cannot post
+    there any more (removed, archived); `failed`: this post cannot work (credentials, a
+    rejected message), trying again will not help today."""
+
+    outcome: Outcome
+    reason: str = ""
+    retry_after: float | None = None
+    """Seconds the platform asked us to wait, when it said."""
+
+
+class Outbound(Protocol):
+    platform: str
+
+    async def send(self, channel: str, reply: Reply, mark: str = "") -> Result:
+        """Post `reply` to `channel`, tagged with `mark` where the platform keeps tags."""
+
+    async def find(self, channel: str, mark: str, since: float) -> bool | None:
+        """Whether a post tagged `mark` reached `channel` after `since` (Unix time).
+
+        Asked before posting again after an attempt that died midway; None
+        when the platform cannot answer just now.
+        """
+
+    async def close(self) -> None: ...

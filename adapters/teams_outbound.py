@@ -1,0 +1,65 @@
+"""Teams posts the bot starts itself, through the conversation references it saved.
+
+`TeamsBot` already retries a post within bounds and drops the reference of a
+conversation that answers 403, so a failure here is classified by looking at
+whether the reference is still there.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from adapters.outbound import Result
+from adapters.teams import PLATFORM, TeamsBot
+from bot.messages import Reply
+from bot.store import Store
+
+log = logging.getLogger("touchpoint.teams")
+
+REFERENCES_FOR = 30.0
+"""Seconds the references are reused within a fan-out, instead of reading them per post."""
+
+
+class TeamsOutbound:
+    platform = PLATFORM
+
+    def __init__(self, bot: TeamsBot, store: Store) -> None:
+        self._bot = bot
+        self._store = store
+        self._references: dict[str, str] = {}
+        self._read_at = float("-inf")
+
+    async def close(self) -> None:
+        return None
+
+    async def _reference(self, conversation: str, fresh: bool = False) -> str | None:
+        if fresh or time.monotonic() - self._read_at > REFERENCES_FOR:
+            self._references = await self._store.references(PLATFORM)
+            self._read_at = time.monotonic()
+        return self._references.get(conversation)
+
+    async def send(self, channel: str, reply: Reply, mark: str = "") -> Result:
+        try:
+            reference = await self._reference(channel)
+            if reference is None:
+                reference = await self._reference(channel, fresh=True)
+        except Exception as exc:  # any store backend's failure
+            return Result("retry", f"cannot read Teams references ({type(exc).__name__})")
+        if reference is None:
+            return Result("gone", "no conversation reference: add the bot to that team or chat")
+        if await self._bot.post_to_reference(reference, [reply]):
+            return Result("posted")
+        try:
+            still = await self._reference(channel, fresh=True)
+        except Exception as exc:  # any store backend's failure
+            return Result("retry", f"post failed; cannot read references ({type(exc).__name__})")
+        if still is None:
+            return Result("gone", "Teams answered 403: the bot was removed there")
+        return Result("retry", "the Bot Framework connector did not take the post")
+
+    async def find(self, channel: str, mark: str, since: float) -> bool | None:
+        """Teams keeps no tags we could look for: an attempt that died midway may post twice."""
+        log.warning("teams: an earlier attempt to post %s in %s died midway; posting again, "
+                    "which shows twice if that attempt had got through", mark, channel)
+        return False

@@ -1,0 +1,375 @@
+"""Posting the prompt of the day to many channels: once each, paced, retried within bounds.
+
+Every instance runs the same fan-out over the same channels; the store decides
+who posts where. Per channel and day: claim (a lease that lapses if this
+instance dies) -> post -> settle (the outcome, kept for days). A claim that
+finds an earlier, unsettled attempt first asks the platform whether that
+attempt's post got through, so an instance killed between posting and
+settling does not make the next one post twice. A post is only sent while
+the lease is confirmed ours, so while the store is unreachable nothing is
+posted and the channel is tried again, within the grace period, once it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import random
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from adapters.outbound import Outbound, Result
+from bot.messages import Reply
+from bot.playbooks import Playbook
+from bot.prompts import prompt_pool, prompt_reply, rotation
+from bot.schedule import Subscription
+from bot.store import MemoryStore, Store
+
+log = logging.getLogger("touchpoint.prompts")
+
+Status = Literal["posted", "already", "held", "gone", "failed", "unavailable", "retry"]
+FINAL = frozenset({"posted", "already", "gone", "failed"})
+Sleep = Callable[[float], Awaitable[None]]
+WallClock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class FanoutSettings:
+    rate: float = 4.0
+    """Posts per second to one platform (a Slack workspace), shared by every instance."""
+    channel_interval: float = 1.0
+    """Least seconds between two posts to one channel (Slack allows about one a second)."""
+    lease: float = 60.0
+    """Seconds a claim holds a channel before another instance may take over."""
+    grace: float = 7200.0
+    """Seconds after the scheduled time within which a missed post is still made."""
+    attempts: int = 3
+    """Tries within one claim for a transient failure (429, 5xx, network)."""
+    max_claims: int = 5
+    """Claims of one channel and day, across instances, before giving up for the day."""
+    max_wait: float = 120.0
+    """The longest Retry-After waited out within a claim; longer ones come back later."""
+    workers: int = 8
+    """Posts one instance has in flight at once."""
+
+    @property
+    def keep(self) -> float:
+        """How long a day's outcome is remembered: past any catch-up of that day."""
+        return self.grace + 2 * 86400
+
+    @property
+    def retry_delay(self) -> float:
+        return max(0.05, min(5.0, self.lease / 2))
+
+
+@dataclass(frozen=True)
+class Job:
+    """One channel's post for one scheduled day."""
+
+    sub: Subscription
+    day: dt.date
+    due: dt.datetime
+
+    @property
+    def key(self) -> str:
+        return f"post:{self.sub.key}:{self.day.isoformat()}"
+
+    def since(self) -> float:
+        """The start of the day in the channel's zone: no earlier attempt posted before."""
+        return dt.datetime.combine(self.day, dt.time(0), tzinfo=self.sub.tz).timestamp()
+
+
+def due_jobs(subscriptions: Iterable[Subscription], now: dt.datetime, grace: float,
+             flagged: Iterable[str] = ()) -> list[Job]:
+    """The posts whose time has come and whose grace period has not run out."""
+    skip = set(flagged)
+    jobs = []
+    for sub in subscriptions:
+        if sub.key in skip:
+            continue
+        last = sub.last_run(now)
+        if last is not None and (now - last[1]).total_seconds() <= grace:
+            jobs.append(Job(sub, *last))
+    return jobs
+
+
+class Pacer:
+    """A platform's rate shared by all instances (through the store), and each channel's.
+
+    Only the instance holding a channel's claim posts there, so the channel
+    interval can be kept in this process. When the store is unreachable the
+    platform's rate is kept per instance instead.
+    """
+
+    def __init__(self, store: Store, rate: float, channel_interval: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._store = store
+        self._interval = 1.0 / rate
+        self._channel_interval = channel_interval
+        self._local = MemoryStore(clock=clock)
+
+    async def slot(self, platform: str, channel: str) -> float:
+        """Seconds to wait before the next post to `channel` may go out."""
+        shared = await self._reserve(f"rate:{platform}", self._interval)
+        own = await self._local.reserve(f"{platform}:{channel}", self._channel_interval)
+        return max(shared, own)
+
+    async def pause(self, platform: str, channel: str, seconds: float, *, shared: bool) -> None:
+        """Hold back the channel, and with `shared` every instance's posts to the platform."""
+        if shared:
+            await self._reserve(f"rate:{platform}", seconds)
+        await self._local.reserve(f"{platform}:{channel}", seconds)
+
+    async def _reserve(self, key: str, interval: float) -> float:
+        try:
+            return await self._store.reserve(key, interval)
+        except Exception:  # any store backend's failure: pace this instance alone
+            return await self._local.reserve(key, interval)
+
+
+class Poster:
+    """The one idempotent path to a channel's prompt of the day (scheduler and CLI alike)."""
+
+    def __init__(self, store: Store, outbounds: Mapping[str, Outbound],
+                 playbooks: Callable[[], Sequence[Playbook]], settings: FanoutSettings,
+                 *, pacer: Pacer | None = None, sleep: Sleep = asyncio.sleep) -> None:
+        self.store = store
+        self.outbounds = outbounds
+        self.settings = settings
+        self._playbooks = playbooks
+        self._pacer = pacer or Pacer(store, settings.rate, settings.channel_interval)
+        self._sleep = sleep
+
+    async def post(self, job: Job) -> Status:
+        settings, sub = self.settings, job.sub
+        outbound = self.outbounds.get(sub.platform)
+        if outbound is None:
+            log.error("prompts: %s is off here; cannot post to %s", sub.platform, sub.channel)
+            return "failed"
+        token = uuid.uuid4().hex
+        try:
+            claim = await self.store.claim(job.key, token, settings.lease, settings.keep)
+        except Exception as exc:  # any store backend's failure: no claim, no post
+            log.debug("prompts: cannot claim %s (%s)", job.key, exc)
+            return "unavailable"
+        if claim.state == "settled":
+            return "already"
+        if claim.state == "held":
+            return "held"
+        if claim.attempt > settings.max_claims:
+            log.error("prompts: %s still not posted after %d attempts; giving up for %s",
+                      sub.key, settings.max_claims, job.day)
+            await self._settle(job, "failed")
+            return "failed"
+        try:
+            reply = await self._reply(job)
+        except Exception as exc:  # any store backend's failure
+            log.debug("prompts: cannot pick the prompt for %s (%s)", job.key, exc)
+            await self._release(job, token)
+            return "unavailable"
+        if reply is None:
+            log.error("prompts: no prompts to post to %s (playbooks %s)", sub.key,
+                      ", ".join(sub.playbooks) or "all")
+            await self._settle(job, "failed")
+            return "failed"
+        if claim.attempt > 1:
+            landed = await outbound.find(sub.channel, job.key, job.since())
+            if landed is None:
+                await self._release(job, token)
+                return "retry"
+            if landed:
+                log.info("prompts: an earlier attempt had posted to %s; recording it", sub.key)
+                await self._settle(job, "posted")
+                return "already"
+        return await self._deliver(job, token, outbound, reply)
+
+    async def _deliver(self, job: Job, token: str, outbound: Outbound, reply: Reply) -> Status:
+        settings, sub = self.settings, job.sub
+        result = Result("retry", "not tried")
+        for attempt in range(1, settings.attempts + 1):
+            wait = await self._pacer.slot(sub.platform, sub.channel)
+            try:
+                if wait > settings.lease / 2 and not await self.store.renew(
+                        job.key, token, wait + settings.lease):
+                    return "held"
+                await self._sleep(wait)
+                if not await self.store.renew(job.key, token, settings.lease):
+                    return "held"
+            except Exception as exc:  # cannot confirm the lease: do not post
+                log.debug("prompts: cannot renew %s (%s)", job.key, exc)
+                return "unavailable"
+            result = await outbound.send(sub.channel, reply, job.key)
+            if result.outcome == "posted":
+                await self._settle(job, "posted")
+                return "posted"
+            if result.outcome == "gone":
+                log.warning("prompts: cannot post to %s (%s); flagging it, no more prompts "
+                            "there until it is subscribed again or the bot is added back",
+                            sub.key, result.reason)
+                await self._flag(sub, result.reason)
+                await self._settle(job, "gone")
+                return "gone"
+            if result.outcome == "failed":
+                log.error("prompts: posting to %s failed: %s", sub.key, result.reason)
+                await self._release(job, token)
+                return "failed"
+            delay = result.retry_after if result.retry_after is not None \
+                else settings.channel_interval * 2 ** attempt
+            if delay > settings.max_wait or attempt == settings.attempts:
+                break
+            log.warning("prompts: posting to %s: %s; retry %d in %.1f s", sub.key,
+                        result.reason, attempt, delay)
+            await self._pacer.pause(sub.platform, sub.channel, delay,
+                                    shared=result.retry_after is not None)
+        log.warning("prompts: posting to %s: %s; trying again later", sub.key, result.reason)
+        await self._release(job, token)
+        return "retry"
+
+    async def _reply(self, job: Job) -> Reply | None:
+        pool = rotation(job.sub.key, prompt_pool(self._playbooks(), job.sub.playbooks))
+        if not pool:
+            return None
+        chosen = await self.store.pick_prompt(job.sub.key, job.day.isoformat(),
+                                              [p.id for p in pool])
+        return prompt_reply(next(p for p in pool if p.id == chosen))
+
+    async def _settle(self, job: Job, outcome: str) -> None:
+        """Record the outcome; a post already made must not be lost to a store outage.
+
+        Retried for as long as the lease would have held the channel: until then
+        no other instance can take it over and post again.
+        """
+        deadline = time.monotonic() + self.settings.lease
+        delay = 0.05
+        while True:
+            try:
+                await self.store.settle(job.key, outcome, self.settings.keep)
+                return
+            except Exception as exc:  # any store backend's failure
+                if time.monotonic() + delay > deadline:
+                    log.error("prompts: could not record that %s was %s (%s); the next "
+                              "attempt will look for the post before posting", job.key,
+                              outcome, exc)
+                    return
+                await self._sleep(delay)
+                delay = min(1.0, delay * 2)
+
+    async def _release(self, job: Job, token: str) -> None:
+        try:
+            await self.store.release(job.key, token)
+        except Exception as exc:  # the lease lapses by itself
+            log.debug("prompts: cannot release %s (%s)", job.key, exc)
+
+    async def _flag(self, sub: Subscription, reason: str) -> None:
+        try:
+            await self.store.flag(sub.platform, sub.channel, reason)
+        except Exception as exc:  # any store backend's failure; the day is settled anyway
+            log.warning("prompts: could not flag %s (%s)", sub.key, exc)
+
+
+class Fanout:
+    """This instance's queue of due posts, worked by a few tasks until each is final.
+
+    Posts another instance holds, or that the store could not decide, wait a
+    little and go round again; a post not final by the end of its grace
+    period is logged as missed.
+    """
+
+    def __init__(self, poster: Poster, clock: WallClock = utc_now) -> None:
+        self.poster = poster
+        self.settings = poster.settings
+        self._clock = clock
+        self._queue: asyncio.Queue[Job] = asyncio.Queue()
+        self._pending: dict[str, Job] = {}
+        self._tries: Counter[str] = Counter()
+        self._finished: dict[str, dt.datetime] = {}
+        self._tally: Counter[str] = Counter()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def add(self, jobs: Iterable[Job]) -> int:
+        """Queue the jobs not already queued or done here; returns how many were new."""
+        now = self._clock()
+        self._finished = {k: d for k, d in self._finished.items() if d >= now}
+        fresh = [j for j in jobs if j.key not in self._pending and j.key not in self._finished]
+        random.shuffle(fresh)  # instances start at different channels and rarely collide
+        for job in fresh:
+            self._pending[job.key] = job
+            self._queue.put_nowait(job)
+        if fresh:
+            self._idle.clear()
+        return len(fresh)
+
+    def start(self) -> None:
+        for _ in range(self.settings.workers):
+            self._spawn(self._work())
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def wait_idle(self) -> None:
+        await self._idle.wait()
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _work(self) -> None:
+        while True:
+            job = await self._queue.get()
+            try:
+                await self._attempt(job)
+            except Exception:  # a bug must not stop the other channels' posts
+                log.exception("prompts: unexpected failure posting to %s", job.sub.key)
+                self._finish(job, "failed")
+
+    async def _attempt(self, job: Job) -> None:
+        deadline = job.due + dt.timedelta(seconds=self.settings.grace)
+        if self._clock() > deadline:
+            log.error("prompts: missed %s for %s: not posted within the grace period",
+                      job.sub.key, job.day)
+            self._finish(job, "missed")
+            return
+        status = await self.poster.post(job)
+        if status in FINAL:
+            self._finish(job, status)
+            return
+        self._tries[job.key] += 1
+        delay = self.settings.retry_delay
+        if status == "unavailable":
+            delay = min(30.0, delay * 2 ** min(self._tries[job.key] - 1, 6))
+        self._spawn(self._later(job, delay * random.uniform(0.75, 1.25)))
+
+    async def _later(self, job: Job, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._queue.put_nowait(job)
+
+    def _finish(self, job: Job, status: str) -> None:
+        self._pending.pop(job.key, None)
+        self._tries.pop(job.key, None)
+        self._finished[job.key] = job.due + dt.timedelta(seconds=self.settings.grace)
+        self._tally[status] += 1
+        if not self._pending:
+            tally, self._tally = self._tally, Counter()
+            log.info("prompts: run done: %d posted here, %d by other instances, %d flagged, "
+                     "%d failed, %d missed", tally["posted"], tally["already"], tally["gone"],
+                     tally["failed"], tally["missed"])
+            self._idle.set()
