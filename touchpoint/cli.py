@@ -28,11 +28,12 @@ def _folder(args: argparse.Namespace, settings: Settings) -> Path:
 
 
 def _load(args: argparse.Namespace, settings: Settings) -> PlaybookSet | None:
+    from touchpoint.review import print_errors
+
     try:
         return load_folder(_folder(args, settings))
     except PlaybookErrors as exc:
-        for error in exc.errors:
-            print(error, file=sys.stderr)
+        print_errors(exc.errors, getattr(args, "format", "text"))
         return None
 
 
@@ -63,6 +64,22 @@ def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
                   f"({amb.scores[0]:.2f}) and {amb.playbooks[1]} ({amb.scores[1]:.2f})")
         failed += not report.ok
     print(f"{len(library.playbooks) - failed} passed, {failed} failed")
+    if args.changed or args.base:
+        from touchpoint import review
+
+        base, changed = None, list(args.changed or [])
+        if args.base:
+            try:
+                base, differing = review.changed_against_base(library, args.base,
+                                                              _folder(args, settings))
+            except PlaybookErrors as exc:
+                print(f"--base {args.base}: cannot load it:", file=sys.stderr)
+                review.print_errors(exc.errors, "text")
+                return 2
+            changed = list(dict.fromkeys([*changed, *differing]))
+            print(f"changed since {args.base}: {', '.join(changed) or 'no playbook'}")
+        for line in review.capture_report(library, changed, base):
+            print(line)
     return 1 if failed else 0
 
 
@@ -145,6 +162,18 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_diff(args: argparse.Namespace, settings: Settings) -> int:
+    from touchpoint.review import cmd_diff as diff
+
+    return diff(args, Path(args.playbooks) if args.playbooks else settings.playbooks)
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    from touchpoint.stats import cmd_stats as stats
+
+    return stats(args, settings, Path(args.playbooks) if args.playbooks else settings.playbooks)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from touchpoint import server
 
@@ -198,10 +227,35 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="validate the playbooks")
     check.add_argument("dir", nargs="?")
+    check.add_argument("--format", choices=("text", "github"), default="text",
+                       help="github: also print each error as a GitHub Actions annotation")
     check.set_defaults(run=cmd_check)
     test = sub.add_parser("test", help="run every playbook's examples")
     test.add_argument("dir", nargs="?")
+    test.add_argument("--changed", action="append", metavar="ID",
+                      help="report the other playbooks' examples this playbook captures "
+                      "(repeatable)")
+    test.add_argument("--base", metavar="DIR|REV",
+                      help="compare with this folder or git revision: report what each "
+                      "changed playbook newly captures")
     test.set_defaults(run=cmd_test)
+    diff = sub.add_parser("diff", help="messages that match differently between two sets")
+    diff.add_argument("old", help="a folder, a git revision of the playbook folder, or REV:DIR")
+    diff.add_argument("new", help="the same, for the new set")
+    diff.add_argument("--messages", action="append", metavar="FILE",
+                      help="more messages: JSON lines with a text field, or plain lines "
+                      "(default: every example of both sets)")
+    diff.add_argument("--mode", choices=("guide", "nudge", "both"), default="both")
+    diff.add_argument("--json", action="store_true", help="one JSON object per change")
+    diff.add_argument("--exit-code", action="store_true", help="exit 1 when anything changed")
+    diff.set_defaults(run=cmd_diff)
+    stats = sub.add_parser("stats", help="usage per playbook and week, from REDIS_URL's store")
+    stats.add_argument("--weeks", type=int, default=4, help="this week and the ones before "
+                       "(default 4)")
+    stats.add_argument("--questions", type=int, default=20,
+                       help="unanswered questions to list (default 20)")
+    stats.add_argument("--json", action="store_true", help="for scripts")
+    stats.set_defaults(run=cmd_stats)
     match = sub.add_parser("match", help="which playbook a message matches")
     match.add_argument("--mode", choices=("guide", "nudge"), default="guide")
     match.add_argument("--json", action="store_true", help="one JSON object per message")

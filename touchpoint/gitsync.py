@@ -71,14 +71,15 @@ async def git(*args: str | Path, env: Mapping[str, str] | None = None,
 
 async def checkout(git_dir: Path, commit: str, dest: Path) -> None:
     """Write the files of `commit` into the new folder `dest`, appearing there all at once."""
+    git_dir, dest = git_dir.absolute(), dest.absolute()  # git runs in another directory
     scratch = dest.parent / f".{dest.name}.{uuid.uuid4().hex[:8]}"
     tree = scratch / "tree"
     await asyncio.to_thread(scratch.mkdir, parents=True)
     try:
         env = {"GIT_INDEX_FILE": str(scratch / "index")}
-        await git("--git-dir", git_dir, "read-tree", commit, env=env)
-        await git("--git-dir", git_dir, "--work-tree", tree, "checkout-index", "-a", "-f",
-                  f"--prefix={tree}/", env=env)
+        where = (f"--git-dir={git_dir}", f"--work-tree={scratch}")
+        await git(*where, "read-tree", commit, env=env)
+        await git(*where, "checkout-index", "-a", "-f", f"--prefix={tree}/", env=env)
         await asyncio.to_thread(_publish, tree, dest)
     finally:
         await asyncio.to_thread(shutil.rmtree, scratch, True)

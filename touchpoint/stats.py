@@ -1,0 +1,76 @@
+"""`touchpoint stats`: usage per playbook from the shared store, for managers and scripts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+from adapters.redis_store import RedisStore
+from bot import analytics
+from bot.playbooks import PlaybookErrors, parse_playbooks
+from bot.store import Store
+from touchpoint.loader import read_documents
+from touchpoint.settings import Settings
+
+
+def playbook_ids(folder: Path) -> list[str]:
+    """The ids in the folder, so unused playbooks show up as rows of zeros; none if unreadable."""
+    try:
+        documents, errors = read_documents(folder)
+        return [] if errors else [p.id for p in parse_playbooks(documents)]
+    except PlaybookErrors:
+        return []
+
+
+async def collect(store: Store, weeks: list[str], ids: list[str],
+                  questions: int) -> list[analytics.WeekStats]:
+    return await analytics.read_stats(store, weeks, ids, questions)
+
+
+def render(weeks: list[analytics.WeekStats], questions: int) -> list[str]:
+    total = analytics.combine(weeks)
+    lines = [f"Playbook usage, {total.week} ({len(weeks)} week{'s' * (len(weeks) != 1)})", ""]
+    lines += analytics.format_table(analytics.table_rows(total))
+    lines += ["", "Per week:"]
+    for week in reversed(weeks):
+        counts = {k: sum(c.get(k, 0) for c in week.playbooks.values()) for k in analytics.KINDS}
+        lines.append(f"  {week.week}: " + ", ".join(f"{k.replace('_', ' ')} {v}"
+                                                    for k, v in counts.items())
+                     + f", unanswered {week.unmatched}")
+    lines += ["", f"Questions no playbook answered ({total.unmatched}, newest first):"]
+    lines += [f"  - {q}" for q in total.questions[:questions]] or ["  (none kept)"]
+    return lines
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings, folder: Path) -> int:
+    if not settings.redis_url:
+        print("touchpoint stats reads the shared store: set REDIS_URL (and "
+              "TOUCHPOINT_REDIS_PREFIX) as for touchpoint serve. Without Redis the counters "
+              "live in the server's memory; an admin can read them with /touchpoint stats.",
+              file=sys.stderr)
+        return 2
+    weeks = analytics.recent_weeks(time.time(), args.weeks)
+
+    async def run() -> list[analytics.WeekStats]:
+        store = RedisStore.from_url(settings.redis_url, prefix=settings.redis_prefix)
+        try:
+            return await collect(store, weeks, playbook_ids(folder), args.questions)
+        finally:
+            await store.close()
+
+    try:
+        found = asyncio.run(run())
+    except Exception as exc:  # StoreUnavailable, StoreError: one line, not a traceback
+        print(f"cannot read the store: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        total = analytics.combine(found)
+        print(json.dumps({"weeks": [w.to_json() for w in found], "total": total.to_json()},
+                         ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(render(found, args.questions)))
+    return 0
