@@ -236,9 +236,21 @@ def card(reply: Reply) -> JSON:
         "msteams": {"width": "Full"},
         "body": body,
     }
+    if reply.user and not reply.ephemeral:
+        _mention(content, reply.user)
     if reply.buttons:
         content["actions"] = [_button(b) for b in reply.buttons]
     return content
+
+
+def _mention(content: JSON, user: str) -> None:
+    """Open the card with an @mention of `user` (an Azure AD object id or UPN), who is
+    notified. Only a TextBlock renders `<at>` tags, so the name goes there, stripped of `<>`."""
+    name = user.replace("<", "").replace(">", "")
+    tag = f"<at>{name}</at>"
+    content["body"].insert(0, {"type": "TextBlock", "text": tag, "wrap": True})
+    content["msteams"]["entities"] = [
+        {"type": "mention", "text": tag, "mentioned": {"id": user, "name": name}}]
 
 
 def execute_response(text: str) -> JSON:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from bot import admin, analytics, replies
+from bot import admin, analytics, replies, subscriptions
 from bot.library import PlaybookSet
 from bot.messages import Message, Reply
 from bot.store import Store
@@ -20,6 +20,9 @@ from bot.store import Store
 log = logging.getLogger("touchpoint.handler")
 
 T = TypeVar("T")
+
+WITH_ARGUMENTS = frozenset({"show", "subscribe"})
+"""Commands that take words after them; any other command word followed by more is guidance."""
 
 UNSAVED = "I couldn't save that just now; please try again in a minute."
 
@@ -54,6 +57,8 @@ class Handler:
             "help": self._help,
             "list": self._list,
             "show": self._show,
+            "subscribe": self._subscribe,
+            "unsubscribe": self._unsubscribe,
             "mute": self._mute,
             "unmute": self._unmute,
             "reload": self._reload,
@@ -96,6 +101,7 @@ class Handler:
             return await self._call_ended(msg)
         if msg.kind == "added":
             await self._count("added")
+            await self._safely(self.store.unflag(msg.platform, msg.channel), None)
             return [replies.welcome_reply(msg.platform)]
         return await self._command(msg)
 
@@ -103,7 +109,7 @@ class Handler:
         text = " ".join(msg.text.split())
         verb, _, rest = text.partition(" ")
         command = self._commands.get(verb.lower())
-        if command is not None and (rest == "" or verb.lower() == "show"):
+        if command is not None and (rest == "" or verb.lower() in WITH_ARGUMENTS):
             return await command(msg, rest)
         return await self._guide(msg, text)
 
@@ -206,6 +212,15 @@ class Handler:
             return [replies.notice("The statistics are unavailable just now (the store is "
                                    "down); please try again in a minute.")]
         return [admin.stats_reply(found)]
+
+    async def _subscribe(self, msg: Message, args: str) -> list[Reply]:
+        found = await self._safely(subscriptions.subscribe(self.store, msg, args, self.clock()),
+                                   None)
+        return [found or replies.notice(UNSAVED)]
+
+    async def _unsubscribe(self, msg: Message, _: str) -> list[Reply]:
+        found = await self._safely(subscriptions.unsubscribe(self.store, msg), None)
+        return [found or replies.notice(UNSAVED)]
 
     async def _mute(self, msg: Message, _: str) -> list[Reply]:
         if not await self._safely(self._set_muted(msg, True), False):

@@ -24,7 +24,7 @@ from bot.library import PlaybookSet
 from bot.messages import Reply
 from bot.playbooks import PlaybookErrors
 from bot.store import MemoryStore, Store
-from touchpoint import live, metrics
+from touchpoint import live, metrics, scheduler, webhooks
 from touchpoint.loader import load_folder
 from touchpoint.reload import Poster
 from touchpoint.settings import Settings
@@ -160,7 +160,11 @@ async def serve(settings: Settings, host: str, port: int, socket_mode_only: bool
     watch_store(app, store)
     teams.attach(app, handler, settings)
     attach_slack(app, handler, settings, socket_mode_only)
-    live.attach(app, handler, settings, store, registry, admin_poster(app, settings))
+    playbooks = live.attach(app, handler, settings, store, registry, admin_poster(app, settings))
+    outbounds = scheduler.outbounds_for(app, settings, store)
+    webhooks.attach(app, handler, outbounds, settings.webhook_secret)
+    scheduler.attach(app, store, outbounds, lambda: handler.playbooks.playbooks,
+                     lambda: playbooks.reloader.folder, settings)
     # Playbooks, matcher index and imports live as long as the process: without this, every
     # full collection walks them all and stalls requests for tens of milliseconds.
     gc.freeze()

@@ -1,0 +1,194 @@
+"""The daily prompt on `touchpoint serve`: APScheduler fires, the fan-out posts.
+
+Every instance schedules every channel. APScheduler (3.x, on the asyncio
+loop) gets one cron job per distinct time, zone and weekdays, which queues
+the channels due then; a refresh every minute re-reads the chat
+subscriptions (made on any instance), `schedule.yaml` and the flags, and
+queues whatever is due and not yet posted, which is also how a run missed
+while every instance was down is caught up within the grace period. The
+store's claims make sure only one instance posts to each channel each day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from adapters.outbound import Outbound
+from bot.playbooks import Playbook, PlaybookErrors
+from bot.schedule import DAY_NAMES, Subscription, merge
+from bot.store import Store
+from touchpoint.fanout import Fanout, FanoutSettings, Poster, WallClock, due_jobs, utc_now
+from touchpoint.loader import load_schedule
+from touchpoint.settings import Settings
+
+log = logging.getLogger("touchpoint.prompts")
+
+REFRESH = 60.0
+"""Seconds between two reads of subscriptions, schedule.yaml and flags (and catch-ups)."""
+
+
+def fanout_settings(settings: Settings) -> FanoutSettings:
+    return FanoutSettings(rate=settings.prompt_rate, lease=settings.prompt_lease,
+                          grace=settings.prompt_grace)
+
+
+async def chat_subscriptions(store: Store, platforms: Sequence[str]) -> list[Subscription]:
+    """Every subscription made in chat; a damaged one is logged and skipped."""
+    found = []
+    for platform in platforms:
+        for channel, spec in (await store.subscriptions(platform)).items():
+            try:
+                found.append(Subscription.from_json(platform, channel, spec))
+            except ValueError as exc:
+                log.warning("prompts: skipping the subscription of %s:%s (%s)",
+                            platform, channel, exc)
+    return found
+
+
+def slot_of(sub: Subscription) -> str:
+    days = ",".join(DAY_NAMES[d] for d in sub.weekdays)
+    return f"prompt {sub.at.isoformat()} {sub.zone} {days}"
+
+
+class PromptScheduler:
+    """One instance's share of the daily prompts: its APScheduler, its fan-out."""
+
+    def __init__(self, store: Store, outbounds: Mapping[str, Outbound],
+                 playbooks: Callable[[], Sequence[Playbook]], folder: Callable[[], Path],
+                 settings: FanoutSettings, clock: WallClock = utc_now) -> None:
+        self.store = store
+        self.outbounds = outbounds
+        self.settings = settings
+        self.poster = Poster(store, outbounds, playbooks, settings)
+        self.fanout = Fanout(self.poster, clock)
+        self.subscriptions: list[Subscription] = []
+        self._playbooks = playbooks
+        self._folder = folder
+        self._clock = clock
+        self._scheduler = AsyncIOScheduler(timezone=dt.UTC)
+        self._from_git: list[Subscription] = []
+        self._git_problem = ""
+        self._from_chat: list[Subscription] = []
+        self._flagged: set[str] = set()
+
+    async def start(self) -> None:
+        self.fanout.start()
+        self._scheduler.start()
+        self._scheduler.add_job(self.refresh, IntervalTrigger(seconds=REFRESH), id="refresh",
+                                max_instances=1, coalesce=True)
+        await self.refresh()
+        log.info("prompts: %d channels scheduled on %s (grace %g s, %g posts/s)",
+                 len(self.subscriptions), ", ".join(sorted(self.outbounds)) or "no platform",
+                 self.settings.grace, self.settings.rate)
+
+    async def stop(self) -> None:
+        self._scheduler.shutdown(wait=False)
+        await self.fanout.stop()
+
+    async def refresh(self) -> None:
+        """Re-read who gets a prompt, adjust the cron jobs, and queue what is due."""
+        self._read_git()
+        platforms = sorted(self.outbounds)
+        try:
+            self._from_chat = await chat_subscriptions(self.store, platforms)
+            flagged: set[str] = set()
+            for platform in platforms:
+                flagged.update(f"{platform}:{c}" for c in await self.store.flagged(platform))
+            self._flagged = flagged
+        except Exception as exc:  # any store backend's failure: keep the last good read
+            log.warning("prompts: cannot read subscriptions (%s: %s); using the last ones read",
+                        type(exc).__name__, exc)
+        everything = merge(self._from_git, self._from_chat)
+        off = sorted({s.platform for s in everything} - set(self.outbounds))
+        if off:
+            log.debug("prompts: %s off here; not scheduling their channels", ", ".join(off))
+        self.subscriptions = [s for s in everything if s.platform in self.outbounds]
+        self._reconcile()
+        await self.sweep()
+
+    async def sweep(self) -> None:
+        jobs = due_jobs(self.subscriptions, self._clock(), self.settings.grace, self._flagged)
+        added = self.fanout.add(jobs)
+        if added:
+            log.info("prompts: %d channels due", added)
+
+    def _read_git(self) -> None:
+        try:
+            ids = [p.id for p in self._playbooks()]
+            self._from_git = load_schedule(self._folder(), ids)
+            self._git_problem = ""
+        except PlaybookErrors as exc:
+            problem = str(exc)
+            if problem != self._git_problem:
+                log.error("prompts: schedule.yaml is invalid; keeping the last valid one:\n%s",
+                          problem)
+            self._git_problem = problem
+
+    def _reconcile(self) -> None:
+        wanted = {slot_of(s): s for s in self.subscriptions}
+        have = {job.id for job in self._scheduler.get_jobs() if job.id != "refresh"}
+        for slot in have - wanted.keys():
+            self._scheduler.remove_job(slot)
+        for slot in wanted.keys() - have:
+            sub = wanted[slot]
+            trigger = CronTrigger(hour=sub.at.hour, minute=sub.at.minute, second=sub.at.second,
+                                  day_of_week=",".join(DAY_NAMES[d] for d in sub.weekdays),
+                                  timezone=sub.tz)
+            self._scheduler.add_job(self.sweep, trigger, id=slot, coalesce=True,
+                                    misfire_grace_time=max(1, int(self.settings.grace)))
+
+
+def outbounds_for(app: web.Application, settings: Settings, store: Store) -> dict[str, Outbound]:
+    """A poster per platform this server talks to (after the platforms are attached to `app`),
+    closed with the app."""
+    found: dict[str, Outbound] = {}
+    if settings.slack_bot_token:
+        from adapters.slack_outbound import SlackOutbound
+        from adapters.slack_web import API_TIMEOUT
+
+        # A request must never outlive the claim it is made under.
+        found["slack"] = SlackOutbound(settings.slack_bot_token, settings.slack_api_url,
+                                       timeout=min(API_TIMEOUT, settings.prompt_lease / 2))
+    from adapters.teams import TEAMS_KEY
+
+    bot = app.get(TEAMS_KEY)
+    if bot is not None:
+        from adapters.teams_outbound import TeamsOutbound
+
+        found["teams"] = TeamsOutbound(bot, store)
+
+    async def close(_: web.Application) -> None:
+        for outbound in found.values():
+            await outbound.close()
+
+    app.on_cleanup.append(close)
+    return found
+
+
+SCHEDULER_KEY: web.AppKey[PromptScheduler] = web.AppKey("prompts", PromptScheduler)
+
+
+def attach(app: web.Application, store: Store, outbounds: Mapping[str, Outbound],
+           playbooks: Callable[[], Sequence[Playbook]], folder: Callable[[], Path],
+           settings: Settings) -> PromptScheduler:
+    """Run the daily prompts with the app: after the platforms start, before they stop."""
+    scheduler = PromptScheduler(store, outbounds, playbooks, folder, fanout_settings(settings))
+    app[SCHEDULER_KEY] = scheduler
+
+    async def start(_: web.Application) -> None:
+        await scheduler.start()
+
+    async def stop(_: web.Application) -> None:
+        await scheduler.stop()
+
+    app.on_startup.append(start)
+    app.on_shutdown.append(stop)
+    return scheduler
