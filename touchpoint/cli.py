@@ -18,7 +18,8 @@ from bot.library import PlaybookSet
 from bot.matcher import MatchResult
 from bot.playbooks import Background, Playbook, PlaybookErrors
 from bot.store import MemoryStore
-from touchpoint.loader import load_folder
+from touchpoint import prompt_cli
+from touchpoint.loader import SCHEDULE, load_folder, load_schedule
 from touchpoint.settings import Settings, SettingsError
 
 
@@ -42,8 +43,15 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     if library is None:
         return 1
     triggers = sum(len(p.triggers) for p in library.playbooks)
-    print(f"ok: {len(library.playbooks)} playbooks, {triggers} triggers "
-          f"in {_folder(args, settings)}")
+    folder = _folder(args, settings)
+    try:
+        scheduled = load_schedule(folder, library.by_id)
+    except PlaybookErrors as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return 1
+    prompts = f", {len(scheduled)} channels in {SCHEDULE}" if (folder / SCHEDULE).is_file() else ""
+    print(f"ok: {len(library.playbooks)} playbooks, {triggers} triggers in {folder}{prompts}")
     return 0
 
 
@@ -290,6 +298,7 @@ def parser() -> argparse.ArgumentParser:
                          "(default: teams/ in this checkout)")
     package.add_argument("-o", "--output", default="touchpoint-teams.zip")
     package.set_defaults(run=cmd_teams_package)
+    prompt_cli.add_parsers(sub)
     schema = sub.add_parser("schema", help="print the playbook JSON Schema")
     schema.add_argument("--background", action="store_true",
                         help="the schema of background.yaml instead")

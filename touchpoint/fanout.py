@@ -29,6 +29,7 @@ from bot.playbooks import Playbook
 from bot.prompts import prompt_pool, prompt_reply, rotation
 from bot.schedule import Subscription
 from bot.store import MemoryStore, Store
+from touchpoint.settings import Settings
 
 log = logging.getLogger("touchpoint.prompts")
 
@@ -100,6 +101,24 @@ def due_jobs(subscriptions: Iterable[Subscription], now: dt.datetime, grace: flo
         if last is not None and (now - last[1]).total_seconds() <= grace:
             jobs.append(Job(sub, *last))
     return jobs
+
+
+def fanout_settings(settings: Settings) -> FanoutSettings:
+    return FanoutSettings(rate=settings.prompt_rate, lease=settings.prompt_lease,
+                          grace=settings.prompt_grace)
+
+
+async def chat_subscriptions(store: Store, platforms: Sequence[str]) -> list[Subscription]:
+    """Every subscription made in chat; a damaged one is logged and skipped."""
+    found = []
+    for platform in platforms:
+        for channel, spec in (await store.subscriptions(platform)).items():
+            try:
+                found.append(Subscription.from_json(platform, channel, spec))
+            except ValueError as exc:
+                log.warning("prompts: skipping the subscription of %s:%s (%s)",
+                            platform, channel, exc)
+    return found
 
 
 class Pacer:

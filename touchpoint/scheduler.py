@@ -25,7 +25,16 @@ from adapters.outbound import Outbound
 from bot.playbooks import Playbook, PlaybookErrors
 from bot.schedule import DAY_NAMES, Subscription, merge
 from bot.store import Store
-from touchpoint.fanout import Fanout, FanoutSettings, Poster, WallClock, due_jobs, utc_now
+from touchpoint.fanout import (
+    Fanout,
+    FanoutSettings,
+    Poster,
+    WallClock,
+    chat_subscriptions,
+    due_jobs,
+    fanout_settings,
+    utc_now,
+)
 from touchpoint.loader import load_schedule
 from touchpoint.settings import Settings
 
@@ -33,24 +42,6 @@ log = logging.getLogger("touchpoint.prompts")
 
 REFRESH = 60.0
 """Seconds between two reads of subscriptions, schedule.yaml and flags (and catch-ups)."""
-
-
-def fanout_settings(settings: Settings) -> FanoutSettings:
-    return FanoutSettings(rate=settings.prompt_rate, lease=settings.prompt_lease,
-                          grace=settings.prompt_grace)
-
-
-async def chat_subscriptions(store: Store, platforms: Sequence[str]) -> list[Subscription]:
-    """Every subscription made in chat; a damaged one is logged and skipped."""
-    found = []
-    for platform in platforms:
-        for channel, spec in (await store.subscriptions(platform)).items():
-            try:
-                found.append(Subscription.from_json(platform, channel, spec))
-            except ValueError as exc:
-                log.warning("prompts: skipping the subscription of %s:%s (%s)",
-                            platform, channel, exc)
-    return found
 
 
 def slot_of(sub: Subscription) -> str:

@@ -1,0 +1,177 @@
+"""`touchpoint schedule` and `touchpoint prompt`: the daily prompt from the command line.
+
+`prompt` goes through the very path the scheduler uses (claim, post,
+settle), so running it by hand on a day the channel already had its prompt
+answers "already posted" instead of posting twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+from pathlib import Path
+
+from adapters.outbound import Outbound
+from bot.handler import Handler
+from bot.library import PlaybookSet
+from bot.playbooks import PlaybookErrors
+from bot.schedule import EVERY_DAY, Subscription, merge
+from bot.store import Store
+from touchpoint.fanout import Job, Poster, Status, chat_subscriptions, fanout_settings, utc_now
+from touchpoint.loader import load_folder, load_schedule
+from touchpoint.settings import Settings
+
+SAID = {
+    "posted": "posted",
+    "already": "already posted",
+    "held": "not posted: another instance is posting it right now",
+    "gone": "not posted: the bot cannot post there (see the log); the channel is flagged",
+    "failed": "not posted (see the log)",
+    "unavailable": "not posted: the store (Redis) is unreachable",
+    "retry": "not posted: the platform failed for now (see the log); try again later",
+}
+
+
+def _folder(args: argparse.Namespace, settings: Settings) -> Path:
+    return Path(args.playbooks) if args.playbooks else settings.playbooks
+
+
+def _store(settings: Settings) -> Store:
+    from touchpoint.server import make_store
+
+    return make_store(settings)
+
+
+async def _close(store: Store) -> None:
+    from adapters.redis_store import RedisStore
+
+    if isinstance(store, RedisStore):
+        await store.close()
+
+
+async def _read_chat(settings: Settings) -> tuple[list[Subscription], dict[str, str]]:
+    if not settings.redis_url:
+        return [], {}
+    store = _store(settings)
+    try:
+        chat = await chat_subscriptions(store, ("slack", "teams"))
+        flagged = {f"{p}:{c}": why for p in ("slack", "teams")
+                   for c, why in (await store.flagged(p)).items()}
+        return chat, flagged
+    finally:
+        await _close(store)
+
+
+def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
+    library = _load(args, settings)
+    if library is None:
+        return 1
+    try:
+        from_git = load_schedule(_folder(args, settings), library.by_id)
+    except PlaybookErrors as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return 1
+    try:
+        from_chat, flagged = asyncio.run(_read_chat(settings))
+    except Exception as exc:  # any store backend's failure: show what git says
+        print(f"cannot read the subscriptions made in chat ({type(exc).__name__}: {exc}); "
+              "showing schedule.yaml only", file=sys.stderr)
+        from_chat, flagged = [], {}
+    if not settings.redis_url:
+        print("REDIS_URL is not set: subscriptions made in chat are not shown", file=sys.stderr)
+    now = utc_now()
+    rows = sorted(((sub.next_run(now)[1], sub) for sub in merge(from_git, from_chat)),
+                  key=lambda row: (row[0], row[1].key))
+    if not rows:
+        print("no daily prompts scheduled: add playbooks/schedule.yaml, or say "
+              "/touchpoint subscribe 09:00 Europe/Berlin in a channel")
+        return 0
+    for when, sub in rows:
+        local = when.astimezone(sub.tz)
+        flag = f"  FLAGGED: {flagged[sub.key]}" if sub.key in flagged else ""
+        print(f"{local:%a %Y-%m-%d %H:%M} ({when:%H:%M} UTC)  {sub.key}  {sub.describe()}  "
+              f"[{sub.source}]{flag}")
+    return 0
+
+
+def _outbound(platform: str, settings: Settings, library: PlaybookSet,
+              store: Store) -> Outbound | str:
+    if platform == "slack":
+        if not settings.slack_bot_token:
+            return "posting to Slack needs SLACK_BOT_TOKEN"
+        from adapters.slack_outbound import SlackOutbound
+
+        return SlackOutbound(settings.slack_bot_token, settings.slack_api_url)
+    if not settings.microsoft_app_id:
+        return "posting to Teams needs MicrosoftAppId and MicrosoftAppPassword"
+    from adapters.teams import TeamsBot
+    from adapters.teams_outbound import TeamsOutbound
+
+    return TeamsOutbound(TeamsBot(Handler(library, store), settings), store)
+
+
+async def post_now(settings: Settings, library: PlaybookSet, folder: Path, platform: str,
+                   channel: str, now: dt.datetime) -> Status | str:
+    """Today's prompt for one channel, through the scheduler's claim; a str says what's missing."""
+    store = _store(settings)
+    try:
+        outbound = _outbound(platform, settings, library, store)
+        if isinstance(outbound, str):
+            return outbound
+        try:
+            chat = await chat_subscriptions(store, (platform,)) if settings.redis_url else []
+            known = {s.key: s for s in merge(load_schedule(folder, library.by_id), chat)}
+            sub = known.get(f"{platform}:{channel}") or Subscription(
+                platform, channel, now.time(), "UTC", EVERY_DAY, source="touchpoint prompt")
+            day = now.astimezone(sub.tz).date()
+            poster = Poster(store, {platform: outbound}, lambda: library.playbooks,
+                            fanout_settings(settings))
+            return await poster.post(Job(sub, day, now))
+        finally:
+            await outbound.close()
+    finally:
+        await _close(store)
+
+
+def cmd_prompt(args: argparse.Namespace, settings: Settings) -> int:
+    library = _load(args, settings)
+    if library is None:
+        return 1
+    if not settings.redis_url:
+        print("REDIS_URL is not set: this post is not recorded where the servers look, so "
+              "they may post today's prompt there too", file=sys.stderr)
+    try:
+        outcome = asyncio.run(post_now(settings, library, _folder(args, settings),
+                                       args.platform, args.channel, utc_now()))
+    except PlaybookErrors as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return 1
+    if outcome not in SAID:
+        print(outcome, file=sys.stderr)
+        return 2
+    print(SAID[outcome])
+    return 0 if outcome in ("posted", "already") else 1
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    schedule = sub.add_parser("schedule", help="list the next daily prompt of every channel")
+    schedule.set_defaults(run=cmd_schedule)
+    prompt = sub.add_parser("prompt", help="post a channel's prompt of the day now (once a day, "
+                            "like the scheduler)")
+    prompt.add_argument("--platform", choices=("slack", "teams"), required=True)
+    prompt.add_argument("--channel", required=True, help="channel id (C0123ABCD) or Teams "
+                        "conversation id")
+    prompt.set_defaults(run=cmd_prompt)
+
+
+def _load(args: argparse.Namespace, settings: Settings) -> PlaybookSet | None:
+    try:
+        return load_folder(_folder(args, settings))
+    except PlaybookErrors as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return None
