@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import threading
 import time
 from collections import defaultdict, deque
@@ -58,12 +59,46 @@ class _Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+class _Bucket:
+    """A token bucket: `rate` calls a second on average, `burst` at once."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.at = burst, time.monotonic()
+
+    def take(self, now: float) -> float:
+        """0 when a call may go now (and takes it), else the seconds until it could."""
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+@dataclass
+class RateLimit:
+    """Slack's limits on posting: about one message a second per channel, and a
+    workspace-wide rate; beyond either, 429 with Retry-After in whole seconds."""
+
+    method: str
+    per_channel: float
+    per_workspace: float
+    channel_burst: float = 1.0
+    workspace_burst: float = 1.0
+    buckets: dict[str, _Bucket] = field(default_factory=dict)
+    refused: int = 0
+
+
 class FakeSlackAPI:
     def __init__(self) -> None:
         self.port = 0
         self._lock = threading.Lock()
         self._calls: list[Call] = []
         self._scripts: dict[str, deque[_Answer]] = defaultdict(deque)
+        self._channel_scripts: dict[tuple[str, str], deque[_Answer]] = defaultdict(deque)
+        self._limit: RateLimit | None = None
+        self._history: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._holds: dict[str, asyncio.Event] = {}
         self._sockets: list[web.WebSocketResponse] = []
         self._ts = itertools.count(1)
@@ -92,6 +127,9 @@ class FakeSlackAPI:
         with self._lock:
             self._calls.clear()
             self._scripts.clear()
+            self._channel_scripts.clear()
+            self._limit = None
+            self._history.clear()
         for method in list(self._holds):
             self.release(method)
         self._call_soon(self._close_sockets()).result(10)
@@ -107,15 +145,32 @@ class FakeSlackAPI:
     # scripting ------------------------------------------------------------
 
     def answer(self, method: str, *, status: int = 200, body: Any = None,
-               headers: dict[str, str] | None = None, times: int = 1) -> None:
-        """The next `times` calls of `method` get this answer instead of the default."""
+               headers: dict[str, str] | None = None, times: int = 1,
+               channel: str = "") -> None:
+        """The next `times` calls of `method` (to `channel`, if given) get this answer
+        instead of the default."""
         with self._lock:
+            queue = self._channel_scripts[method, channel] if channel else self._scripts[method]
             for _ in range(times):
-                self._scripts[method].append(_Answer(status, body, dict(headers or {})))
+                queue.append(_Answer(status, body, dict(headers or {})))
 
-    def fail(self, method: str, error: str, times: int = 1) -> None:
+    def fail(self, method: str, error: str, times: int = 1, channel: str = "") -> None:
         """Slack's method-level errors come with HTTP 200 and `ok: false`."""
-        self.answer(method, body={"ok": False, "error": error}, times=times)
+        self.answer(method, body={"ok": False, "error": error}, times=times, channel=channel)
+
+    def limit(self, method: str = "chat.postMessage", *, per_channel: float = 1.0,
+              per_workspace: float = 10.0, channel_burst: float = 1.0,
+              workspace_burst: float = 1.0) -> RateLimit:
+        """Enforce Slack-like rate limits on `method` from now until `reset`."""
+        limit = RateLimit(method, per_channel, per_workspace, channel_burst, workspace_burst)
+        with self._lock:
+            self._limit = limit
+        return limit
+
+    def delivered(self, channel: str | None = None) -> list[Call]:
+        """chat.postMessage calls that Slack accepted (a real message in a channel)."""
+        return [c for c in self.calls("chat.postMessage") if c.ok
+                and (channel is None or c.body.get("channel") == channel)]
 
     def ratelimit(self, method: str, retry_after: str = "1", times: int = 1) -> None:
         canned = RESPONSES["chat.postMessage.ratelimited"]
@@ -200,20 +255,65 @@ class FakeSlackAPI:
 
     async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
-        body = await _read(request)
+        body = {**request.query, **await _read(request)}
         hold = self._holds.get(method)
         if hold is not None:
             await hold.wait()
         with self._lock:
-            script = self._scripts[method].popleft() if self._scripts[method] else None
+            script = self._script(method, str(body.get("channel", "")))
+            wait = self._limited(method, body) if script is None else 0.0
         if script is not None:
             status, answer, headers = script.status, script.body, script.headers
+        elif wait:
+            canned = RESPONSES["chat.postMessage.ratelimited"]
+            status, answer = canned["status"], canned["body"]
+            headers = {"Retry-After": str(max(1, math.ceil(wait)))}
         else:
             status, answer, headers = 200, self._default(method, request, body), {}
         self._record(Call(method, body, dict(request.headers), status, answer))
         if isinstance(answer, dict):
             return web.json_response(answer, status=status, headers=headers)
         return web.Response(text=str(answer), status=status, headers=headers)
+
+    def _script(self, method: str, channel: str) -> _Answer | None:
+        for queue in (self._channel_scripts.get((method, channel)), self._scripts.get(method)):
+            if queue:
+                return queue.popleft()
+        return None
+
+    def _limited(self, method: str, body: dict[str, Any]) -> float:
+        """Seconds until this call would be allowed; 0 (and counted) when it is."""
+        limit = self._limit
+        if limit is None or limit.method != method:
+            return 0.0
+        now = time.monotonic()
+        channel = f"channel:{body.get('channel', '')}"
+        buckets = limit.buckets
+        if channel not in buckets:
+            buckets[channel] = _Bucket(limit.per_channel, limit.channel_burst)
+        if "workspace" not in buckets:
+            buckets["workspace"] = _Bucket(limit.per_workspace, limit.workspace_burst)
+        wait = buckets[channel].take(now)
+        if wait:
+            limit.refused += 1
+            return wait
+        wait = buckets["workspace"].take(now)
+        if wait:
+            buckets[channel].tokens += 1
+            limit.refused += 1
+        return wait
+
+    def _history_of(self, body: dict[str, Any]) -> dict[str, Any]:
+        """conversations.history: what was posted to the channel, newest first."""
+        oldest = float(body.get("oldest") or 0)
+        with_metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+        with self._lock:
+            posted = [m for m in self._history.get(str(body.get("channel", "")), [])
+                      if float(m["ts"]) > oldest]
+        messages = [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"}
+                    for m in reversed(posted)]
+        return {"ok": True, "messages": messages, "has_more": False,
+                "response_metadata": {"next_cursor": ""}}
 
     def _default(self, method: str, request: web.Request, body: dict[str, Any]) -> Any:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
@@ -223,12 +323,18 @@ class FakeSlackAPI:
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
         if not token.startswith("xoxb-"):
             return RESPONSES["invalid_auth"]["body"]
-        ts = f"1700000000.{next(self._ts):06d}"
+        ts = f"{time.time():.0f}.{next(self._ts):06d}"
         if method == "auth.test":
             return RESPONSES["auth.test.ok"]["body"]
+        if method == "conversations.history":
+            return self._history_of(body)
         if method == "chat.postMessage":
             sent = RESPONSES["chat.postMessage.ok"]["body"]
             message = {**sent["message"], "text": body.get("text", ""), "ts": ts}
+            if body.get("metadata"):
+                message["metadata"] = body["metadata"]
+            with self._lock:
+                self._history[str(body.get("channel", ""))].append(message)
             return {**sent, "channel": body.get("channel", ""), "ts": ts, "message": message}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}

@@ -1,0 +1,95 @@
+"""`/touchpoint subscribe` and `unsubscribe` through the handler, as the adapters drive it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.handler import UNSAVED, Handler, HandlerSettings
+from bot.library import PlaybookSet
+from bot.messages import Message
+from bot.schedule import Subscription
+from bot.store import MemoryStore
+
+FRIDAY_NOON = dt.datetime(2024, 5, 31, 12, tzinfo=dt.UTC).timestamp()
+
+
+def command(text: str, channel: str = "C1") -> Message:
+    return Message(text=text, user="U1", channel=channel, platform="slack", kind="command")
+
+
+@pytest.fixture
+def handler(library: PlaybookSet) -> Handler:
+    return Handler(library, MemoryStore(), HandlerSettings(), clock=lambda: FRIDAY_NOON)
+
+
+async def test_subscribe_saves_and_says_what_was_scheduled(handler: Handler) -> None:
+    (reply,) = await handler.handle(command("subscribe 09:00 Europe/Berlin"))
+    assert reply.ephemeral
+    assert reply.text == ("Subscribed: a brand-promise prompt here at 09:00 Europe/Berlin, "
+                          "Mon-Fri. The first one comes on Mon 03 Jun at 09:00 (Europe/Berlin). "
+                          "Stop it with /touchpoint unsubscribe.")
+    saved = await handler.store.subscriptions("slack")
+    assert Subscription.from_json("slack", "C1", saved["C1"]).describe() == \
+        "09:00 Europe/Berlin, Mon-Fri"
+
+
+async def test_subscribe_with_days_replaces_and_clears_a_flag(handler: Handler) -> None:
+    await handler.store.flag("slack", "C1", "not_in_channel")
+    await handler.handle(command("subscribe 09:00 Europe/Berlin"))
+    (reply,) = await handler.handle(command("SUBSCRIBE 7:30 asia/tokyo daily"))
+    assert "07:30 Asia/Tokyo, every day" in reply.text
+    assert "Sat 01 Jun at 07:30" in reply.text
+    assert list(await handler.store.subscriptions("slack")) == ["C1"]
+    assert await handler.store.flagged("slack") == {}
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("subscribe", "say when and in which time zone"),
+    ("subscribe 25:00 UTC", "'25:00' is not a time"),
+    ("subscribe 09:00 Mars/Olympus", "'Mars/Olympus' is not a time zone"),
+])
+async def test_subscribe_mistakes_show_examples(handler: Handler, text: str,
+                                                problem: str) -> None:
+    (reply,) = await handler.handle(command(text))
+    assert problem in reply.text and reply.ephemeral
+    assert "/touchpoint subscribe 09:00 Europe/Berlin" in reply.sections[0].bullets
+    assert await handler.store.subscriptions("slack") == {}
+
+
+async def test_unsubscribe(handler: Handler) -> None:
+    await handler.handle(command("subscribe 09:00 UTC"))
+    await handler.handle(command("subscribe 10:00 UTC", channel="C2"))
+    (reply,) = await handler.handle(command("unsubscribe"))
+    assert reply.text.startswith("Unsubscribed")
+    assert list(await handler.store.subscriptions("slack")) == ["C2"]
+    (again,) = await handler.handle(command("unsubscribe"))
+    assert "no daily prompt subscription" in again.text
+
+
+async def test_the_bot_added_back_lifts_the_flag(handler: Handler) -> None:
+    await handler.store.flag("slack", "C1", "not_in_channel")
+    await handler.handle(Message(text="", user="U1", channel="C1", platform="slack",
+                                 kind="added", id="Ev1"))
+    assert await handler.store.flagged("slack") == {}
+
+
+async def test_help_mentions_subscribe(handler: Handler) -> None:
+    (reply,) = await handler.handle(command("help"))
+    assert any("subscribe 09:00 Europe/Berlin" in b for s in reply.sections for b in s.bullets)
+
+
+class DownStore(MemoryStore):
+    async def subscribe(self, platform: str, channel: str, spec: str) -> None:
+        raise ConnectionError("redis unreachable")
+
+    async def unsubscribe(self, platform: str, channel: str) -> bool:
+        raise ConnectionError("redis unreachable")
+
+
+async def test_a_store_outage_is_said_not_raised(library: PlaybookSet) -> None:
+    handler = Handler(library, DownStore(), clock=lambda: FRIDAY_NOON)
+    for text in ("subscribe 09:00 UTC", "unsubscribe"):
+        (reply,) = await handler.handle(command(text))
+        assert reply.text == UNSAVED
