@@ -1,0 +1,215 @@
+"""The daily prompt's one path to a channel (claim, post, settle) against the fake Slack API.
+
+Instances are `Poster`s sharing one store; the store's clock is moved by hand
+where a lease has to lapse, so nothing here waits for one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+from fakes.slack_api import FakeSlackAPI
+
+from adapters.redis_store import RedisStore
+from adapters.slack_outbound import EVENT_TYPE, SlackOutbound
+from bot.library import PlaybookSet
+from bot.prompts import INVITATION, prompt_pool, prompt_reply
+from bot.schedule import EVERY_DAY, Subscription
+from bot.store import MemoryStore, Store
+from touchpoint.fanout import Fanout, FanoutSettings, Job, Poster, due_jobs
+
+TOKEN = "xoxb-1111-2222-fakefakefake"
+FAST = FanoutSettings(rate=500, channel_interval=0.01, lease=5, grace=3600, workers=4)
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def job(channel: str, at: dt.datetime = NOW) -> Job:
+    sub = Subscription("slack", channel, at.time(), "UTC", EVERY_DAY)
+    return Job(sub, at.date(), at)
+
+
+@pytest.fixture
+async def outbound(slack_api: FakeSlackAPI) -> AsyncIterator[SlackOutbound]:
+    sender = SlackOutbound(TOKEN, slack_api.url, timeout=2)
+    yield sender
+    await sender.close()
+
+
+def poster(store: Store, outbound: SlackOutbound, library: PlaybookSet,
+           settings: FanoutSettings = FAST) -> Poster:
+    return Poster(store, {"slack": outbound}, lambda: library.playbooks, settings)
+
+
+async def test_one_post_with_the_prompt_and_the_invitation(
+        slack_api: FakeSlackAPI, outbound: SlackOutbound, library: PlaybookSet) -> None:
+    store = MemoryStore()
+    first = poster(store, outbound, library)
+    assert await first.post(job("C0PROMPT1")) == "posted"
+    assert await first.post(job("C0PROMPT1")) == "already"
+    assert await poster(store, outbound, library).post(job("C0PROMPT1")) == "already"
+    (call,) = slack_api.delivered()
+    text = " ".join(b["text"]["text"] for b in call.body["blocks"] if "text" in b)
+    assert "Brand promise of the day" in text and INVITATION in text
+    assert call.body["metadata"] == {"event_type": EVENT_TYPE,
+                                     "event_payload": {"mark": job("C0PROMPT1").key}}
+    prompts = {p for pb in library.playbooks for p in pb.prompts}
+    assert any(p in call.body["text"] for p in prompts)
+
+
+async def test_rotation_shows_a_new_prompt_each_day(
+        slack_api: FakeSlackAPI, outbound: SlackOutbound, library: PlaybookSet) -> None:
+    sender = poster(MemoryStore(), outbound, library)
+    for back in range(5):
+        assert await sender.post(job("C0PROMPT1", NOW - dt.timedelta(days=back))) == "posted"
+    texts = [c.body["text"] for c in slack_api.delivered()]
+    assert len(set(texts)) == 5
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+async def test_instances_racing_post_each_channel_once(
+        request: pytest.FixtureRequest, backend: str, slack_api: FakeSlackAPI,
+        outbound: SlackOutbound, library: PlaybookSet) -> None:
+    channels = [f"C0RACE{n:04d}" for n in range(30)]
+    if backend == "memory":
+        shared = MemoryStore()
+        stores: list[Store] = [shared, shared, shared]
+    else:
+        url, prefix = request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix")
+        stores = [RedisStore.from_url(url, prefix) for _ in range(3)]
+    try:
+        posters = [poster(s, outbound, library) for s in stores]
+        outcomes = await asyncio.gather(*(p.post(job(c)) for c in channels for p in posters))
+    finally:
+        for s in stores:
+            if isinstance(s, RedisStore):
+                await s.close()
+    assert sorted(c.body["channel"] for c in slack_api.delivered()) == channels
+    assert outcomes.count("posted") == len(channels)
+    assert set(outcomes) <= {"posted", "held", "already"}
+
+
+async def test_a_429_is_waited_out_as_slack_asks(
+        slack_api: FakeSlackAPI, outbound: SlackOutbound, library: PlaybookSet,
+        caplog: pytest.LogCaptureFixture) -> None:
+    slack_api.ratelimit("chat.postMessage", retry_after="1")
+    with caplog.at_level(logging.WARNING, "touchpoint.prompts"):
+        assert await poster(MemoryStore(), outbound, library).post(job("C0LIMIT01")) == "posted"
+    first, second = slack_api.calls("chat.postMessage")
+    assert first.status == 429 and second.ok
+    assert "ratelimited; retry 1 in 1.0 s" in caplog.text
+
+
+async def test_transient_failures_are_retried_a_bounded_number_of_times(
+        slack_api: FakeSlackAPI, outbound: SlackOutbound, library: PlaybookSet) -> None:
+    store = MemoryStore()
+    slack_api.server_error("chat.postMessage", times=1)
+    assert await poster(store, outbound, library).post(job("C0FLAKY01")) == "posted"
+    slack_api.reset()
+    slack_api.server_error("chat.postMessage", times=FAST.attempts)
+    assert await poster(store, outbound, library).post(job("C0FLAKY02")) == "retry"
+    assert len(slack_api.calls("chat.postMessage")) == FAST.attempts
+    # The claim was released; the next attempt looks in the channel first, then posts.
+    assert await poster(store, outbound, library).post(job("C0FLAKY02")) == "posted"
+    assert [c.method for c in slack_api.calls()][-2:] == ["conversations.history",
+                                                         "chat.postMessage"]
+
+
+async def test_a_permanent_failure_flags_the_channel_and_is_not_retried(
+        slack_api: FakeSlackAPI, outbound: SlackOutbound, library: PlaybookSet) -> None:
+    store = MemoryStore()
+    slack_api.fail("chat.postMessage", "not_in_channel", channel="C0GONE001")
+    assert await poster(store, outbound, library).post(job("C0GONE001")) == "gone"
+    assert await store.flagged("slack") == {"C0GONE001": "not_in_channel"}
+    assert await poster(store, outbound, library).post(job("C0GONE001")) == "already"
+    assert len(slack_api.calls("chat.postMessage")) == 1
+    jobs = due_jobs([job("C0GONE001").sub, job("C0OTHER01").sub], NOW, 60,
+                    flagged=["slack:C0GONE001"])
+    assert [j.sub.channel for j in jobs] == ["C0OTHER01"]
+
+
+@pytest.mark.parametrize("landed", [True, False])
+async def test_an_instance_that_died_midway_is_taken_over_without_a_double_post(
+        landed: bool, slack_api: FakeSlackAPI, outbound: SlackOutbound,
+        library: PlaybookSet) -> None:
+    clock = Clock()
+    store = MemoryStore(clock=clock)
+    dying = job("C0CRASH01")
+    assert (await store.claim(dying.key, "dead-instance", FAST.lease, FAST.keep)).state == "mine"
+    if landed:  # it posted, then died before recording it
+        reply = prompt_reply(prompt_pool(library.playbooks)[0])
+        assert (await outbound.send("C0CRASH01", reply, dying.key)).outcome == "posted"
+    survivor = poster(store, outbound, library)
+    assert await survivor.post(dying) == "held"
+    clock.now += FAST.lease + 1
+    assert await survivor.post(dying) == ("already" if landed else "posted")
+    assert len(slack_api.delivered("C0CRASH01")) == 1
+    assert await survivor.post(dying) == "already"
+
+
+async def test_giving_up_after_too_many_claims(
+        slack_api: FakeSlackAPI, outbound: SlackOutbound, library: PlaybookSet) -> None:
+    settings = FanoutSettings(rate=500, channel_interval=0.01, lease=5, attempts=1, max_claims=2)
+    store = MemoryStore()
+    slack_api.server_error("chat.postMessage", times=10)
+    sender = poster(store, outbound, library, settings)
+    assert [await sender.post(job("C0NEVER01")) for _ in range(3)] == ["retry", "retry", "failed"]
+    assert await sender.post(job("C0NEVER01")) == "already"
+    assert len(slack_api.calls("chat.postMessage")) == 2
+
+
+def test_missed_runs_are_caught_up_within_the_grace_period_only() -> None:
+    sub = Subscription("slack", "C1", dt.time(8), "Europe/Berlin", EVERY_DAY)
+    at_930 = dt.datetime(2024, 6, 3, 9, 30, tzinfo=sub.tz)
+    (due,) = due_jobs([sub], at_930, grace=7200)
+    assert due.day == dt.date(2024, 6, 3) and due.key == "post:slack:C1:2024-06-03"
+    assert due_jobs([sub], at_930, grace=3600) == []
+    assert due_jobs([sub], at_930.replace(hour=7), grace=7200) == []
+
+
+async def test_the_fanout_works_its_queue_and_reports(
+        slack_api: FakeSlackAPI, outbound: SlackOutbound, library: PlaybookSet,
+        caplog: pytest.LogCaptureFixture) -> None:
+    slack_api.fail("chat.postMessage", "channel_not_found", channel="C0FAN0003")
+    store = MemoryStore()
+    await store.settle(job("C0FAN0004").key, "posted", 600)
+    fanout = Fanout(poster(store, outbound, library))
+    fanout.start()
+    try:
+        with caplog.at_level(logging.INFO, "touchpoint.prompts"):
+            assert fanout.add(job(f"C0FAN000{n}") for n in range(5)) == 5
+            assert fanout.add([job("C0FAN0001")]) == 0
+            await asyncio.wait_for(fanout.wait_idle(), 30)
+        assert fanout.add([job("C0FAN0001")]) == 0
+    finally:
+        await fanout.stop()
+    assert sorted(c.body["channel"] for c in slack_api.delivered()) == [
+        "C0FAN0000", "C0FAN0001", "C0FAN0002"]
+    assert "run done: 3 posted here, 1 by other instances, 1 flagged, 0 failed, 0 missed" \
+        in caplog.text
+
+
+async def test_a_job_past_its_grace_is_missed_not_posted(
+        slack_api: FakeSlackAPI, outbound: SlackOutbound, library: PlaybookSet,
+        caplog: pytest.LogCaptureFixture) -> None:
+    fanout = Fanout(poster(MemoryStore(), outbound, library),
+                    clock=lambda: NOW + dt.timedelta(seconds=FAST.grace + 1))
+    fanout.start()
+    try:
+        fanout.add([job("C0LATE001")])
+        await asyncio.wait_for(fanout.wait_idle(), 30)
+    finally:
+        await fanout.stop()
+    assert slack_api.delivered() == []
+    assert "missed slack:C0LATE001" in caplog.text
