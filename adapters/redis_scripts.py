@@ -62,7 +62,7 @@ RESERVE = """
 local now = redis.call('TIME')
 local micros = tonumber(now[1]) * 1000000 + tonumber(now[2])
 local start = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
-if start < micros then start = micros end
+if start < micros + tonumber(ARGV[2]) then start = micros + tonumber(ARGV[2]) end
 local after = start + tonumber(ARGV[1])
 redis.call('SET', KEYS[1], string.format('%.0f', after), 'PX',
            math.ceil((after - micros) / 1000) + 1000)

@@ -394,9 +394,10 @@ class RedisStore:
         await self._run(lambda c: self._release(keys=[self._key("claim", key)], args=[token],
                                                 client=c))
 
-    async def reserve(self, key: str, interval: float) -> float:
+    async def reserve(self, key: str, interval: float, after: float = 0.0) -> float:
+        micros = [max(0, round(interval * 1_000_000)), max(0, round(after * 1_000_000))]
         reply = await self._run(lambda c: self._reserve(
-            keys=[self._key("pace", key)], args=[max(1, round(interval * 1_000_000))], client=c))
+            keys=[self._key("pace", key)], args=micros, client=c))
         if isinstance(reply, bool) or not isinstance(reply, int):
             raise StoreError(f"unexpected pacing reply {_short(reply)}")
         return max(0.0, reply / 1_000_000)

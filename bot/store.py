@@ -111,11 +111,13 @@ class Store(Protocol):
     async def release(self, key: str, token: str) -> None:
         """Give up our lease at once, so another attempt need not wait for it to lapse."""
 
-    async def reserve(self, key: str, interval: float) -> float:
+    async def reserve(self, key: str, interval: float, after: float = 0.0) -> float:
         """Book the next slot of something allowed once per `interval` seconds.
 
         Returns the seconds to wait before using it; shared by every instance,
-        so together they keep a platform's rate.
+        so together they keep a platform's rate. `after` keeps every slot at
+        least that many seconds away (a platform's Retry-After) without adding
+        it to the slots already booked.
         """
 
 
@@ -266,9 +268,9 @@ class MemoryStore:
         if self._claims.get(key, ("", 0.0))[0] == f"lease:{token}":
             del self._claims[key]
 
-    async def reserve(self, key: str, interval: float) -> float:
+    async def reserve(self, key: str, interval: float, after: float = 0.0) -> float:
         now = self._clock()
-        start = max(self._slots.get(key, now), now)
+        start = max(self._slots.get(key, now), now + after)
         self._slots[key] = start + interval
         return start - now
 

@@ -143,16 +143,16 @@ class Pacer:
         return max(shared, own)
 
     async def pause(self, platform: str, channel: str, seconds: float, *, shared: bool) -> None:
-        """Hold back the channel, and with `shared` every instance's posts to the platform."""
+        """No post to the channel, and with `shared` to the platform, for `seconds`."""
         if shared:
-            await self._reserve(f"rate:{platform}", seconds)
-        await self._local.reserve(f"{platform}:{channel}", seconds)
+            await self._reserve(f"rate:{platform}", 0.0, seconds)
+        await self._local.reserve(f"{platform}:{channel}", 0.0, seconds)
 
-    async def _reserve(self, key: str, interval: float) -> float:
+    async def _reserve(self, key: str, interval: float, after: float = 0.0) -> float:
         try:
-            return await self._store.reserve(key, interval)
+            return await self._store.reserve(key, interval, after)
         except Exception:  # any store backend's failure: pace this instance alone
-            return await self._local.reserve(key, interval)
+            return await self._local.reserve(key, interval, after)
 
 
 class Poster:

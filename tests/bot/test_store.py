@@ -314,3 +314,12 @@ async def test_reserve_hands_out_slots_one_interval_apart(store: Store) -> None:
     for earlier, later in zip(waits, waits[1:], strict=False):
         assert 9 < later - earlier <= 10.001
     assert await store.reserve("teams", 10.0) < 1
+
+
+async def test_reserve_after_a_retry_after_does_not_add_to_the_queue(store: Store) -> None:
+    assert await store.reserve("slack", 1.0) < 0.5
+    assert 0.5 < await store.reserve("slack", 1.0) <= 1.0
+    await store.reserve("slack", 0.0, after=0.5)
+    assert 1.5 < await store.reserve("slack", 1.0) <= 2.0
+    await store.reserve("slack", 0.0, after=10.0)
+    assert 9.5 < await store.reserve("slack", 1.0) <= 10.0

@@ -62,9 +62,9 @@ class _Answer:
 class _Bucket:
     """A token bucket: `rate` calls a second on average, `burst` at once."""
 
-    def __init__(self, rate: float, burst: float) -> None:
+    def __init__(self, rate: float, burst: float, now: float) -> None:
         self.rate, self.burst = rate, burst
-        self.tokens, self.at = burst, time.monotonic()
+        self.tokens, self.at = burst, now
 
     def take(self, now: float) -> float:
         """0 when a call may go now (and takes it), else the seconds until it could."""
@@ -290,9 +290,9 @@ class FakeSlackAPI:
         channel = f"channel:{body.get('channel', '')}"
         buckets = limit.buckets
         if channel not in buckets:
-            buckets[channel] = _Bucket(limit.per_channel, limit.channel_burst)
+            buckets[channel] = _Bucket(limit.per_channel, limit.channel_burst, now)
         if "workspace" not in buckets:
-            buckets["workspace"] = _Bucket(limit.per_workspace, limit.workspace_burst)
+            buckets["workspace"] = _Bucket(limit.per_workspace, limit.workspace_burst, now)
         wait = buckets[channel].take(now)
         if wait:
             limit.refused += 1
