@@ -184,6 +184,11 @@ class SlackAdapter:
             log.warning("slack: a signed request that bolt cannot read (%s: %s)",
                         type(exc).__name__, exc)
             return web.json_response({"error": "malformed request"}, status=400)
+        if bolt_request.body.get("type") == "app_rate_limited":
+            log.warning("slack: Slack is dropping this app's events from workspace %s (more "
+                        "than 30,000 in an hour); some messages will get no answer",
+                        bolt_request.body.get("team_id"))
+            return web.Response(status=200)
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
     def _signed_by_slack(self, body: bytes, request: web.Request) -> bool:

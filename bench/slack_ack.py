@@ -13,7 +13,7 @@ machine, and the load generator sends each event signed with a fresh timestamp, 
 does, keeping `--concurrency` requests in flight. Latency is from sending a request to
 having read the whole response: the acknowledgement Slack waits for (it gives up at 3 s).
 
-    python bench/slack_ack.py                 # 3 rounds: 3,000 events at 200/s, 3,000 with 50 in flight
+    python bench/slack_ack.py                 # 3 rounds: 3,000 events at 200/s, 3,000 50 at a time
     python bench/slack_ack.py --quick         # 1 round of 1,000
     python bench/slack_ack.py --events 10000 --concurrency 100
 """

@@ -310,6 +310,16 @@ async def test_events_nobody_subscribed_to_are_acknowledged(slack_api: FakeSlack
     assert slack_api.posts() == []
 
 
+async def test_slacks_rate_limit_notice_is_logged_and_acknowledged(
+        slack_api: FakeSlackAPI, library: PlaybookSet, caplog: pytest.LogCaptureFixture) -> None:
+    notice = {"token": "fake-verification-token", "type": "app_rate_limited",
+              "team_id": "T0FAKE", "minute_rate_limited": 1518467820, "api_app_id": "A0FAKEAPP"}
+    async with running(slack_api, library) as tp:
+        answer = await tp.event(notice)
+    assert answer.status == 200
+    assert "Slack is dropping this app's events from workspace T0FAKE" in caplog.text
+
+
 async def test_joining_a_channel_greets_it_once(slack_api: FakeSlackAPI,
                                                 library: PlaybookSet) -> None:
     body = fixture_json("event_message.json")
