@@ -1,0 +1,60 @@
+"""The daily prompt on Teams: posted through a saved conversation reference, 403 flags it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from fakes.teams_connector import FakeTeamsConnector
+
+from adapters import teams, teams_cards
+from adapters.teams_outbound import TeamsOutbound
+from bot.handler import Handler
+from bot.library import PlaybookSet
+from bot.schedule import EVERY_DAY, Subscription
+from bot.store import MemoryStore
+from touchpoint.fanout import FanoutSettings, Job, Poster
+from touchpoint.settings import Settings
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "teams"
+CHANNEL = "19:fakechannelid000000000000000000001@thread.tacv2"
+NOW = dt.datetime.now(dt.UTC)
+FAST = FanoutSettings(rate=500, channel_interval=0.01, lease=5, attempts=1)
+
+
+def job(channel: str = CHANNEL) -> Job:
+    return Job(Subscription("teams", channel, NOW.time(), "UTC", EVERY_DAY), NOW.date(), NOW)
+
+
+async def poster(library: PlaybookSet, connector: FakeTeamsConnector) -> Poster:
+    """A Teams bot in dev mode that has seen itself added to CHANNEL, as after a real install."""
+    store = MemoryStore()
+    bot = teams.TeamsBot(Handler(library, store), Settings(teams_dev=True),
+                         teams.RetryPolicy(attempts=2, base_delay=0.01))
+    added = json.loads((FIXTURES / "conversation_update_bot_added.json").read_text())
+    added["serviceUrl"] = connector.service_url
+    reference = teams_cards.conversation_reference(added)
+    await store.save_reference("teams", reference["conversation"]["id"], json.dumps(reference))
+    return Poster(store, {"teams": TeamsOutbound(bot, store)}, lambda: library.playbooks, FAST)
+
+
+async def test_the_prompt_is_a_card_in_the_channel(library: PlaybookSet,
+                                                   teams_connector: FakeTeamsConnector) -> None:
+    sender = await poster(library, teams_connector)
+    assert await sender.post(job()) == "posted"
+    assert await sender.post(job()) == "already"
+    (post,) = teams_connector.posted
+    assert post.conversation == CHANNEL and post.card is not None
+    assert "How did you live it today?" in json.dumps(post.card)
+
+
+async def test_a_removed_bot_flags_the_channel(library: PlaybookSet,
+                                               teams_connector: FakeTeamsConnector) -> None:
+    sender = await poster(library, teams_connector)
+    teams_connector.fail_next(403)
+    assert await sender.post(job()) == "gone"
+    assert await sender.store.flagged("teams") == {CHANNEL: "Teams answered 403: the bot was "
+                                                   "removed there"}
+    assert await sender.post(job("19:never-added@thread.tacv2")) == "gone"
+    assert teams_connector.posted == []
