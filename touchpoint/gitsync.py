@@ -60,9 +60,11 @@ async def git(*args: str | Path, env: Mapping[str, str] | None = None,
         async with asyncio.timeout(timeout):
             out, err = await process.communicate()
     except TimeoutError:
-        process.kill()
-        await process.wait()
         raise GitError(f"git {args[0] if args else ''} took longer than {timeout:g} s") from None
+    finally:
+        if process.returncode is None:  # timed out or cancelled (shutdown): no stray git
+            process.kill()
+            await process.wait()
     if process.returncode != 0:
         words = redact(err.decode(errors="replace").strip()).splitlines()
         raise GitError(words[-1] if words else f"git exited with {process.returncode}")
@@ -191,11 +193,11 @@ class GitFollower:
             self._rejected[head] = outcome
             await asyncio.to_thread(shutil.rmtree, tree, True)
             return outcome
-        self.commit = head
         try:
-            self.subject = await git("--git-dir", self.repo, "log", "-1", "--format=%s", head)
+            subject = await git("--git-dir", self.repo, "log", "-1", "--format=%s", head)
         except GitError:
-            self.subject = ""
+            subject = ""
+        self.commit, self.subject = head, subject
         await self._publish(head)
         await asyncio.to_thread(self._prune, head)
         return outcome

@@ -79,6 +79,8 @@ def attach(app: web.Application, handler: Handler, settings: Settings, store: St
         git = GitFollower(settings.playbooks_git, settings.playbooks_branch,
                           settings.playbooks_git_path, settings.playbooks_git_cache, reloader,
                           store=store, interval=settings.playbooks_git_interval)
+    if git is None and settings.watch_interval > 0:
+        reloader.remember_files()
     live = LivePlaybooks(reloader, git)
     handler.operations = live
     metrics.gauge("touchpoint_playbooks", "Playbooks being served.",

@@ -145,6 +145,14 @@ class Reloader:
         except Exception:  # a broken poster must not break reloading
             log.exception("posting the playbook report to TOUCHPOINT_ADMIN_CHANNEL failed")
 
+    def remember_files(self) -> None:
+        """Take the folder's fingerprint now, at start-up, right after the first load.
+
+        Taken later, by the watcher once running, it could already include an edit
+        made in between, which would then never be loaded.
+        """
+        self._seen = fingerprint(self.folder)
+
     async def watch(self, interval: float) -> None:
         """Poll the live folder every `interval` seconds and reload when a file changed."""
         if self._seen is None:
