@@ -1,4 +1,4 @@
-"""`touchpoint schedule`, `touchpoint prompt` and `touchpoint check` on a schedule, as subprocesses."""
+"""`touchpoint schedule`, `prompt` and `check` on a schedule, run as subprocesses."""
 
 from __future__ import annotations
 
@@ -62,7 +62,8 @@ def test_schedule_lists_the_next_run_of_every_channel(folder: Path, redis_url: s
     lines = done.stdout.splitlines()
     assert len(lines) == 3
     by_channel = {line.split("  ")[1]: line for line in lines}
-    assert "23:59 Pacific/Kiritimati, every day  [schedule.yaml:2]" in by_channel["slack:C0GITSCHED"]
+    assert "23:59 Pacific/Kiritimati, every day  [schedule.yaml:2]" in by_channel[
+        "slack:C0GITSCHED"]
     assert "09:00 Europe/Berlin, Mon-Fri  [schedule.yaml:7]" in by_channel[
         "teams:19:abc@thread.tacv2"]
     assert "06:30 UTC, Mon-Fri  [chat]  FLAGGED: not_in_channel" in by_channel[
