@@ -12,7 +12,6 @@ from pathlib import Path
 from adapters.redis_store import RedisStore
 from bot import analytics
 from bot.playbooks import PlaybookErrors, parse_playbooks
-from bot.store import Store
 from touchpoint.loader import read_documents
 from touchpoint.settings import Settings
 
@@ -24,11 +23,6 @@ def playbook_ids(folder: Path) -> list[str]:
         return [] if errors else [p.id for p in parse_playbooks(documents)]
     except PlaybookErrors:
         return []
-
-
-async def collect(store: Store, weeks: list[str], ids: list[str],
-                  questions: int) -> list[analytics.WeekStats]:
-    return await analytics.read_stats(store, weeks, ids, questions)
 
 
 def render(weeks: list[analytics.WeekStats], questions: int) -> list[str]:
@@ -58,7 +52,8 @@ def cmd_stats(args: argparse.Namespace, settings: Settings, folder: Path) -> int
     async def run() -> list[analytics.WeekStats]:
         store = RedisStore.from_url(settings.redis_url, prefix=settings.redis_prefix)
         try:
-            return await collect(store, weeks, playbook_ids(folder), args.questions)
+            return await analytics.read_stats(store, weeks, playbook_ids(folder),
+                                              args.questions)
         finally:
             await store.close()
 

@@ -112,7 +112,7 @@ def test_diff_between_two_git_revisions(tmp_path: Path) -> None:
     bad = run("diff", "no-such-rev", "playbooks", cwd=repo.work)
     assert bad.returncode == 2 and "neither a folder nor a git revision" in bad.stderr
     changed = run("test", "playbooks", "--base", "HEAD~1", cwd=repo.work)
-    assert "changed since HEAD~1: no playbook" in changed.stdout
+    assert "changed since HEAD~1: no playbook (removed: customer-gift)" in changed.stdout
 
 
 async def test_stats_table_and_json(redis_url: str, redis_prefix: str) -> None:
