@@ -69,7 +69,9 @@ class FanoutSettings:
 
     @property
     def retry_delay(self) -> float:
-        return max(0.05, min(5.0, self.lease / 2))
+        """Seconds before a channel another instance holds is looked at again: it is most
+        likely being posted right now, and a look is one store round trip."""
+        return max(0.05, min(1.0, self.lease / 4))
 
 
 @dataclass(frozen=True)
@@ -303,8 +305,11 @@ class Fanout:
     period is logged as missed.
     """
 
-    def __init__(self, poster: Poster, clock: WallClock = utc_now) -> None:
+    def __init__(self, poster: Poster, clock: WallClock = utc_now,
+                 observe: Callable[[str], None] | None = None) -> None:
         self.poster = poster
+        self._observe = observe
+        """Told each channel's final status (posted, already, gone, failed, missed): metrics."""
         self.settings = poster.settings
         self._clock = clock
         self._queue: asyncio.Queue[Job] = asyncio.Queue()
@@ -386,6 +391,8 @@ class Fanout:
         self._tries.pop(job.key, None)
         self._finished[job.key] = job.due + dt.timedelta(seconds=self.settings.grace)
         self._tally[status] += 1
+        if self._observe is not None:
+            self._observe(status)
         if not self._pending:
             tally, self._tally = self._tally, Counter()
             log.info("prompts: run done: %d posted here, %d by other instances, %d flagged, "

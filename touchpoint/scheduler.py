@@ -54,12 +54,13 @@ class PromptScheduler:
 
     def __init__(self, store: Store, outbounds: Mapping[str, Outbound],
                  playbooks: Callable[[], Sequence[Playbook]], folder: Callable[[], Path],
-                 settings: FanoutSettings, clock: WallClock = utc_now) -> None:
+                 settings: FanoutSettings, clock: WallClock = utc_now,
+                 observe: Callable[[str], None] | None = None) -> None:
         self.store = store
         self.outbounds = outbounds
         self.settings = settings
         self.poster = Poster(store, outbounds, playbooks, settings)
-        self.fanout = Fanout(self.poster, clock)
+        self.fanout = Fanout(self.poster, clock, observe)
         self.subscriptions: list[Subscription] = []
         self._playbooks = playbooks
         self._folder = folder
@@ -169,9 +170,10 @@ SCHEDULER_KEY: web.AppKey[PromptScheduler] = web.AppKey("prompts", PromptSchedul
 
 def attach(app: web.Application, store: Store, outbounds: Mapping[str, Outbound],
            playbooks: Callable[[], Sequence[Playbook]], folder: Callable[[], Path],
-           settings: Settings) -> PromptScheduler:
+           settings: Settings, observe: Callable[[str], None] | None = None) -> PromptScheduler:
     """Run the daily prompts with the app: after the platforms start, before they stop."""
-    scheduler = PromptScheduler(store, outbounds, playbooks, folder, fanout_settings(settings))
+    scheduler = PromptScheduler(store, outbounds, playbooks, folder, fanout_settings(settings),
+                                observe=observe)
     app[SCHEDULER_KEY] = scheduler
 
     async def start(_: web.Application) -> None:

@@ -164,7 +164,8 @@ async def serve(settings: Settings, host: str, port: int, socket_mode_only: bool
     outbounds = scheduler.outbounds_for(app, settings, store)
     webhooks.attach(app, handler, outbounds, settings.webhook_secret)
     scheduler.attach(app, store, outbounds, lambda: handler.playbooks.playbooks,
-                     lambda: playbooks.reloader.folder, settings)
+                     lambda: playbooks.reloader.folder, settings,
+                     observe=registry.scheduler_posts.inc)
     # Playbooks, matcher index and imports live as long as the process: without this, every
     # full collection walks them all and stalls requests for tens of milliseconds.
     gc.freeze()
