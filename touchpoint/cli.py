@@ -203,6 +203,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
+    from touchpoint.web.app import preview
+
+    if args.playbooks:
+        settings = replace(settings, playbooks=Path(args.playbooks))
+    port = args.port if args.port is not None else settings.port
+    try:
+        asyncio.run(preview(settings, args.host, port))
+    except PlaybookErrors as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_teams_package(args: argparse.Namespace, settings: Settings) -> int:
     from importlib import metadata
 
@@ -285,6 +300,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--socket-mode", action="store_true",
                        help="Slack through Socket Mode only, no /slack/events route")
     serve.set_defaults(run=cmd_serve)
+    preview = sub.add_parser("preview", help="only the manager page (try it, playbooks, "
+                             "analytics, schedule), on an in-memory store, no Slack or Teams")
+    preview.add_argument("--host", default="127.0.0.1")
+    preview.add_argument("--port", type=int, default=None, help="default: $PORT or 3000")
+    preview.set_defaults(run=cmd_preview)
     package = sub.add_parser("teams-package", help="write the Teams app package (zip) "
                              "for a Teams admin to upload")
     package.add_argument("--app-id", help="the bot's Microsoft app id (default: $MicrosoftAppId)")

@@ -28,6 +28,7 @@ from touchpoint import live, metrics, scheduler, webhooks
 from touchpoint.loader import load_folder
 from touchpoint.reload import Poster
 from touchpoint.settings import Settings
+from touchpoint.web import app as web_pages
 
 log = logging.getLogger("touchpoint.server")
 
@@ -166,6 +167,7 @@ async def serve(settings: Settings, host: str, port: int, socket_mode_only: bool
     scheduler.attach(app, store, outbounds, lambda: handler.playbooks.playbooks,
                      lambda: playbooks.reloader.folder, settings,
                      observe=registry.scheduler_posts.inc)
+    web_pages.attach(app, handler, settings)
     # Playbooks, matcher index and imports live as long as the process: without this, every
     # full collection walks them all and stalls requests for tens of milliseconds.
     gc.freeze()

@@ -76,6 +76,9 @@ class Settings:
     """Daily-prompt posts per second to one workspace, shared by every instance."""
     prompt_lease: float = 60.0
     """Seconds an instance holds a channel's daily post before another may take over."""
+    admin_token: str = field(default="", repr=False)
+    """Opens the manager pages beyond this machine, to whoever signs in with it; empty: loopback
+    only."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -145,6 +148,7 @@ class Settings:
             prompt_grace=number("TOUCHPOINT_PROMPT_GRACE", defaults.prompt_grace, 0, 86400),
             prompt_rate=number("TOUCHPOINT_PROMPT_RATE", defaults.prompt_rate, 0.01, 1000),
             prompt_lease=number("TOUCHPOINT_PROMPT_LEASE", defaults.prompt_lease, 1, 3600),
+            admin_token=_admin_token(env, problems),
         )
         if problems:
             raise SettingsError(problems)
@@ -274,6 +278,22 @@ def _live_settings(env: Mapping[str, str], problems: list[str]) -> _Live:
         Path(tempfile.gettempdir()) / f"touchpoint-playbooks-{digest}",
         "webhook_secret": env.get("TOUCHPOINT_WEBHOOK_SECRET", "").strip(),
     }
+
+
+MIN_TOKEN = 16
+
+
+def _admin_token(env: Mapping[str, str], problems: list[str]) -> str:
+    """TOUCHPOINT_ADMIN_TOKEN: long enough not to be guessed, and typeable in the login form.
+
+    The token is never echoed into the problems.
+    """
+    token = env.get("TOUCHPOINT_ADMIN_TOKEN", "").strip()
+    if token and not (MIN_TOKEN <= len(token) <= 512 and token.isascii()
+                      and token.isprintable() and " " not in token):
+        problems.append(f"TOUCHPOINT_ADMIN_TOKEN: must be {MIN_TOKEN} to 512 printable ASCII "
+                        "characters without spaces (e.g. the output of openssl rand -hex 32)")
+    return token
 
 
 def _slack_problems(bot_token: str, signing_secret: str, app_token: str) -> list[str]:

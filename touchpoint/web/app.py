@@ -1,0 +1,111 @@
+"""The manager pages as an aiohttp sub-application, and `touchpoint preview`.
+
+A sub-application keeps the guard (loopback or token, CSRF, security headers)
+on these pages only: Slack's and Teams' routes authenticate their own way and
+must never see a login page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from importlib import resources
+
+from aiohttp import web
+
+from bot.handler import Handler, HandlerSettings
+from bot.store import MemoryStore
+from touchpoint import live as live_playbooks
+from touchpoint.loader import load_folder
+from touchpoint.metrics import Metrics
+from touchpoint.settings import Settings
+from touchpoint.web import auth, insights, views
+from touchpoint.web.context import CONTEXT_KEY, Context
+from touchpoint.web.html import PREFIX
+
+log = logging.getLogger("touchpoint.web")
+
+ASSETS = ("style.css",)
+TYPES = {".css": "text/css", ".js": "text/javascript"}
+
+
+def _asset(name: str) -> bytes:
+    return resources.files("touchpoint.web").joinpath("static", name).read_bytes()
+
+
+def pages(handler: Handler, settings: Settings, *, preview: bool = False) -> web.Application:
+    """The pages on their own, to be mounted at `PREFIX`."""
+    app = web.Application(middlewares=[auth.guard_pages])
+    app[CONTEXT_KEY] = Context(handler, settings, preview)
+    app[auth.GUARD_KEY] = auth.Guard(settings.admin_token)
+    assets = {name: _asset(name) for name in ASSETS}
+
+    async def static(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in assets:
+            raise web.HTTPNotFound()
+        kind = TYPES.get(name[name.rfind("."):], "application/octet-stream")
+        return web.Response(body=assets[name], content_type=kind)
+
+    app.router.add_get("/", views.try_it)
+    app.router.add_post("/", views.try_it)
+    app.router.add_get("/playbooks", views.playbook_list)
+    app.router.add_get("/playbooks/{id}", views.playbook_detail)
+    app.router.add_post("/reload", views.reload)
+    app.router.add_get("/analytics", insights.analytics_view)
+    app.router.add_get("/schedule", insights.schedule_view)
+    app.router.add_get("/login", auth.login_form)
+    app.router.add_post("/login", auth.login)
+    app.router.add_post("/logout", auth.logout)
+    app.router.add_get("/static/{name}", static)
+    return app
+
+
+def attach(app: web.Application, handler: Handler, settings: Settings, *,
+           preview: bool = False) -> None:
+    """Serve the pages under `PREFIX`, and send `/` there."""
+
+    async def home(_: web.Request) -> web.Response:
+        raise web.HTTPFound(f"{PREFIX}/")
+
+    app.router.add_get("/", home)
+    app.add_subapp(PREFIX, pages(handler, settings, preview=preview))
+    who = "holders of TOUCHPOINT_ADMIN_TOKEN" if settings.admin_token else \
+        "this machine only (set TOUCHPOINT_ADMIN_TOKEN to open them to others)"
+    log.info("manager pages on %s/ for %s", PREFIX, who)
+
+
+def preview_settings(settings: Settings) -> Settings:
+    """The embedded defaults: the playbook folder and the token, nothing that reaches out."""
+    return Settings(playbooks=settings.playbooks, log_level=settings.log_level,
+                    nudge_cooldown=settings.nudge_cooldown, watch_interval=settings.watch_interval,
+                    admin_token=settings.admin_token)
+
+
+async def preview(settings: Settings, host: str, port: int) -> None:
+    """`touchpoint preview`: only the pages, on an in-memory store, no Slack, Teams or git.
+
+    The folder is still watched, so a manager editing YAML sees the change (or
+    the validation error) on the next page load.
+    """
+    settings = preview_settings(settings)
+    library = await asyncio.to_thread(load_folder, settings.playbooks)
+    handler = Handler(library, MemoryStore(),
+                      HandlerSettings(nudge_cooldown=settings.nudge_cooldown))
+    app = web.Application()
+    live_playbooks.attach(app, handler, settings, handler.store, Metrics())
+    attach(app, handler, settings, preview=True)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0][1] if runner.addresses else port
+    log.info("preview of %d playbooks on http://%s:%d%s/", len(library.playbooks), host, bound,
+             PREFIX)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()

@@ -1,0 +1,259 @@
+"""Who may see the manager pages: this machine only, or whoever holds TOUCHPOINT_ADMIN_TOKEN.
+
+The pages show what people asked the bot and can reload playbooks, so without
+a token they answer only a browser on the same machine. "Same machine" means
+more than a loopback peer address: a reverse proxy on the same host is a
+loopback peer for every visitor (so any forwarding header means "not local"),
+and a web page whose DNS name was rebound to 127.0.0.1 talks to us with its
+own name in `Host` (so `Host` must name this machine too).
+
+With a token, every request must carry it: as `Authorization: Bearer`, or in
+the cookie the login form sets (signed with a key derived from the token, so
+it is valid on every instance and void once the token changes). Forms that
+change something are checked for a same-origin `Origin` and a CSRF token on
+top of the cookie's SameSite=Strict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from touchpoint.web.html import PREFIX, Html, document, el
+
+COOKIE = "touchpoint_admin"
+SESSION_SECONDS = 12 * 3600
+"""How long a login lasts: a working day, then the token is asked for again."""
+LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+FORWARDING = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP")
+LOGIN = f"{PREFIX}/login"
+PUBLIC = (f"{PREFIX}/static/",)
+"""Paths anyone who can reach the server may fetch: the style sheet holds no secret."""
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+                               "script-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+                               "base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+"""Sent with every page: nothing from elsewhere, no framing, no caching of what people asked."""
+
+
+def is_loopback(remote: str | None) -> bool:
+    """The peer address is this machine's (127.0.0.0/8, ::1, or ::ffff:127.x)."""
+    if not remote:
+        return False
+    try:
+        address = ipaddress.ip_address(remote.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+def host_name(host: str | None) -> str:
+    """The name in a `Host` header, without port or IPv6 brackets, lower-cased."""
+    if not host:
+        return ""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def is_local(remote: str | None, host: str | None, forwarded: bool) -> bool:
+    """A browser on this machine, talking to us by a local name, not through a proxy."""
+    return is_loopback(remote) and host_name(host) in LOCAL_NAMES and not forwarded
+
+
+def same_origin(origin: str | None, referer: str | None, host: str) -> bool:
+    """The form was sent from one of our own pages.
+
+    Only the host is compared: behind a TLS-terminating proxy we see http while
+    the browser says https, and a page on our own host is no cross-site attacker.
+    """
+    source = origin if origin and origin != "null" else referer
+    if not source:
+        return False
+    return urlsplit(source).netloc.lower() == host.lower()
+
+
+def _mac(key: bytes, message: str) -> str:
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Guard:
+    """The token (empty: loopback only) and the keys derived from it."""
+
+    token: str = field(default="", repr=False)
+    clock: Callable[[], float] = time.time
+    key: bytes = field(default=b"", repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            self.key = (hashlib.sha256(b"touchpoint-admin\0" + self.token.encode()).digest()
+                        if self.token else secrets.token_bytes(32))
+
+    def token_ok(self, given: str) -> bool:
+        return bool(self.token) and hmac.compare_digest(given.encode(), self.token.encode())
+
+    def bearer_ok(self, authorization: str | None) -> bool:
+        scheme, _, given = (authorization or "").partition(" ")
+        return scheme.lower() == "bearer" and self.token_ok(given.strip())
+
+    def session(self) -> str:
+        """A cookie value: when it expires, and a MAC that only the token's holder can make."""
+        expires = int(self.clock() + SESSION_SECONDS)
+        return f"{expires}.{_mac(self.key, f'session:{expires}')}"
+
+    def session_ok(self, value: str | None) -> bool:
+        expires, _, mac = (value or "").partition(".")
+        if not expires.isdigit() or int(expires) < self.clock():
+            return False
+        return hmac.compare_digest(mac.encode(), _mac(self.key, f"session:{expires}").encode())
+
+    def csrf(self, request: web.Request) -> str:
+        """The form token: bound to the session cookie, so another session's is refused."""
+        return _mac(self.key, f"csrf:{request.cookies.get(COOKIE, '')}")
+
+
+GUARD_KEY: web.AppKey[Guard] = web.AppKey("guard", Guard)
+
+
+def refusal(status: int, title: str, text: str) -> web.Response:
+    body = document(title, el("main", el("h1", title), el("p", text), class_="narrow"))
+    return web.Response(text=body, status=status, content_type="text/html")
+
+
+def login_page(request: web.Request, message: str = "", status: int = 401,
+               wanted: str = "") -> web.Response:
+    """The form; `wanted` (default: the page asked for) is where a good token leads."""
+    guard = request.config_dict[GUARD_KEY]
+    wanted = wanted or request.query.get("next") or (
+        request.path_qs if request.method == "GET" and request.path != LOGIN else "")
+    form = el("form",
+              el("label", "Admin token", for_="token"),
+              el("input", type="password", name="token", id="token", autocomplete="off",
+                 required=True, autofocus=True),
+              el("input", type="hidden", name="next", value=safe_next(wanted)),
+              el("input", type="hidden", name="csrf", value=guard.csrf(request)),
+              el("button", "Sign in", type="submit"),
+              method="post", action=LOGIN, class_="login")
+    shown = el("p", message, class_="error", role="alert") if message else None
+    body = document("Sign in · Touchpoint", el("main", el("h1", "Touchpoint for managers"),
+                    el("p", "Enter the admin token (TOUCHPOINT_ADMIN_TOKEN) to continue."),
+                    shown, form, class_="narrow"))
+    return web.Response(text=body, status=status, content_type="text/html")
+
+
+def safe_next(path: str) -> str:
+    """Only our own pages: a login must never redirect to another site."""
+    if path.startswith(f"{PREFIX}/") and not path.startswith("//") and "\\" not in path:
+        return path
+    return f"{PREFIX}/"
+
+
+def _let_in(request: web.Request, guard: Guard) -> str | web.Response:
+    """How the request is let in, or the page that turns it away."""
+    if not guard.token:
+        forwarded = any(name in request.headers for name in FORWARDING)
+        if is_local(request.remote, request.host, forwarded):
+            return "local"
+        return refusal(403, "Only on this machine",
+                       "These pages are served to a browser on the server itself. To reach "
+                       "them from elsewhere, set TOUCHPOINT_ADMIN_TOKEN and sign in with it.")
+    if guard.bearer_ok(request.headers.get("Authorization")):
+        return "bearer"
+    if guard.session_ok(request.cookies.get(COOKIE)):
+        return "cookie"
+    if request.path == LOGIN:
+        return ""
+    if request.method in ("GET", "HEAD"):
+        return login_page(request)
+    return refusal(401, "Sign in first", "This needs the admin token.")
+
+
+@web.middleware
+async def guard_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every manager page goes through here; the security headers go on every answer."""
+    try:
+        response = await _guarded(request, handler)
+    except web.HTTPException as exc:
+        exc.headers.update(HEADERS)
+        raise
+    response.headers.update(HEADERS)
+    return response
+
+
+async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith(PUBLIC):
+        return await handler(request)
+    guard = request.config_dict[GUARD_KEY]
+    let_in = _let_in(request, guard)
+    if isinstance(let_in, web.StreamResponse):
+        return let_in
+    if request.method not in ("GET", "HEAD") and let_in != "bearer":
+        form = await request.post()
+        given = form.get("csrf")
+        if not same_origin(request.headers.get("Origin"), request.headers.get("Referer"),
+                           request.host) or not isinstance(given, str) or \
+                not hmac.compare_digest(given.encode(), guard.csrf(request).encode()):
+            return refusal(403, "Refused", "This form did not come from these pages, or it "
+                           "is out of date: reload the page and try again.")
+    return await handler(request)
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    """`POST /manage/login`: the token from the form; a good one gets the session cookie."""
+    guard = request.config_dict[GUARD_KEY]
+    form = await request.post()
+    target = safe_next(str(form.get("next", "")))
+    if not guard.token:
+        raise web.HTTPSeeOther(target)
+    if not guard.token_ok(str(form.get("token", ""))):
+        return login_page(request, "That is not the admin token.", wanted=target)
+    response = web.HTTPSeeOther(target)
+    response.set_cookie(COOKIE, guard.session(), max_age=SESSION_SECONDS, path=PREFIX,
+                        secure=True, httponly=True, samesite="Strict")
+    raise response
+
+
+async def login_form(request: web.Request) -> web.StreamResponse:
+    if not request.config_dict[GUARD_KEY].token or signed_in(request):
+        raise web.HTTPSeeOther(safe_next(request.query.get("next", "")))
+    return login_page(request, status=200)
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    response = web.HTTPSeeOther(LOGIN if request.config_dict[GUARD_KEY].token else f"{PREFIX}/")
+    response.del_cookie(COOKIE, path=PREFIX, secure=True, httponly=True, samesite="Strict")
+    raise response
+
+
+def signed_in(request: web.Request) -> bool:
+    """A sign-out button makes sense: the request carries a valid session cookie."""
+    guard = request.config_dict[GUARD_KEY]
+    return bool(guard.token) and guard.session_ok(request.cookies.get(COOKIE))
+
+
+def csrf_value(request: web.Request) -> str:
+    return request.config_dict[GUARD_KEY].csrf(request)
+
+
+def csrf_field(request: web.Request) -> Html:
+    return el("input", type="hidden", name="csrf", value=csrf_value(request))

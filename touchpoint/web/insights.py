@@ -1,0 +1,222 @@
+"""Analytics and Schedule: what helped, what nobody answered yet, and when prompts go out.
+
+Both only read the store. The charts are per playbook over ISO weeks because
+the question managers ask is "did last week's change help?"; the questions
+no playbook answered are grouped and counted, as the next playbooks to write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from bot import analytics
+from bot.playbooks import Playbook, PlaybookErrors
+from bot.prompts import prompt_pool
+from bot.schedule import PLATFORMS, Subscription, merge
+from bot.store import Store
+from touchpoint.loader import SCHEDULE, load_schedule
+from touchpoint.web.charts import SERIES, legend, line_chart
+from touchpoint.web.context import context, live
+from touchpoint.web.html import PREFIX, Html, Node, el
+from touchpoint.web.views import respond
+
+log = logging.getLogger("touchpoint.web")
+
+WEEK_CHOICES = (4, 8, 12, 26, 52)
+DEFAULT_WEEKS = 12
+TOP_QUESTIONS = 20
+
+
+def frequent_questions(weeks: Sequence[analytics.WeekStats],
+                       limit: int = TOP_QUESTIONS) -> list[tuple[str, int]]:
+    """The questions asked most often (case and spacing aside), the most recent wording shown."""
+    counts: Counter[str] = Counter()
+    wording: dict[str, str] = {}
+    for week in weeks:  # newest first: the first wording seen is the latest
+        for question in week.questions:
+            key = " ".join(question.casefold().split()).strip(" ?!.")
+            counts[key] += 1
+            wording.setdefault(key, question)
+    ranked = sorted(counts.items(), key=lambda item: -item[1])  # stable: recent first on ties
+    return [(wording[key], count) for key, count in ranked[:limit] if key]
+
+
+def _series(weeks: Sequence[analytics.WeekStats], playbook: str | None) -> dict[str, list[int]]:
+    """Per series, the count of each week (oldest first); `None`: all playbooks together."""
+    found: dict[str, list[int]] = {s.key: [] for s in SERIES}
+    for week in weeks:
+        rows = week.playbooks.values() if playbook is None else [
+            week.playbooks.get(playbook, {})]
+        for series in SERIES:
+            found[series.key].append(sum(row.get(series.key, 0) for row in rows))
+    return found
+
+
+def _table(total: analytics.WeekStats) -> Html:
+    rows = analytics.table_rows(total)
+    return el("table", el("thead", el("tr", [el("th", h) for h in analytics.HEADERS])),
+              el("tbody", [el("tr", [el("td", cell) for cell in row]) for row in rows]),
+              class_="numbers")
+
+
+async def analytics_view(request: web.Request) -> web.Response:
+    """`GET /manage/analytics?weeks=N`: charts per playbook, the table, unanswered questions."""
+    ctx = context(request)
+    try:
+        count = int(request.query.get("weeks", DEFAULT_WEEKS))
+    except ValueError:
+        count = DEFAULT_WEEKS
+    count = max(2, min(count, 52))
+    names = {p.id: p.title for p in ctx.handler.playbooks.playbooks}
+    recent = analytics.recent_weeks(ctx.handler.clock(), count)
+    choose = el("form", el("label", "Weeks ", el("select", [
+        el("option", n, value=n, selected=n == count) for n in WEEK_CHOICES], name="weeks")),
+        el("button", "Show", type="submit"), method="get", action=f"{PREFIX}/analytics",
+        class_="inline")
+    try:
+        stats = await analytics.read_stats(ctx.handler.store, recent, names,
+                                           analytics.QUESTIONS_KEPT)
+    except Exception as exc:  # any store backend's failure: say so, do not 500
+        log.warning("analytics: cannot read the store (%s: %s)", type(exc).__name__, exc)
+        body: list[Node] = [el("h1", "Analytics"), choose,
+                el("p", "The store is unreachable just now; try again in a minute.",
+                   class_="error", role="alert")]
+        return respond(request, "Analytics", "analytics", body, status=503)
+    oldest_first = list(reversed(stats))
+    labels = [w.week for w in oldest_first]
+    total = analytics.combine(stats)
+    busy = sorted(total.playbooks, key=lambda pid: (-sum(total.playbooks[pid].values()), pid))
+    charts: list[Node] = []
+    quiet: list[str] = []
+    for pid in busy:
+        if not any(total.playbooks[pid].get(s.key, 0) for s in SERIES):
+            quiet.append(pid)
+            continue
+        title = names.get(pid, f"{pid} (no longer live)")
+        charts.append(el("figure", el("figcaption", el("b", title), " ", el("code", pid)),
+                         line_chart(f"{title}, per week", labels, _series(oldest_first, pid)),
+                         class_="playbook-chart", data_playbook=pid))
+    overall = el("figure", el("figcaption", el("b", "All playbooks")),
+                 line_chart("All playbooks, per week", labels, _series(oldest_first, None)),
+                 class_="playbook-chart", data_playbook="")
+    asked = frequent_questions(stats)
+    questions = el("ol", [el("li", el("a", q, href=f"{PREFIX}/?" + urlencode(
+        {"text": q, "where": "command"})), el("span", f" ×{n}", class_="count"))
+                          for q, n in asked], class_="questions") if asked else el(
+        "p", "None kept in these weeks.", class_="muted")
+    body = [el("h1", "Analytics"), choose,
+            el("p", f"{labels[0]} to {labels[-1]}: {total.unmatched} questions matched no "
+               "playbook.", class_="muted"), legend(),
+            el("div", overall, charts, class_="charts"),
+            el("p", "No guidance, nudges or feedback in these weeks: ", ", ".join(quiet),
+               class_="muted quiet-playbooks") if quiet else None,
+            el("h2", "Totals"), _table(total),
+            el("h2", "The next playbooks to write"),
+            el("p", "The questions no playbook answered, most frequent first (names, ids and "
+               "e-mail addresses removed). Open one to see the near misses.", class_="muted"),
+            questions]
+    return respond(request, "Analytics", "analytics", body)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One channel's next daily prompt."""
+
+    sub: Subscription
+    at: dt.datetime
+    prompts: int
+    """How many prompts its rotation draws from."""
+    status: str
+
+
+async def planned(store: Store, folder: Path, playbooks: Sequence[Playbook],
+                  platforms_on: set[str] | None, now: dt.datetime,
+                  ) -> tuple[list[Planned], list[str]]:
+    """Every channel's next prompt (schedule.yaml merged with chat), and what could not be read."""
+    problems: list[str] = []
+    ids = [p.id for p in playbooks]
+    try:
+        from_git = await asyncio.to_thread(load_schedule, folder, ids)
+    except PlaybookErrors as exc:
+        from_git = []
+        problems.extend(str(e) for e in exc.errors)
+    from_chat: list[Subscription] = []
+    flagged: dict[str, str] = {}
+    for platform in PLATFORMS:
+        for channel, spec in (await store.subscriptions(platform)).items():
+            try:
+                from_chat.append(Subscription.from_json(platform, channel, spec))
+            except ValueError as exc:
+                problems.append(f"{platform}:{channel}: {exc}")
+        flagged.update({f"{platform}:{c}": why
+                        for c, why in (await store.flagged(platform)).items()})
+    found = []
+    for sub in merge(from_git, from_chat):
+        _, at = sub.next_run(now)
+        if sub.key in flagged:
+            status = f"skipped: {flagged[sub.key]}"
+        elif platforms_on is not None and sub.platform not in platforms_on:
+            status = f"{sub.platform} is off on this server"
+        else:
+            status = "scheduled"
+        found.append(Planned(sub, at, len(prompt_pool(playbooks, sub.playbooks)), status))
+    found.sort(key=lambda p: (p.at, p.sub.key))
+    return found, problems
+
+
+def _until(delta: dt.timedelta) -> str:
+    minutes = max(0, int(delta.total_seconds() // 60))
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    return " ".join(f"{n} {unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "min"))
+                    if n) or "now"
+
+
+async def schedule_view(request: web.Request) -> web.Response:
+    """`GET /manage/schedule`: the next prompt of every channel, soonest first."""
+    from touchpoint.scheduler import SCHEDULER_KEY
+
+    ctx = context(request)
+    following = live(request)
+    folder = following.reloader.folder if following is not None else ctx.settings.playbooks
+    scheduler = request.config_dict.get(SCHEDULER_KEY)
+    on = set(scheduler.outbounds) if scheduler is not None else None
+    now = dt.datetime.fromtimestamp(ctx.handler.clock(), dt.UTC)
+    try:
+        rows, problems = await planned(ctx.handler.store, folder,
+                                       ctx.handler.playbooks.playbooks, on, now)
+    except Exception as exc:  # any store backend's failure
+        log.warning("schedule: cannot read the store (%s: %s)", type(exc).__name__, exc)
+        body: list[Node] = [el("h1", "Schedule"), el(
+            "p", "The store is unreachable just now; try again in a minute.", class_="error",
+            role="alert")]
+        return respond(request, "Schedule", "schedule", body, status=503)
+    table: Node = el("p", f"No daily prompts scheduled: add {SCHEDULE} next to the playbooks, "
+                     "or say /touchpoint subscribe 09:00 Europe/Berlin in a channel.",
+                     class_="muted")
+    if rows:
+        table = el("table", el("thead", el("tr", [el("th", h) for h in (
+            "next prompt (channel's time)", "UTC", "in", "channel", "schedule", "prompts",
+            "made in", "status")])), el("tbody", [el(
+                "tr", el("td", f"{p.at.astimezone(p.sub.tz):%a %d %b %H:%M}"),
+                el("td", f"{p.at:%H:%M}"), el("td", _until(p.at - now)),
+                el("td", el("code", p.sub.key)), el("td", p.sub.describe()),
+                el("td", p.prompts, title=", ".join(p.sub.playbooks) or "every playbook"),
+                el("td", p.sub.source), el("td", p.status),
+                class_="planned", data_channel=p.sub.key) for p in rows]), class_="schedule")
+    note = ("Preview: nothing is posted from here; touchpoint serve posts these."
+            if ctx.preview else "")
+    body = [el("h1", "Schedule"), el("p", note, class_="muted") if note else None,
+            el("div", el("b", f"{SCHEDULE} or a subscription could not be read:"),
+               el("ul", [el("li", p) for p in problems]), class_="error", role="alert")
+            if problems else None, table]
+    return respond(request, "Schedule", "schedule", body)
