@@ -35,6 +35,8 @@ log = logging.getLogger("touchpoint.prompts")
 
 Status = Literal["posted", "already", "held", "gone", "failed", "unavailable", "retry"]
 FINAL = frozenset({"posted", "already", "gone", "failed"})
+RESLOTS = 3
+"""Shared slots a post may give up because this process woke too late for them."""
 Sleep = Callable[[float], Awaitable[None]]
 WallClock = Callable[[], dt.datetime]
 
@@ -138,11 +140,18 @@ class Pacer:
         self._channel_interval = channel_interval
         self._local = MemoryStore(clock=clock)
 
-    async def slot(self, platform: str, channel: str) -> float:
+    async def channel_slot(self, platform: str, channel: str) -> float:
         """Seconds to wait before the next post to `channel` may go out."""
-        shared = await self._reserve(f"rate:{platform}", self._interval)
-        own = await self._local.reserve(f"{platform}:{channel}", self._channel_interval)
-        return max(shared, own)
+        return await self._local.reserve(f"{platform}:{channel}", self._channel_interval)
+
+    async def shared_slot(self, platform: str) -> float:
+        """Seconds to wait for the next of the platform's slots, shared by all instances."""
+        return await self._reserve(f"rate:{platform}", self._interval)
+
+    @property
+    def tolerance(self) -> float:
+        """How late a slot may be taken: later, it would go out bunched with the next ones."""
+        return max(0.01, 2 * self._interval)
 
     async def pause(self, platform: str, channel: str, seconds: float, *, shared: bool) -> None:
         """No post to the channel, and with `shared` to the platform, for `seconds`."""
@@ -217,13 +226,8 @@ class Poster:
         settings, sub = self.settings, job.sub
         result = Result("retry", "not tried")
         for attempt in range(1, settings.attempts + 1):
-            wait = await self._pacer.slot(sub.platform, sub.channel)
             try:
-                if wait > settings.lease / 2 and not await self.store.renew(
-                        job.key, token, wait + settings.lease):
-                    return "held"
-                await self._sleep(wait)
-                if not await self.store.renew(job.key, token, settings.lease):
+                if not await self._take_turn(job, token):
                     return "held"
             except Exception as exc:  # cannot confirm the lease: do not post
                 log.debug("prompts: cannot renew %s (%s)", job.key, exc)
@@ -254,6 +258,27 @@ class Poster:
         log.warning("prompts: posting to %s: %s; trying again later", sub.key, result.reason)
         await self._release(job, token)
         return "retry"
+
+    async def _take_turn(self, job: Job, token: str) -> bool:
+        """Wait for the channel's and then the platform's next slot, holding the lease.
+
+        A shared slot this process woke up too late for (it stalled) is traded
+        for a new one: taken late it would go out bunched with the slots after
+        it, and the 429 that earns costs every instance a whole second.
+        False when the lease is no longer ours.
+        """
+        settings, sub = self.settings, job.sub
+        await self._sleep(await self._pacer.channel_slot(sub.platform, sub.channel))
+        for _ in range(RESLOTS + 1):
+            wait = await self._pacer.shared_slot(sub.platform)
+            if wait > settings.lease / 2 and not await self.store.renew(
+                    job.key, token, wait + settings.lease):
+                return False
+            began = time.monotonic()
+            await self._sleep(wait)
+            if time.monotonic() - began - wait <= self._pacer.tolerance:
+                break
+        return await self.store.renew(job.key, token, settings.lease)
 
     async def _reply(self, job: Job) -> Reply | None:
         pool = rotation(job.sub.key, prompt_pool(self._playbooks(), job.sub.playbooks))

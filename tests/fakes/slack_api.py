@@ -40,6 +40,8 @@ class Call:
     headers: dict[str, str]
     status: int = 200
     answer: Any = None
+    at: float = field(default_factory=time.time)
+    """When it arrived (Unix time), for benchmarks that time a run from outside."""
 
     @property
     def error(self) -> str:
