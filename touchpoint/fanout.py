@@ -88,6 +88,13 @@ class Job:
     def key(self) -> str:
         return f"post:{self.sub.key}:{self.day.isoformat()}"
 
+    def deadline(self, grace: float) -> dt.datetime:
+        """When a queued post is given up: the end of its grace period or of its local day,
+        whichever is later, so a long fan-out is not cut short by its own length."""
+        end_of_day = dt.datetime.combine(self.day + dt.timedelta(days=1), dt.time(0),
+                                         tzinfo=self.sub.tz)
+        return max(self.due + dt.timedelta(seconds=grace), end_of_day)
+
     def since(self) -> float:
         """The start of the day in the channel's zone: no earlier attempt posted before."""
         return dt.datetime.combine(self.day, dt.time(0), tzinfo=self.sub.tz).timestamp()
@@ -326,8 +333,8 @@ class Fanout:
     """This instance's queue of due posts, worked by a few tasks until each is final.
 
     Posts another instance holds, or that the store could not decide, wait a
-    little and go round again; a post not final by the end of its grace
-    period is logged as missed.
+    little and go round again; a post not final by the end of its day (or of
+    its grace period, if that is later) is logged as missed.
     """
 
     def __init__(self, poster: Poster, clock: WallClock = utc_now,
@@ -391,9 +398,8 @@ class Fanout:
                 self._finish(job, "failed")
 
     async def _attempt(self, job: Job) -> None:
-        deadline = job.due + dt.timedelta(seconds=self.settings.grace)
-        if self._clock() > deadline:
-            log.error("prompts: missed %s for %s: not posted within the grace period",
+        if self._clock() > job.deadline(self.settings.grace):
+            log.error("prompts: missed %s for %s: not posted by the end of the day",
                       job.sub.key, job.day)
             self._finish(job, "missed")
             return
@@ -414,7 +420,7 @@ class Fanout:
     def _finish(self, job: Job, status: str) -> None:
         self._pending.pop(job.key, None)
         self._tries.pop(job.key, None)
-        self._finished[job.key] = job.due + dt.timedelta(seconds=self.settings.grace)
+        self._finished[job.key] = job.deadline(self.settings.grace)
         self._tally[status] += 1
         if self._observe is not None:
             self._observe(status)

@@ -145,7 +145,7 @@ class Settings:
             redis_prefix=redis_prefix,
             **teams,
             **live,
-            prompt_grace=number("TOUCHPOINT_PROMPT_GRACE", defaults.prompt_grace, 0, 86400),
+            prompt_grace=number("TOUCHPOINT_PROMPT_GRACE", defaults.prompt_grace, 60, 86400),
             prompt_rate=number("TOUCHPOINT_PROMPT_RATE", defaults.prompt_rate, 0.01, 1000),
             prompt_lease=number("TOUCHPOINT_PROMPT_LEASE", defaults.prompt_lease, 1, 3600),
             admin_token=_admin_token(env, problems),

@@ -200,11 +200,20 @@ async def test_the_fanout_works_its_queue_and_reports(
         in caplog.text
 
 
-async def test_a_job_past_its_grace_is_missed_not_posted(
+def test_a_queued_post_lasts_until_the_end_of_its_day_or_its_grace() -> None:
+    sub = Subscription("slack", "C1", dt.time(9), "Europe/Berlin", EVERY_DAY)
+    morning = Job(sub, dt.date(2024, 6, 3), sub.run_on(dt.date(2024, 6, 3)))
+    assert morning.deadline(7200) == dt.datetime(2024, 6, 4, tzinfo=sub.tz)
+    late = Subscription("slack", "C1", dt.time(23, 30), "Europe/Berlin", EVERY_DAY)
+    night = Job(late, dt.date(2024, 6, 3), late.run_on(dt.date(2024, 6, 3)))
+    assert night.deadline(7200) == dt.datetime(2024, 6, 4, 1, 30, tzinfo=sub.tz)
+
+
+async def test_a_job_past_its_day_is_missed_not_posted(
         slack_api: FakeSlackAPI, outbound: SlackOutbound, library: PlaybookSet,
         caplog: pytest.LogCaptureFixture) -> None:
     fanout = Fanout(poster(MemoryStore(), outbound, library),
-                    clock=lambda: NOW + dt.timedelta(seconds=FAST.grace + 1))
+                    clock=lambda: NOW + dt.timedelta(days=2))
     fanout.start()
     try:
         fanout.add([job("C0LATE001")])
