@@ -43,6 +43,10 @@ log = logging.getLogger("touchpoint.prompts")
 REFRESH = 60.0
 """Seconds between two reads of subscriptions, schedule.yaml and flags (and catch-ups)."""
 
+# APScheduler logs every job run at INFO: a line a minute that says nothing. Its warnings
+# (a job that raised, a missed run) still show.
+logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
 
 def slot_of(sub: Subscription) -> str:
     days = ",".join(DAY_NAMES[d] for d in sub.weekdays)
