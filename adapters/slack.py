@@ -184,6 +184,10 @@ class SlackAdapter:
             log.warning("slack: a signed request that bolt cannot read (%s: %s)",
                         type(exc).__name__, exc)
             return web.json_response({"error": "malformed request"}, status=400)
+        if "event" in bolt_request.body and not isinstance(bolt_request.body["event"], dict):
+            # Bolt's middleware calls `.get` on it and answers 500 with a traceback.
+            log.warning("slack: a signed event envelope whose event is not an object")
+            return web.json_response({"error": "malformed request"}, status=400)
         if bolt_request.body.get("type") == "app_rate_limited":
             log.warning("slack: Slack is dropping this app's events from workspace %s (more "
                         "than 30,000 in an hour); some messages will get no answer",
