@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -10,6 +12,7 @@ import pytest
 from fakes.slack_api import FakeSlackAPI
 from slack_harness import (
     APP_TOKEN,
+    Touchpoint,
     action_payload,
     command_body,
     message_event,
@@ -32,6 +35,16 @@ def envelope(kind: str, payload: dict[str, Any], number: int, retry: int = 0) ->
     }
 
 
+async def healthy(tp: Touchpoint) -> bool:
+    """The client marks itself connected just after Slack sees the socket: poll, bounded."""
+    deadline = time.monotonic() + 10
+    while (await tp.get("/healthz"))[1]["slack"] != "ok":
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
+
+
 async def test_socket_mode_answers_events_commands_and_buttons(
         slack_api: FakeSlackAPI, library: PlaybookSet) -> None:
     text, playbook_id = texts_that_match(library, "nudge")[0]
@@ -40,7 +53,7 @@ async def test_socket_mode_answers_events_commands_and_buttons(
         await slack_api.wait_socket()
         opened = slack_api.calls("apps.connections.open")
         assert opened[0].headers["Authorization"] == f"Bearer {APP_TOKEN}"
-        assert (await tp.get("/healthz"))[1]["slack"] == "ok"
+        assert await healthy(tp)
 
         event = message_event(text)
         await slack_api.socket_send(envelope("events_api", event, 1))

@@ -130,3 +130,25 @@ async def test_an_impossible_slack_setup_stops_the_start_with_the_reason() -> No
     assert code == 2
     assert "SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN" in err
     assert TOKEN not in err
+
+
+async def test_socket_mode_flag_connects_without_an_events_route(slack_api: FakeSlackAPI) -> None:
+    app_token = "xapp-1-A0FAKEAPP-3333-fakefakefake"
+    env = clean_env(SLACK_BOT_TOKEN=TOKEN, SLACK_APP_TOKEN=app_token, SLACK_API_URL=slack_api.url)
+    async with serve(env, "--socket-mode") as server, aiohttp.ClientSession() as http:
+        await slack_api.wait_socket(timeout=30)
+        async with http.post(server.url + "/slack/events", data=b"{}") as resp:
+            events_status = resp.status
+        deadline = time.monotonic() + 30  # the client marks itself connected just after Slack
+        while True:
+            async with http.get(server.url + "/healthz") as resp:
+                health = await resp.json()
+            if health["slack"] == "ok" or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
+    opened = slack_api.calls("apps.connections.open")
+    assert opened and opened[0].headers["Authorization"] == f"Bearer {app_token}"
+    assert events_status == 404
+    assert health["slack"] == "ok"
+    assert "slack: on (Socket Mode)" in server.text
+    assert server.proc.returncode == 0
