@@ -32,6 +32,8 @@ async def test_preview_serves_only_the_page_on_the_embedded_defaults(tmp_path: P
 
 async def test_serve_puts_the_page_behind_the_token(tmp_path: Path) -> None:
     folder = copy_playbooks(tmp_path / "playbooks")
+    (folder / "schedule.yaml").write_text(
+        "prompts:\n  - {platform: slack, channel: C0123SALES, time: '09:00', zone: UTC}\n")
     env = {"TOUCHPOINT_PLAYBOOKS": str(folder), "TOUCHPOINT_WATCH_INTERVAL": "0",
            "TOUCHPOINT_ADMIN_TOKEN": TOKEN}
     async with cli_server(["serve"], env, r"serving 3 playbooks on http://127\.0\.0\.1:(\d+)") \
@@ -45,5 +47,9 @@ async def test_serve_puts_the_page_behind_the_token(tmp_path: Path) -> None:
             assert response.status == 200
             page = await response.text()
             assert "3 playbooks live" in page and "Reload now" in page
+        async with http.get(f"{url}/manage/schedule",
+                            headers={"Authorization": f"Bearer {TOKEN}"}) as response:
+            page = await response.text()
+            assert "slack:C0123SALES" in page and "slack is off on this server" in page
         async with http.get(f"{url}/healthz") as response:
             assert response.status == 200  # the bot's own routes never see the guard
