@@ -14,7 +14,7 @@ it accepted, duplicates and losses (both must be 0).
 
     python bench/prompt_fanout.py                       # 10,000 channels at 100/s, 3 instances
     python bench/prompt_fanout.py --quick               # 1,000 channels
-    python bench/prompt_fanout.py --channels 10000 --rate 200 --instances 1
+    python bench/prompt_fanout.py --channels 10000 --rate 200 --instances 1 --pace 0.9
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ async def serve(env: dict[str, str]) -> tuple[asyncio.subprocess.Process, asynci
     return proc, done
 
 
-async def run(channels: int, rate: float, burst: float, instances: int) -> dict[str, float]:
+async def run(channels: int, rate: float, burst: float, instances: int,
+              pace: float) -> dict[str, float]:
     api = FakeSlackAPI()
     api.start()
     limit = api.limit(per_channel=1.0, per_workspace=rate, workspace_burst=burst)
@@ -88,7 +89,7 @@ async def run(channels: int, rate: float, burst: float, instances: int) -> dict[
                if not k.startswith(("SLACK_", "TOUCHPOINT_", "Microsoft", "REDIS_"))}
         env.update(SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET="f" * 32,
                    SLACK_API_URL=api.url, REDIS_URL=redis.url, TOUCHPOINT_REDIS_PREFIX=PREFIX,
-                   TOUCHPOINT_PROMPT_RATE=str(rate), TOUCHPOINT_WATCH_INTERVAL="0",
+                   TOUCHPOINT_PROMPT_RATE=str(rate * pace), TOUCHPOINT_WATCH_INTERVAL="0",
                    TOUCHPOINT_PLAYBOOKS=str(ROOT / "playbooks"), TOUCHPOINT_LOG_LEVEL="INFO")
         servers = [await serve(env) for _ in range(instances)]
         await asyncio.gather(*(done.wait() for _, done in servers))
@@ -117,19 +118,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--channels", type=int, default=10_000)
-    parser.add_argument("--rate", type=float, default=100.0, help="the workspace's messages "
-                        "per second, and TOUCHPOINT_PROMPT_RATE")
+    parser.add_argument("--rate", type=float, default=100.0,
+                        help="the workspace's messages per second")
+    parser.add_argument("--pace", type=float, default=1.0, help="TOUCHPOINT_PROMPT_RATE as a "
+                        "fraction of --rate (below 1 leaves headroom for jitter)")
     parser.add_argument("--burst", type=float, default=5.0,
                         help="messages the workspace takes at once above the rate")
     parser.add_argument("--instances", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="1,000 channels")
     args = parser.parse_args()
     channels = 1_000 if args.quick else args.channels
-    result = asyncio.run(run(channels, args.rate, args.burst, args.instances))
-    print("| channels | instances | workspace rate/s | last post s | least s | of the least | "
-          "all done s | posts | duplicates | lost | 429s |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    result = asyncio.run(run(channels, args.rate, args.burst, args.instances, args.pace))
+    print("| channels | instances | workspace rate/s | paced at | last post s | least s | "
+          "of the least | all done s | posts | duplicates | lost | 429s |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     print(f"| {result['channels']:,.0f} | {result['instances']:.0f} | {result['rate']:g} | "
+          f"{args.pace:.0%} | "
           f"{result['took']:.1f} | {result['least']:.1f} | {result['efficiency']:.1%} | "
           f"{result['done']:.1f} | {result['posted']:,.0f} | {result['duplicates']:.0f} | "
           f"{result['lost']:.0f} | {result['refused']:.0f} |")
