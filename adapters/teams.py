@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import ipaddress
 import json
 import logging
 import time
@@ -29,6 +28,7 @@ from botbuilder.schema import Activity, ConversationAccount, ConversationReferen
 from msrest.exceptions import ClientRequestError
 
 from adapters import teams_cards
+from adapters.network import forwarded, is_loopback
 from bot.handler import Handler
 from bot.messages import Reply
 from touchpoint.settings import Settings
@@ -39,7 +39,6 @@ PLATFORM = "teams"
 ROUTE = "/api/messages"
 MAX_ACTIVITY_BYTES = 256 * 1024
 """Teams activities are a few kilobytes; anything this big is not one."""
-FORWARDED_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
 
 
 @dataclass(frozen=True)
@@ -87,26 +86,13 @@ class _Authentication(ConfigurationBotFrameworkAuthentication):  # type: ignore[
         return _NoRetryConnectorFactory(super().create_connector_factory(claims_identity))
 
 
-def is_loopback(remote: str | None) -> bool:
-    """Whether a peer address is this machine (IPv4, IPv6 or IPv4-mapped IPv6)."""
-    if not remote:
-        return False
-    try:
-        address = ipaddress.ip_address(remote.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
-
-
 def request_is_local(remote: str | None, headers: Mapping[str, str]) -> bool:
     """Dev mode's only protection: the peer is loopback and no proxy forwarded the request.
 
     A proxy on the same machine would make every caller look local, so any
     forwarding header means the request came from elsewhere.
     """
-    return is_loopback(remote) and not any(h in headers for h in FORWARDED_HEADERS)
+    return is_loopback(remote) and not forwarded(headers)
 
 
 def retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -27,13 +26,13 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from adapters.network import forwarded, is_loopback
 from touchpoint.web.html import PREFIX, Html, document, el
 
 COOKIE = "touchpoint_admin"
 SESSION_SECONDS = 12 * 3600
 """How long a login lasts: a working day, then the token is asked for again."""
 LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-FORWARDING = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP")
 LOGIN = f"{PREFIX}/login"
 PUBLIC = (f"{PREFIX}/static/",)
 """Paths anyone who can reach the server may fetch: the style sheet holds no secret."""
@@ -50,19 +49,6 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 """Sent with every page: nothing from elsewhere, no framing, no caching of what people asked."""
-
-
-def is_loopback(remote: str | None) -> bool:
-    """The peer address is this machine's (127.0.0.0/8, ::1, or ::ffff:127.x)."""
-    if not remote:
-        return False
-    try:
-        address = ipaddress.ip_address(remote.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped.is_loopback
-    return address.is_loopback
 
 
 def host_name(host: str | None) -> str:
@@ -171,8 +157,7 @@ def safe_next(path: str) -> str:
 def _let_in(request: web.Request, guard: Guard) -> str | web.Response:
     """How the request is let in, or the page that turns it away."""
     if not guard.token:
-        forwarded = any(name in request.headers for name in FORWARDING)
-        if is_local(request.remote, request.host, forwarded):
+        if is_local(request.remote, request.host, forwarded(request.headers)):
             return "local"
         return refusal(403, "Only on this machine",
                        "These pages are served to a browser on the server itself. To reach "
