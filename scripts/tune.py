@@ -18,29 +18,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.matcher import Matcher, Observation  # noqa: E402
-from touchpoint.evaluate import Labelled, Scores, read_labelled  # noqa: E402
+from bot.matcher import Observation  # noqa: E402
+from touchpoint.evaluate import Labelled, evaluate_observed, read_labelled  # noqa: E402
 from touchpoint.loader import load_folder  # noqa: E402
 
 Seen = list[tuple[Labelled, Observation]]
-
-
-def score(matcher: Matcher, seen: Seen) -> Scores:
-    scores = Scores()
-    for item, observation in seen:
-        got = matcher.decide(observation, "guide").best
-        nudged = matcher.decide(observation, "nudge").best
-        playbook = got.playbook if got else None
-        if item.expected is None:
-            scores.chatter += 1
-            scores.guide_quiet_on_chatter += playbook is None
-        else:
-            scores.touchpoints += 1
-            scores.guide_correct += playbook == item.expected
-        if nudged is not None:
-            scores.nudged += 1
-            scores.nudged_correct += nudged.playbook == item.expected
-    return scores
 
 
 def main() -> None:
@@ -57,7 +39,7 @@ def main() -> None:
         for mid, threshold in itertools.product([0.0, 1.0, 2.0, 3.0, 4.0],
                                                 [0.15, 0.2, 0.3, 0.4]):
             matcher.tuning = replace(shared, guide_gate_mid=mid, guide_threshold=threshold)
-            s = score(matcher, seen)
+            s = evaluate_observed(matcher, seen)
             value = s.guide_accuracy + 0.5 * s.guide_quiet
             if value > guide_value:
                 guide_value, guide = value, matcher.tuning
@@ -66,7 +48,7 @@ def main() -> None:
                                                         [0.4, 0.5, 0.6, 0.7], [0.0, 0.2]):
             matcher.tuning = replace(guide, gate_mid=mid, nudge_threshold=threshold,
                                      nudge_margin=margin)
-            s = score(matcher, seen)
+            s = evaluate_observed(matcher, seen)
             value = s.nudge_recall if s.nudge_precision >= 0.96 else -1.0
             if value > nudge_value:
                 nudge_value, tuned = value, matcher.tuning
@@ -76,7 +58,7 @@ def main() -> None:
     print(best)
     for name, part in (("fit", fit), ("check", check), ("all", items)):
         seen = [(item, matcher.observe(item.text)) for item in part]
-        print(f"--- {name}\n{score(matcher, seen).summary()}")
+        print(f"--- {name}\n{evaluate_observed(matcher, seen).summary()}")
 
 
 if __name__ == "__main__":

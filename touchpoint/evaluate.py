@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.matcher import Matcher
+from bot.matcher import Matcher, Observation
 
 
 @dataclass(frozen=True)
@@ -68,11 +68,15 @@ def read_labelled(paths: Iterable[Path]) -> list[Labelled]:
 
 
 def evaluate(matcher: Matcher, items: Iterable[Labelled]) -> Scores:
+    return evaluate_observed(matcher, ((item, matcher.observe(item.text)) for item in items))
+
+
+def evaluate_observed(matcher: Matcher, seen: Iterable[tuple[Labelled, Observation]]) -> Scores:
+    """Score decisions on messages already observed, so knobs can be tried without re-reading."""
     scores = Scores()
-    for item in items:
-        seen = matcher.observe(item.text)
-        guide = matcher.decide(seen, "guide")
-        nudge = matcher.decide(seen, "nudge")
+    for item, observation in seen:
+        guide = matcher.decide(observation, "guide")
+        nudge = matcher.decide(observation, "nudge")
         got = guide.best.playbook if guide.best else None
         nudged = nudge.best.playbook if nudge.best else None
         if item.expected is None:
