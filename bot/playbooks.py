@@ -281,7 +281,14 @@ def parse_document(source: str, text: str, model: type[D], fields_at: FieldsAt,
             [PlaybookError(source, 1, 1, "", f"file is larger than {MAX_FILE_BYTES} bytes")]
         )
     located = _Located(source)
-    loader = loader_class(text)
+    try:
+        loader = loader_class(text)  # reads the whole text: refuses control characters here
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        error = PlaybookError(source, line, column, "", f"not valid YAML: character "
+                              f"#x{exc.character:04x} is not allowed ({exc.reason})")
+        raise PlaybookErrors([error]) from None
     try:
         node = loader.get_single_node()
         if node is None:

@@ -161,3 +161,10 @@ def test_duplicate_ids_across_files() -> None:
         parse_playbooks([("playbooks/a.yaml", GOOD), ("playbooks/b.yaml", GOOD)])
     (error,) = info.value.errors
     assert str(error) == "playbooks/b.yaml:1:5: id: 'price' is already used by playbooks/a.yaml"
+
+
+def test_a_control_character_is_a_located_error_not_a_crash() -> None:
+    """PyYAML refuses it while reading, before parsing: that must be a PlaybookErrors too."""
+    assert errors_of(GOOD.replace("nudge: Lead", "nudge: \x1fLead")) == [
+        "playbooks/price.yaml:13:8: not valid YAML: character #x001f is not allowed "
+        "(special characters are not allowed)"]
