@@ -23,6 +23,21 @@ DATA = Path(__file__).resolve().parent / "data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--soak-seconds", type=float, default=None,
+                     help="seconds of load in each soak test (default: $TOUCHPOINT_SOAK_SECONDS "
+                          "or a short CI run)")
+
+
+@pytest.fixture
+def soak_seconds(request: pytest.FixtureRequest) -> float:
+    """How long the soak tests load the servers: short in CI, long with --soak-seconds N."""
+    given = request.config.getoption("--soak-seconds")
+    if given is None:
+        given = float(os.environ.get("TOUCHPOINT_SOAK_SECONDS", "4"))
+    return float(given)
+
+
 @pytest.fixture(scope="session")
 def library() -> PlaybookSet:
     return load_folder(PLAYBOOKS)
