@@ -20,7 +20,8 @@ from bot.library import PlaybookSet
 from bot.prompts import INVITATION, prompt_pool, prompt_reply
 from bot.schedule import EVERY_DAY, Subscription
 from bot.store import MemoryStore, Store
-from touchpoint.fanout import Fanout, FanoutSettings, Job, Poster, due_jobs
+from touchpoint.fanout import FanoutSettings, Job, Poster, due_jobs
+from touchpoint.scheduler import Fanout
 
 TOKEN = "xoxb-1111-2222-fakefakefake"
 FAST = FanoutSettings(rate=500, channel_interval=0.01, lease=5, grace=3600, workers=4)
