@@ -90,16 +90,20 @@ class RateLimitRetry(AsyncRetryHandler):
         state.increment_current_attempt()
 
 
+SERVER_RETRIES = 3
+
+
 def web_client(token: str, base_url: str) -> AsyncWebClient:
-    """A network blip or a 5xx is retried once, a 429 as Slack's `Retry-After` says."""
+    """A network blip or a 5xx is retried up to three times with backoff (0.5, 1, 2 s),
+    a 429 as Slack's `Retry-After` says: a short Slack incident must not lose a reply."""
     return AsyncWebClient(
         token=token,
         base_url=base_url,
         timeout=int(API_TIMEOUT),
         logger=logging.getLogger("touchpoint.slack.web"),
         retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=1),
+            AsyncConnectionErrorRetryHandler(max_retry_count=SERVER_RETRIES),
             RateLimitRetry(),
-            AsyncServerErrorRetryHandler(max_retry_count=1),
+            AsyncServerErrorRetryHandler(max_retry_count=SERVER_RETRIES),
         ],
     )

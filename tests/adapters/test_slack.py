@@ -27,6 +27,7 @@ from slack_harness import (
     texts_that_match,
 )
 
+from adapters.slack_web import SERVER_RETRIES
 from bot.library import PlaybookSet
 
 
@@ -542,6 +543,16 @@ async def test_a_retry_after_beyond_reason_is_not_waited_for(
     assert "still rate limited" in caplog.text
 
 
+async def test_a_reply_survives_a_short_run_of_server_errors(
+        slack_api: FakeSlackAPI, library: PlaybookSet, nudge: tuple[str, str]) -> None:
+    slack_api.server_error("chat.postMessage", times=SERVER_RETRIES)
+    async with running(slack_api, library) as tp:
+        await tp.event(message_event(nudge[0]))
+        await slack_api.wait_for("chat.postMessage", 1 + SERVER_RETRIES)
+        await tp.settle()
+    assert [c.ok for c in slack_api.calls("chat.postMessage")] == [False] * SERVER_RETRIES + [True]
+
+
 @pytest.mark.parametrize(("trouble", "logged"), [
     ("not_in_channel", "the bot is not a member of C0FAKECHAN; invite it with /invite"),
     ("channel_not_found", "channel C0FAKECHAN does not exist or the bot cannot see it"),
@@ -553,12 +564,13 @@ async def test_web_api_errors_are_logged_and_the_server_keeps_serving(
         slack_api: FakeSlackAPI, library: PlaybookSet, nudge: tuple[str, str],
         caplog: pytest.LogCaptureFixture, trouble: str, logged: str) -> None:
     if trouble == "http_500":
-        slack_api.server_error("chat.postMessage", times=2)  # the first try and one retry
+        slack_api.server_error("chat.postMessage", times=1 + SERVER_RETRIES)  # every try fails
     else:
         slack_api.fail("chat.postMessage", trouble)
     async with running(slack_api, library) as tp:
         await tp.event(message_event(nudge[0]))
-        await slack_api.wait_for("chat.postMessage", 2 if trouble == "http_500" else 1)
+        await slack_api.wait_for("chat.postMessage",
+                                 1 + SERVER_RETRIES if trouble == "http_500" else 1)
         await tp.settle()
         assert logged in caplog.text
         assert "Traceback" not in caplog.text
