@@ -14,41 +14,25 @@ from pathlib import Path
 
 from bot.checks import run_examples
 from bot.handler import Handler, HandlerSettings
-from bot.library import PlaybookSet
 from bot.matcher import MatchResult
 from bot.playbooks import Background, Playbook, PlaybookErrors
 from bot.store import MemoryStore
-from touchpoint import prompt_cli
-from touchpoint.loader import SCHEDULE, load_folder, load_schedule
+from touchpoint import cli_support, prompt_cli
+from touchpoint.loader import SCHEDULE, load_schedule
+from touchpoint.review import print_errors
 from touchpoint.settings import Settings, SettingsError
 
 
-def _folder(args: argparse.Namespace, settings: Settings) -> Path:
-    given = getattr(args, "dir", None) or args.playbooks
-    return Path(given) if given else settings.playbooks
-
-
-def _load(args: argparse.Namespace, settings: Settings) -> PlaybookSet | None:
-    from touchpoint.review import print_errors
-
-    try:
-        return load_folder(_folder(args, settings))
-    except PlaybookErrors as exc:
-        print_errors(exc.errors, getattr(args, "format", "text"))
-        return None
-
-
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    library = _load(args, settings)
+    library = cli_support.load(args, settings)
     if library is None:
         return 1
     triggers = sum(len(p.triggers) for p in library.playbooks)
-    folder = _folder(args, settings)
+    folder = cli_support.folder(args, settings)
     try:
         scheduled = load_schedule(folder, library.by_id)
     except PlaybookErrors as exc:
-        for error in exc.errors:
-            print(error, file=sys.stderr)
+        print_errors(exc.errors, "text")
         return 1
     prompts = f", {len(scheduled)} channels in {SCHEDULE}" if (folder / SCHEDULE).is_file() else ""
     print(f"ok: {len(library.playbooks)} playbooks, {triggers} triggers in {folder}{prompts}")
@@ -56,7 +40,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
-    library = _load(args, settings)
+    library = cli_support.load(args, settings)
     if library is None:
         return 1
     failed = 0
@@ -79,7 +63,7 @@ def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
         if args.base:
             try:
                 base, differing = review.changed_against_base(library, args.base,
-                                                              _folder(args, settings))
+                                                              cli_support.folder(args, settings))
             except PlaybookErrors as exc:
                 print(f"--base {args.base}: cannot load it:", file=sys.stderr)
                 review.print_errors(exc.errors, "text")
@@ -107,7 +91,7 @@ def result_json(text: str, result: MatchResult) -> dict[str, object]:
 
 
 def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
-    library = _load(args, settings)
+    library = cli_support.load(args, settings)
     if library is None:
         return 1
     texts: Sequence[str] = [" ".join(args.text)] if args.text else (
@@ -129,7 +113,7 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     from adapters import console
 
-    library = _load(args, settings)
+    library = cli_support.load(args, settings)
     if library is None:
         return 1
     handler = Handler(library, MemoryStore(),
@@ -154,7 +138,7 @@ def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from touchpoint.evaluate import evaluate, read_labelled
 
-    library = _load(args, settings)
+    library = cli_support.load(args, settings)
     if library is None:
         return 1
     try:
@@ -197,8 +181,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     try:
         asyncio.run(server.serve(settings, args.host, port, socket_mode_only=args.socket_mode))
     except PlaybookErrors as exc:
-        for error in exc.errors:
-            print(error, file=sys.stderr)
+        print_errors(exc.errors, "text")
         return 1
     return 0
 
@@ -212,8 +195,7 @@ def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
     try:
         asyncio.run(preview(settings, args.host, port))
     except PlaybookErrors as exc:
-        for error in exc.errors:
-            print(error, file=sys.stderr)
+        print_errors(exc.errors, "text")
         return 1
     return 0
 

@@ -19,8 +19,10 @@ from bot.library import PlaybookSet
 from bot.playbooks import PlaybookErrors
 from bot.schedule import EVERY_DAY, Subscription, merge
 from bot.store import Store
+from touchpoint import cli_support
 from touchpoint.fanout import Job, Poster, Status, chat_subscriptions, fanout_settings, utc_now
-from touchpoint.loader import load_folder, load_schedule
+from touchpoint.loader import load_schedule
+from touchpoint.review import print_errors
 from touchpoint.settings import Settings
 
 SAID = {
@@ -32,10 +34,6 @@ SAID = {
     "unavailable": "not posted: the store (Redis) is unreachable",
     "retry": "not posted: the platform failed for now (see the log); try again later",
 }
-
-
-def _folder(args: argparse.Namespace, settings: Settings) -> Path:
-    return Path(args.playbooks) if args.playbooks else settings.playbooks
 
 
 def _store(settings: Settings) -> Store:
@@ -65,14 +63,13 @@ async def _read_chat(settings: Settings) -> tuple[list[Subscription], dict[str, 
 
 
 def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
-    library = _load(args, settings)
+    library = cli_support.load(args, settings)
     if library is None:
         return 1
     try:
-        from_git = load_schedule(_folder(args, settings), library.by_id)
+        from_git = load_schedule(cli_support.folder(args, settings), library.by_id)
     except PlaybookErrors as exc:
-        for error in exc.errors:
-            print(error, file=sys.stderr)
+        print_errors(exc.errors, "text")
         return 1
     try:
         from_chat, flagged = asyncio.run(_read_chat(settings))
@@ -137,18 +134,17 @@ async def post_now(settings: Settings, library: PlaybookSet, folder: Path, platf
 
 
 def cmd_prompt(args: argparse.Namespace, settings: Settings) -> int:
-    library = _load(args, settings)
+    library = cli_support.load(args, settings)
     if library is None:
         return 1
     if not settings.redis_url:
         print("REDIS_URL is not set: this post is not recorded where the servers look, so "
               "they may post today's prompt there too", file=sys.stderr)
     try:
-        outcome = asyncio.run(post_now(settings, library, _folder(args, settings),
+        outcome = asyncio.run(post_now(settings, library, cli_support.folder(args, settings),
                                        args.platform, args.channel, utc_now()))
     except PlaybookErrors as exc:
-        for error in exc.errors:
-            print(error, file=sys.stderr)
+        print_errors(exc.errors, "text")
         return 1
     if outcome not in SAID:
         print(outcome, file=sys.stderr)
@@ -167,11 +163,3 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                         "conversation id")
     prompt.set_defaults(run=cmd_prompt)
 
-
-def _load(args: argparse.Namespace, settings: Settings) -> PlaybookSet | None:
-    try:
-        return load_folder(_folder(args, settings))
-    except PlaybookErrors as exc:
-        for error in exc.errors:
-            print(error, file=sys.stderr)
-        return None

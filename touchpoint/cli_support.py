@@ -1,0 +1,27 @@
+"""What every `touchpoint` subcommand needs: the playbook folder, and loading it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bot.library import PlaybookSet
+from bot.playbooks import PlaybookErrors
+from touchpoint.loader import load_folder
+from touchpoint.review import print_errors
+from touchpoint.settings import Settings
+
+
+def folder(args: argparse.Namespace, settings: Settings) -> Path:
+    """`DIR` if the command took one, else `--playbooks`, else `TOUCHPOINT_PLAYBOOKS`."""
+    given = getattr(args, "dir", None) or getattr(args, "playbooks", None)
+    return Path(given) if given else settings.playbooks
+
+
+def load(args: argparse.Namespace, settings: Settings) -> PlaybookSet | None:
+    """The playbook set, or None after printing every error (as annotations with --format)."""
+    try:
+        return load_folder(folder(args, settings))
+    except PlaybookErrors as exc:
+        print_errors(exc.errors, getattr(args, "format", "text"))
+        return None
