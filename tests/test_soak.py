@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import os
 import random
 import shutil
 import signal
@@ -31,7 +30,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,9 @@ import aiohttp
 import pytest
 from fakes.slack_api import FakeSlackAPI
 from fakes.teams_connector import FakeTeamsConnector
+from live_support import eventually
 from local_redis import RedisServer
+from serve_process import HANG_GUARD, Instance, clean_environment, start
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "adapters"))
 
@@ -59,7 +60,6 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "xoxb-1111-2222-fakefakefake"
 SIGNING = "f" * 32
 HOOK_SECRET = "soak-webhook-secret"
-HANG_GUARD = 120.0
 CLIENTS = 8
 WARM_UP = 40
 """Requests each client sends before the timed load, and before memory is first read."""
@@ -93,18 +93,6 @@ pytestmark = pytest.mark.soak
 
 
 @dataclass
-class Instance:
-    name: str
-    proc: asyncio.subprocess.Process
-    lines: list[str] = field(default_factory=list)
-    url: str = ""
-
-    @property
-    def log(self) -> str:
-        return "".join(self.lines)
-
-
-@dataclass
 class Sent:
     kind: str
     key: tuple[str, str]
@@ -114,21 +102,8 @@ class Sent:
     killed_before_answer: bool = False
 
 
-async def _follow(instance: Instance) -> None:
-    assert instance.proc.stderr is not None
-    async for raw in instance.proc.stderr:
-        line = raw.decode(errors="replace")
-        instance.lines.append(line)
-        if "serving" in line and "http://" in line:
-            instance.url = line.rsplit(" on ", 1)[1].strip()
-
-
-async def _until(what: str, check: Any) -> None:
-    deadline = time.monotonic() + HANG_GUARD
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {HANG_GUARD:g}s for {what}")
-        await asyncio.sleep(0.02)
+async def _until(what: str, check: Callable[[], object]) -> None:
+    await eventually(check, what, HANG_GUARD)
 
 
 def _rss(instance: Instance) -> int:
@@ -146,21 +121,9 @@ async def _health(http: aiohttp.ClientSession, instance: Instance) -> dict[str, 
         return body
 
 
-async def _start(name: str, env: dict[str, str]) -> Instance:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "touchpoint.cli", "serve", "--port", "0", cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-    instance = Instance(name, proc)
-    asyncio.get_running_loop().create_task(_follow(instance))
-    await _until(f"{name} to serve", lambda: instance.url or proc.returncode is not None)
-    assert instance.url, instance.log
-    return instance
-
-
 def _environment(slack_api: FakeSlackAPI, redis: RedisServer, playbooks: Path
                  ) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLACK_", "TOUCHPOINT_", "Microsoft", "REDIS_")) and k != "PORT"}
+    env = clean_environment()
     env.update(SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SIGNING, SLACK_API_URL=slack_api.url,
                REDIS_URL=redis.url, TOUCHPOINT_REDIS_PREFIX="tp-soak:",
                TOUCHPOINT_PLAYBOOKS=str(playbooks), TOUCHPOINT_WATCH_INTERVAL="0.1",
@@ -352,7 +315,7 @@ async def test_two_instances_under_load_through_redis_restart_slack_errors_kill_
     shutil.copytree(ROOT / "playbooks", folder)
     shipped = len(library.playbooks)
     env = _environment(slack_api, private_redis, folder)
-    first, second = await asyncio.gather(_start("first", env), _start("second", env))
+    first, second = await asyncio.gather(start(env, "first"), start(env, "second"))
     await slack_api.wait_for("auth.test", 2)
     load = Load([first, second], nudges, guides, teams_connector.service_url)
     async with aiohttp.ClientSession() as http:

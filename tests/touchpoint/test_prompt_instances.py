@@ -11,27 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
-import re
 import shutil
 import signal
-import sys
-import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
 from fakes.slack_api import FakeSlackAPI
+from live_support import eventually
 from local_redis import RedisServer
+from serve_process import HANG_GUARD, ROOT, clean_environment, start
 
 from adapters.redis_store import RedisStore
 from bot.schedule import EVERY_DAY, Subscription
 
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "xoxb-1111-2222-fakefakefake"
-SERVING = re.compile(r"serving \d+ playbooks on (http://127\.0\.0\.1:\d+)")
 DONE = "prompts: run done"
-HANG_GUARD = 120.0
-"""Seconds any single wait may take before the test fails: only there so a hang ends."""
 CHANNELS = 60
 RATE = 8.0
 LEASE = 3.0
@@ -40,33 +34,8 @@ LEAD = 6
 GONE = "C0GONE0000"
 
 
-@dataclass
-class Instance:
-    proc: asyncio.subprocess.Process
-    lines: list[str] = field(default_factory=list)
-    url: str = ""
-
-    @property
-    def log(self) -> str:
-        return "".join(self.lines)
-
-
-async def follow(instance: Instance) -> None:
-    assert instance.proc.stderr is not None
-    async for raw in instance.proc.stderr:
-        line = raw.decode(errors="replace")
-        instance.lines.append(line)
-        found = SERVING.search(line)
-        if found:
-            instance.url = found.group(1)
-
-
-async def until(what: str, check: object) -> None:
-    deadline = time.monotonic() + HANG_GUARD
-    while not (check() if callable(check) else check):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {HANG_GUARD:g}s for {what}")
-        await asyncio.sleep(0.02)
+async def until(what: str, check: Callable[[], object]) -> None:
+    await eventually(check, what, HANG_GUARD)
 
 
 def playbook_folder(tmp: Path, channels: list[str], at: dt.time) -> Path:
@@ -83,21 +52,13 @@ def playbook_folder(tmp: Path, channels: list[str], at: dt.time) -> Path:
 
 
 def environment(slack_api: FakeSlackAPI, redis: RedisServer, folder: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLACK_", "TOUCHPOINT_", "Microsoft", "REDIS_")) and k != "PORT"}
+    env = clean_environment()
     env.update(SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET="f" * 32, SLACK_API_URL=slack_api.url,
                REDIS_URL=redis.url, TOUCHPOINT_REDIS_PREFIX="tp-instances:",
                TOUCHPOINT_PLAYBOOKS=str(folder), TOUCHPOINT_WATCH_INTERVAL="0",
                TOUCHPOINT_PROMPT_RATE=str(RATE), TOUCHPOINT_PROMPT_LEASE=str(LEASE),
                TOUCHPOINT_LOG_LEVEL="INFO")
     return env
-
-
-async def start(env: dict[str, str]) -> Instance:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "touchpoint.cli", "serve", "--port", "0", cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-    return Instance(proc)
 
 
 async def test_three_instances_post_once_per_channel_through_a_kill_and_a_redis_restart(
@@ -114,10 +75,8 @@ async def test_three_instances_post_once_per_channel_through_a_kill_and_a_redis_
     slack_api.server_error("chat.postMessage", times=2)
 
     env = environment(slack_api, private_redis, folder)
-    instances = [await start(env) for _ in range(3)]
-    followers = [asyncio.create_task(follow(i)) for i in instances]
+    instances = list(await asyncio.gather(*(start(env, f"instance {n}") for n in range(3))))
     try:
-        await until("three instances serving", lambda: all(i.url for i in instances))
         await until("the first posts", lambda: len(slack_api.delivered()) >= CHANNELS // 4)
         victim, survivors = instances[0], instances[1:]
         victim.proc.send_signal(signal.SIGKILL)
@@ -137,7 +96,7 @@ async def test_three_instances_post_once_per_channel_through_a_kill_and_a_redis_
                 instance.proc.send_signal(signal.SIGTERM)
         for instance in instances:
             await asyncio.wait_for(instance.proc.wait(), HANG_GUARD)
-        await asyncio.gather(*followers)
+        await asyncio.gather(*(i.follower for i in instances if i.follower))
 
     delivered = [c.body["channel"] for c in slack_api.delivered()]
     assert killed_after < CHANNELS - 1 and restarted_after < CHANNELS - 1, "not mid-run"
