@@ -77,9 +77,10 @@ def diff_matches(old: PlaybookSet, new: PlaybookSet, messages: Iterable[str],
     """The messages whose decision (a playbook or none) differs, per mode."""
     changes = []
     for text in messages:
+        old_seen, new_seen = old.matcher.observe(text), new.matcher.observe(text)
         for mode in modes:
-            before, before_score = _top(old.matcher.match(text, mode))
-            after, after_score = _top(new.matcher.match(text, mode))
+            before, before_score = _top(old.matcher.decide(old_seen, mode))
+            after, after_score = _top(new.matcher.decide(new_seen, mode))
             if before != after:
                 changes.append(Change(text, mode, before, after, before_score, after_score))
     return changes
@@ -129,10 +130,10 @@ def captures(new: PlaybookSet, changed: Iterable[str],
             continue
         before = None
         if old is not None:
-            old_winner, _ = _top(old.matcher.match(text, "nudge"))
-            if old_winner == winner:
+            old_result = old.matcher.match(text, "nudge")
+            if _top(old_result)[0] == winner:
                 continue
-            before = _score_of(old.matcher.match(text, "nudge"), winner)
+            before = _score_of(old_result, winner)
         assert winner is not None
         found[winner].append(Capture(winner, "nudges", "background", text, score, winner,
                                      before))
