@@ -1,8 +1,37 @@
-"""The Lua scripts behind the daily prompt's store methods: each is one atomic step in Redis.
+"""The Lua scripts behind the store's methods: each is one atomic step in Redis.
 
 Kept apart from `redis_store` so the store reads as Python; every script is
-registered there and runs through its outage handling.
+registered there and runs through `redis_connection`'s outage handling.
 """
+
+FIRST_TIME = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind == 'string' and redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
+if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+"""SET NX with a TTL, plus two things plain SET NX cannot do in the same step:
+recognise our own earlier attempt (a retry after a lost reply must still say
+"first"), and give a key that somehow lost its TTL one, so it cannot block a
+delivery id or a cooldown forever."""
+
+INCR_WEEK = """
+local value = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return value
+"""
+"""A weekly counter and its expiry in one step, so no week key is left without a TTL."""
+
+ADD_QUESTION = """
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+"""Push, cap and expire in one step: the list never holds more than `keep` questions."""
+
+# The daily prompt
 
 CLAIM = """
 if redis.call('SET', KEYS[1], 'lease:' .. ARGV[1], 'NX', 'PX', ARGV[2]) then

@@ -15,7 +15,9 @@ import pytest
 from local_redis import RedisServer
 from redis.asyncio import Redis
 
-from adapters.redis_store import FIRST_TIME, RedisStore, StoreError, StoreUnavailable
+from adapters.redis_connection import StoreError, StoreUnavailable
+from adapters.redis_scripts import FIRST_TIME
+from adapters.redis_store import RedisStore
 from bot.handler import Handler
 from bot.library import PlaybookSet
 from bot.matcher import Mode

@@ -1,0 +1,169 @@
+"""How a store command reaches Redis: the client's timeouts, outages, and keys.
+
+Kept apart from `redis_store` so the store reads as its keys and what each
+reply means, while this module holds what every command goes through alike:
+`RedisConnection.key` namespaces it under the prefix, and `RedisConnection.run`
+sends it with the outage bookkeeping and hands back the raw reply to check.
+
+Outages. The client reconnects by itself: redis-py retries a command once
+after a dropped connection, which covers a pooled connection that died in a
+restart, and short socket timeouts (1 s to answer, not retried) keep a hung
+Redis from holding a request for long. After a connection failure every call
+raises `StoreUnavailable` at once for `reconnect_interval` seconds instead of
+letting every request wait on a timeout, then tries Redis again. Redis going
+away is logged once, and so is its return.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import Callable
+
+from redis import exceptions as redis_errors
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.commands.core import AsyncScript
+
+from bot.store import Clock
+
+log = logging.getLogger("touchpoint.redis")
+
+UNREACHABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+"""Failures that say Redis could not be reached, as opposed to Redis refusing
+a command; only these make the store degraded."""
+
+
+class StoreError(Exception):
+    """Redis answered, but the command could not be done (a damaged key)."""
+
+
+class StoreUnavailable(StoreError):
+    """Redis cannot be reached right now; the store reconnects by itself."""
+
+
+def fail_fast_client(url: str, *, connect_timeout: float, timeout: float) -> Redis:
+    """A client tuned to fail fast and heal by itself.
+
+    redis-py's default retry backs off for up to ten seconds, long enough
+    for Slack to give up on a request. Here a dropped connection is
+    retried once at once, which gets past a connection that died in a
+    Redis restart; a timeout is not retried, since a Redis that did not
+    answer within `timeout` will not answer the retry sooner, and the
+    command may have run. The health check pings a connection that sat
+    idle, so a restart is noticed before a command goes to a dead socket.
+    """
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=connect_timeout,
+        socket_timeout=timeout,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1,
+                    supported_errors=(redis_errors.ConnectionError,)),
+        health_check_interval=10,
+    )
+
+
+class RedisConnection:
+    """One client under one key prefix, and whether Redis is reachable now."""
+
+    def __init__(self, client: Redis, prefix: str, *, reconnect_interval: float = 1.0,
+                 clock: Clock = time.monotonic) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._reconnect_interval = reconnect_interval
+        self._clock = clock
+        self._down: str | None = None
+        self._down_since = 0.0
+        self._retry_at = 0.0
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
+    def script(self, source: str) -> AsyncScript:
+        """A Lua script registered on the client; run it through `run`."""
+        return self._client.register_script(source)
+
+    def key(self, kind: str, *parts: str) -> str:
+        return ":".join((self._prefix + kind, *parts))
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def health(self) -> str:
+        """`ok`, or `degraded: <reason>` for `/healthz`; also a reconnect probe."""
+        try:
+            reply = await self.run(lambda c: c.ping())
+        except StoreError as exc:
+            return f"degraded: {exc}"
+        if reply is not True:
+            return f"degraded: unexpected PING reply {short(reply)}"
+        return "ok"
+
+    async def run(self, command: Callable[[Redis], object]) -> object:
+        """One command, with the outage bookkeeping around it.
+
+        Returns the raw reply as `object`, so each caller has to check what
+        Redis actually sent before using it.
+        """
+        if self._down is not None and self._clock() < self._retry_at:
+            raise StoreUnavailable(self._down)
+        try:
+            reply = command(self._client)
+            if inspect.isawaitable(reply):
+                reply = await reply
+        except UNREACHABLE as exc:
+            self._mark_down(exc)
+            raise StoreUnavailable(self._down or "redis unreachable") from exc
+        except redis_errors.RedisError as exc:
+            self._mark_up()
+            raise StoreError(f"{type(exc).__name__}: {exc}") from exc
+        self._mark_up()
+        return reply
+
+    async def read_hash(self, key: str) -> dict[str, str]:
+        """A hash as text; a damaged key or entry reads as missing, and is logged."""
+        try:
+            reply = await self.run(lambda c: c.hgetall(key))
+        except StoreUnavailable:
+            raise
+        except StoreError as exc:
+            log.warning("redis: cannot read %s (%s); treating it as empty", key, exc)
+            return {}
+        if not isinstance(reply, dict):
+            log.warning("redis: HGETALL %s answered %s; treating it as empty", key, short(reply))
+            return {}
+        found: dict[str, str] = {}
+        for field, value in reply.items():
+            if not isinstance(field, bytes) or not isinstance(value, bytes):
+                log.warning("redis: %s has an entry of unexpected type; skipped", key)
+                continue
+            try:
+                found[field.decode()] = value.decode()
+            except UnicodeDecodeError:
+                log.warning("redis: %s has an entry that is not UTF-8 (%s); skipped",
+                            key, short(field))
+        return found
+
+    def _mark_down(self, exc: BaseException) -> None:
+        now = self._clock()
+        reason = f"redis unreachable ({type(exc).__name__}: {short(str(exc))})"
+        if self._down is None:
+            self._down_since = now
+            log.warning("%s; dedupe and cooldowns fall back to this process, mutes, counters "
+                        "and references are unavailable until it answers", reason)
+        self._down = reason
+        self._retry_at = now + self._reconnect_interval
+
+    def _mark_up(self) -> None:
+        if self._down is not None:
+            log.warning("redis reachable again after %.1f s", self._clock() - self._down_since)
+            self._down = None
+
+
+def short(value: object, limit: int = 120) -> str:
+    """A reply or value cut to fit one log line."""
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[:limit] + "..."
