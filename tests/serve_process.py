@@ -9,16 +9,25 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import signal
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
+import aiohttp
 from live_support import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVING = re.compile(r"serving \d+ playbooks on (http://127\.0\.0\.1:\d+)")
 HANG_GUARD = 120.0
 """Seconds any single wait may take before the test fails: only there so a hang ends."""
+STOP_GRACE = 15.0
+"""Seconds a leftover instance gets to stop after SIGTERM before it is killed."""
+PROBLEM = re.compile(r"^\S+ \S+ (ERROR|CRITICAL) |^Traceback ")
+"""A log line that reports a failure: the log format's level, or an uncaught exception."""
 
 
 @dataclass
@@ -50,14 +59,87 @@ async def _follow(instance: Instance) -> None:
             instance.url = found.group(1)
 
 
-async def start(env: dict[str, str], name: str = "serve") -> Instance:
-    """A serving instance on a free port; fails with its log if it exits instead."""
+async def start(env: dict[str, str], name: str = "serve",
+                started: list[Instance] | None = None) -> Instance:
+    """A serving instance on a free port; fails with its log if it exits instead.
+
+    The instance is added to `started` as soon as its process exists, so whoever owns that
+    list can stop it even when it never came to serve.
+    """
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "touchpoint.cli", "serve", "--port", "0", cwd=ROOT, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     instance = Instance(name, proc)
+    if started is not None:
+        started.append(instance)
     instance.follower = asyncio.get_running_loop().create_task(_follow(instance))
     await eventually(lambda: instance.url or proc.returncode is not None, f"{name} to serve",
                      HANG_GUARD)
     assert instance.url, instance.log
     return instance
+
+
+class Fleet:
+    """The serve processes one test started: whatever happens in the test, none outlives it
+    (SIGTERM on the way out, SIGKILL if that is not enough).
+
+    A test that fails half-way would otherwise leave its children serving (and holding
+    their ports and Redis connections) for the rest of the session.
+    """
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.instances: list[Instance] = []
+
+    async def start(self, *names: str) -> list[Instance]:
+        return list(await asyncio.gather(*(start(self.env, name, self.instances)
+                                           for name in names)))
+
+    async def __aenter__(self) -> Fleet:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                        trace: TracebackType | None) -> None:
+        for instance in self.instances:
+            if instance.proc.returncode is None:
+                instance.proc.send_signal(signal.SIGTERM)
+        for instance in self.instances:
+            try:
+                await asyncio.wait_for(instance.proc.wait(), STOP_GRACE)
+            except TimeoutError:
+                instance.proc.send_signal(signal.SIGKILL)
+                await instance.proc.wait()
+            if instance.follower is not None:
+                await instance.follower
+
+
+def rss(instance: Instance) -> int:
+    """Resident memory of the serve process in bytes, from /proc/<pid>/status (VmRSS)."""
+    for line in Path(f"/proc/{instance.proc.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmRSS for {instance.name}")
+
+
+async def health(http: aiohttp.ClientSession, instance: Instance) -> dict[str, Any]:
+    async with http.get(instance.url + "/healthz") as resp:
+        assert resp.status == 200
+        body: dict[str, Any] = await resp.json()
+        return body
+
+
+def unexpected_problems(instance: Instance, caused: Iterable[str]) -> list[str]:
+    """The ERROR, CRITICAL and Traceback lines of the log that none of `caused` explains.
+
+    `caused` holds regular expressions for what the test itself provoked (a Redis restart,
+    a Slack API answering 500, a broken playbook), each searched in the line.
+    """
+    allowed = [re.compile(pattern) for pattern in caused]
+    return [line.rstrip() for line in instance.lines
+            if PROBLEM.search(line) and not any(a.search(line) for a in allowed)]
+
+
+def percentile(values: Iterable[float], share: float) -> float:
+    """The value below which `share` of the values lie (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered), round(share * len(ordered))) - 1)]

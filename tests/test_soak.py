@@ -14,7 +14,8 @@ fakes' records show each answer's count: never two, and exactly one for everythi
 surviving instance acknowledged and every Teams activity either instance answered 200.
 The surviving instance's resident memory after the load must be close to what it was
 after the warm-up. Waits have a hang guard only; no assertion is on a clock except the
-acknowledgement latency the issue asks for, asserted with a wide margin.
+acknowledgement latency, asserted against Slack's 3 seconds. No line in either
+instance's log may be an ERROR or a traceback the test did not cause.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -40,7 +40,16 @@ from fakes.slack_api import FakeSlackAPI
 from fakes.teams_connector import FakeTeamsConnector
 from live_support import eventually
 from local_redis import RedisServer
-from serve_process import HANG_GUARD, Instance, clean_environment, start
+from serve_process import (
+    HANG_GUARD,
+    Fleet,
+    Instance,
+    clean_environment,
+    health,
+    percentile,
+    rss,
+    unexpected_problems,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "adapters"))
 
@@ -88,6 +97,10 @@ examples:
     - "a customer is coming to see the zeppelin hangar tomorrow"
 """
 MIB = 1024 * 1024
+CAUSED = [r"ERROR touchpoint\.reload: playbooks rejected after a change in \S+/playbooks "
+          r"\(1 errors\)"]
+"""The one error the faults below should log: the broken playbook, refused. A Redis restart,
+429s and 500s are retried and logged as warnings; anything else at ERROR fails the test."""
 
 pytestmark = pytest.mark.soak
 
@@ -104,21 +117,6 @@ class Sent:
 
 async def _until(what: str, check: Callable[[], object]) -> None:
     await eventually(check, what, HANG_GUARD)
-
-
-def _rss(instance: Instance) -> int:
-    """Resident memory of the serve process in bytes, from /proc/<pid>/status (VmRSS)."""
-    for line in Path(f"/proc/{instance.proc.pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError(f"no VmRSS for {instance.name}")
-
-
-async def _health(http: aiohttp.ClientSession, instance: Instance) -> dict[str, Any]:
-    async with http.get(instance.url + "/healthz") as resp:
-        assert resp.status == 200
-        body: dict[str, Any] = await resp.json()
-        return body
 
 
 def _environment(slack_api: FakeSlackAPI, redis: RedisServer, playbooks: Path
@@ -251,7 +249,7 @@ async def _until_redis_back(http: aiohttp.ClientSession, load: Load) -> None:
     for instance in list(load.alive):
         while True:
             try:
-                if (await _health(http, instance)).get("redis") == "ok":
+                if (await health(http, instance)).get("redis") == "ok":
                     break
             except aiohttp.ClientError:
                 if instance not in load.alive:
@@ -272,7 +270,7 @@ async def _edit_playbooks(http: aiohttp.ClientSession, load: Load, folder: Path,
         await _until(f"{instance.name} to reject the broken playbook",
                      _logged(instance, "playbooks rejected"))
         if instance in load.alive:
-            assert (await _health(http, instance))["playbooks"] == shipped  # last good set
+            assert (await health(http, instance))["playbooks"] == shipped  # last good set
     (folder / NEW_PLAYBOOK).write_text(VALID_PLAYBOOK)
     for instance in list(load.alive):
         await _until(f"{instance.name} to load the fixed playbook",
@@ -315,14 +313,14 @@ async def test_two_instances_under_load_through_redis_restart_slack_errors_kill_
     shutil.copytree(ROOT / "playbooks", folder)
     shipped = len(library.playbooks)
     env = _environment(slack_api, private_redis, folder)
-    first, second = await asyncio.gather(start(env, "first"), start(env, "second"))
-    await slack_api.wait_for("auth.test", 2)
-    load = Load([first, second], nudges, guides, teams_connector.service_url)
-    async with aiohttp.ClientSession() as http:
+    async with Fleet(env) as fleet, aiohttp.ClientSession() as http:
+        first, second = await fleet.start("first", "second")
+        await slack_api.wait_for("auth.test", 2)
+        load = Load([first, second], nudges, guides, teams_connector.service_url)
         warm_until = time.monotonic() + HANG_GUARD
         await asyncio.gather(*(load.client(http, 1000 + seed, warm_until, WARM_UP)
                                for seed in range(CLIENTS)))
-        warm_rss = _rss(second)
+        warm_rss = rss(second)
         until = time.monotonic() + soak_seconds
         clients = [asyncio.create_task(load.client(http, seed, until)) for seed in range(CLIENTS)]
 
@@ -357,26 +355,29 @@ async def test_two_instances_under_load_through_redis_restart_slack_errors_kill_
 
         await asyncio.gather(edits(), slack_errors(), redis_restart(), kill(), *clients)
         await first.proc.wait()
-        health = await _health(http, second)
+        after_load = await health(http, second)
         await _new_playbook_answers(http, second, slack_api, teams_connector, load)
-        settled_rss = _rss(second)
+        settled_rss = rss(second)
         second.proc.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(second.proc.wait(), HANG_GUARD)
 
     answers = _answers(slack_api, teams_connector)
     latencies = sorted(s.latency for s in load.sent if s.status in (200, 202))
+    slack_acks = [s.latency for s in load.sent
+                  if s.status == 200 and s.kind in ("command", "channel", "mention")]
     by_kind = Counter(s.kind for s in load.sent)
     median = statistics.median(latencies) * 1000
     report = (f"soak {soak_seconds:g}s: {len(load.sent)} requests {dict(by_kind)}, "
               f"{sum(answers.values())} answers; ack median {median:.1f} ms, "
-              f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:.1f} ms, "
+              f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, "
               f"max {latencies[-1] * 1000:.1f} ms; second's RSS {warm_rss / MIB:.1f} MiB "
               f"after warm-up, {settled_rss / MIB:.1f} MiB after the load")
     print(report)
 
     assert code == 0, second.log[-3000:]
-    assert "Traceback" not in second.log, second.log[-5000:]
-    assert health["playbooks"] == shipped + 1, health
+    for instance in (first, second):
+        assert unexpected_problems(instance, CAUSED) == [], instance.log[-5000:]
+    assert after_load["playbooks"] == shipped + 1, after_load
     duplicates = {k: n for k, n in answers.items() if n > 1}
     assert duplicates == {}
     for sent in load.sent:
@@ -394,4 +395,6 @@ async def test_two_instances_under_load_through_redis_restart_slack_errors_kill_
     assert teams and {k: answers[k] for k in teams if answers[k] != 1} == {}
     assert by_kind["teams-personal-again"] + by_kind["teams-channel-again"] > 0
     assert settled_rss < 1.5 * warm_rss + 30 * MIB, (warm_rss, settled_rss)
-    assert statistics.median(latencies) < 3.0  # Slack's deadline; measured figures above
+    # Slack's deadline, on the 99th percentile so that one stall of a noisy machine does not
+    # fail the run; the maximum is in the report above.
+    assert percentile(slack_acks, 0.99) < 3.0

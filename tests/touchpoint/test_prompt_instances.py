@@ -9,7 +9,6 @@ reached Slack.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import shutil
 import signal
@@ -19,7 +18,7 @@ from pathlib import Path
 from fakes.slack_api import FakeSlackAPI
 from live_support import eventually
 from local_redis import RedisServer
-from serve_process import HANG_GUARD, ROOT, clean_environment, start
+from serve_process import HANG_GUARD, ROOT, Fleet, clean_environment, unexpected_problems
 
 from adapters.redis_store import RedisStore
 from bot.schedule import EVERY_DAY, Subscription
@@ -75,8 +74,8 @@ async def test_three_instances_post_once_per_channel_through_a_kill_and_a_redis_
     slack_api.server_error("chat.postMessage", times=2)
 
     env = environment(slack_api, private_redis, folder)
-    instances = list(await asyncio.gather(*(start(env, f"instance {n}") for n in range(3))))
-    try:
+    async with Fleet(env) as fleet:
+        instances = await fleet.start(*(f"instance {n}" for n in range(3)))
         await until("the first posts", lambda: len(slack_api.delivered()) >= CHANNELS // 4)
         victim, survivors = instances[0], instances[1:]
         victim.proc.send_signal(signal.SIGKILL)
@@ -90,21 +89,14 @@ async def test_three_instances_post_once_per_channel_through_a_kill_and_a_redis_
         private_redis.start()
         await until("both survivors to finish the run",
                     lambda: all(DONE in s.log for s in survivors))
-    finally:
-        for instance in instances:
-            if instance.proc.returncode is None:
-                instance.proc.send_signal(signal.SIGTERM)
-        for instance in instances:
-            await asyncio.wait_for(instance.proc.wait(), HANG_GUARD)
-        await asyncio.gather(*(i.follower for i in instances if i.follower))
 
     delivered = [c.body["channel"] for c in slack_api.delivered()]
     assert killed_after < CHANNELS - 1 and restarted_after < CHANNELS - 1, "not mid-run"
     assert sorted(delivered) == sorted(channels[:-1]), "each channel exactly once, none lost"
     assert [c.body["channel"] for c in slack_api.calls("chat.postMessage")].count(GONE) == 1
     assert await store.flagged("slack") == {GONE: "not_in_channel"}
-    for survivor in survivors:
-        assert "Traceback" not in survivor.log, survivor.log
+    for instance in instances:  # not_in_channel, 500s and Redis down are warnings
+        assert unexpected_problems(instance, []) == [], instance.log
     print(f"\n{len(delivered)} posts; killed after {killed_after}, Redis down after "
           f"{restarted_after}; {limit.refused} calls answered 429; "
           f"{len(slack_api.calls('conversations.history'))} takeovers looked in the channel")
