@@ -44,12 +44,12 @@ from serve_process import (
     HANG_GUARD,
     Fleet,
     Instance,
-    clean_environment,
     health,
     percentile,
     rss,
     unexpected_problems,
 )
+from soak_support import HOOK_SECRET, SIGNING, answers_by_key, environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "adapters"))
 
@@ -66,9 +66,6 @@ from bot.library import PlaybookSet  # noqa: E402
 from touchpoint import signing, webhooks  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-TOKEN = "xoxb-1111-2222-fakefakefake"
-SIGNING = "f" * 32
-HOOK_SECRET = "soak-webhook-secret"
 CLIENTS = 8
 WARM_UP = 40
 """Requests each client sends before the timed load, and before memory is first read."""
@@ -117,17 +114,6 @@ class Sent:
 
 async def _until(what: str, check: Callable[[], object]) -> None:
     await eventually(check, what, HANG_GUARD)
-
-
-def _environment(slack_api: FakeSlackAPI, redis: RedisServer, playbooks: Path
-                 ) -> dict[str, str]:
-    env = clean_environment()
-    env.update(SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SIGNING, SLACK_API_URL=slack_api.url,
-               REDIS_URL=redis.url, TOUCHPOINT_REDIS_PREFIX="tp-soak:",
-               TOUCHPOINT_PLAYBOOKS=str(playbooks), TOUCHPOINT_WATCH_INTERVAL="0.1",
-               TOUCHPOINT_WEBHOOK_SECRET=HOOK_SECRET, TOUCHPOINT_LOG_LEVEL="INFO",
-               TOUCHPOINT_TEAMS_DEV="1")
-    return env
 
 
 class Load:
@@ -223,27 +209,6 @@ class Load:
             "/slack/events", key
 
 
-def _answers(slack_api: FakeSlackAPI, connector: FakeTeamsConnector
-             ) -> Counter[tuple[str, str]]:
-    """Successful posts by the key each request put in its answer."""
-    counts: Counter[tuple[str, str]] = Counter()
-    for post in connector.posted:
-        if post.reply_to.startswith("soak-"):
-            counts[("teams", post.reply_to)] += 1
-    for call in slack_api.calls():
-        if not call.ok:
-            continue
-        body = call.body
-        if call.method == "chat.postEphemeral" and str(body.get("user", "")).startswith("U0SOAK"):
-            counts[("ephemeral", body["user"])] += 1
-        elif call.method == "chat.postMessage":
-            if body.get("thread_ts"):
-                counts[("thread", f"{body['channel']}/{body['thread_ts']}")] += 1
-            else:
-                counts[("post", body["channel"])] += 1
-    return counts
-
-
 async def _until_redis_back(http: aiohttp.ClientSession, load: Load) -> None:
     """Wait until every live instance's /healthz says Redis is ok again."""
     for instance in list(load.alive):
@@ -312,7 +277,7 @@ async def test_two_instances_under_load_through_redis_restart_slack_errors_kill_
     folder = tmp_path / "playbooks"
     shutil.copytree(ROOT / "playbooks", folder)
     shipped = len(library.playbooks)
-    env = _environment(slack_api, private_redis, folder)
+    env = environment(slack_api, private_redis, folder, "tp-soak:")
     async with Fleet(env) as fleet, aiohttp.ClientSession() as http:
         first, second = await fleet.start("first", "second")
         await slack_api.wait_for("auth.test", 2)
@@ -361,7 +326,7 @@ async def test_two_instances_under_load_through_redis_restart_slack_errors_kill_
         second.proc.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(second.proc.wait(), HANG_GUARD)
 
-    answers = _answers(slack_api, teams_connector)
+    answers = answers_by_key(slack_api, teams_connector)
     latencies = sorted(s.latency for s in load.sent if s.status in (200, 202))
     slack_acks = [s.latency for s in load.sent
                   if s.status == 200 and s.kind in ("command", "channel", "mention")]
