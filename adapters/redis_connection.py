@@ -123,14 +123,24 @@ class RedisConnection:
         self._mark_up()
         return reply
 
-    async def read_hash(self, key: str) -> dict[str, str]:
-        """A hash as text; a damaged key or entry reads as missing, and is logged."""
+    async def read(self, command: Callable[[Redis], object], key: str, treating: str) -> object:
+        """A read of `key` whose refusal (a damaged key) is logged and answered as None.
+
+        `treating` ends the log line: what the caller takes the key for instead.
+        `StoreUnavailable` still goes through: an outage is not a missing key.
+        """
         try:
-            reply = await self.run(lambda c: c.hgetall(key))
+            return await self.run(command)
         except StoreUnavailable:
             raise
         except StoreError as exc:
-            log.warning("redis: cannot read %s (%s); treating it as empty", key, exc)
+            log.warning("redis: cannot read %s (%s); treating %s", key, exc, treating)
+            return None
+
+    async def read_hash(self, key: str) -> dict[str, str]:
+        """A hash as text; a damaged key or entry reads as missing, and is logged."""
+        reply = await self.read(lambda c: c.hgetall(key), key, "it as empty")
+        if reply is None:  # refused: HGETALL itself answers {} for a missing key
             return {}
         if not isinstance(reply, dict):
             log.warning("redis: HGETALL %s answered %s; treating it as empty", key, short(reply))

@@ -65,13 +65,9 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 
 from adapters import redis_scripts
-from adapters.redis_connection import (
-    RedisConnection,
-    StoreError,
-    StoreUnavailable,
-    fail_fast_client,
-    short,
-)
+from adapters.redis_connection import RedisConnection, fail_fast_client, short
+from adapters.redis_connection import StoreError as StoreError
+from adapters.redis_connection import StoreUnavailable as StoreUnavailable
 from bot.store import WEEKS_KEPT, Claim, Clock, MemoryStore
 
 log = logging.getLogger("touchpoint.redis")
@@ -167,13 +163,7 @@ class RedisStore:
 
     async def is_muted(self, user: str) -> bool:
         key = self._redis.key("mute", user)
-        try:
-            reply = await self._redis.run(lambda c: c.get(key))
-        except StoreUnavailable:
-            raise
-        except StoreError as exc:
-            log.warning("redis: cannot read %s (%s); treating %r as not muted", key, exc, user)
-            return False
+        reply = await self._redis.read(lambda c: c.get(key), key, f"{user!r} as not muted")
         if reply is None:
             return False
         if reply != MUTED:
@@ -239,13 +229,7 @@ class RedisStore:
         if limit <= 0:
             return []
         key = self._redis.key("questions", week)
-        try:
-            reply = await self._redis.run(lambda c: c.lrange(key, 0, limit - 1))
-        except StoreUnavailable:
-            raise
-        except StoreError as exc:
-            log.warning("redis: cannot read %s (%s); treating it as empty", key, exc)
-            return []
+        reply = await self._redis.read(lambda c: c.lrange(key, 0, limit - 1), key, "it as empty")
         if not isinstance(reply, list):
             return []
         return [item.decode(errors="replace") for item in reply if isinstance(item, bytes)]
@@ -255,13 +239,7 @@ class RedisStore:
 
     async def get_value(self, name: str) -> str | None:
         key = self._redis.key("value", name)
-        try:
-            reply = await self._redis.run(lambda c: c.get(key))
-        except StoreUnavailable:
-            raise
-        except StoreError as exc:
-            log.warning("redis: cannot read %s (%s); treating it as unset", key, exc)
-            return None
+        reply = await self._redis.read(lambda c: c.get(key), key, "it as unset")
         if not isinstance(reply, bytes):
             return None
         try:
