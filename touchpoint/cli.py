@@ -18,22 +18,18 @@ from bot.matcher import MatchResult
 from bot.playbooks import Background, Playbook, PlaybookErrors
 from bot.store import MemoryStore
 from touchpoint import cli_support, prompt_cli
-from touchpoint.loader import SCHEDULE, load_schedule
+from touchpoint.loader import SCHEDULE
 from touchpoint.review import print_errors
 from touchpoint.settings import Settings, SettingsError
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    library = cli_support.load(args, settings)
-    if library is None:
+    loaded = cli_support.load_with_schedule(args, settings)
+    if loaded is None:
         return 1
+    library, scheduled = loaded
     triggers = sum(len(p.triggers) for p in library.playbooks)
     folder = cli_support.folder(args, settings)
-    try:
-        scheduled = load_schedule(folder, library.by_id)
-    except PlaybookErrors as exc:
-        print_errors(exc.errors, "text")
-        return 1
     prompts = f", {len(scheduled)} channels in {SCHEDULE}" if (folder / SCHEDULE).is_file() else ""
     print(f"ok: {len(library.playbooks)} playbooks, {triggers} triggers in {folder}{prompts}")
     return 0

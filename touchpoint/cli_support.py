@@ -1,4 +1,4 @@
-"""What every `touchpoint` subcommand needs: the playbook folder, and loading it."""
+"""What every `touchpoint` subcommand needs: the playbook folder and loading it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 
 from bot.library import PlaybookSet
 from bot.playbooks import PlaybookErrors
-from touchpoint.loader import load_folder
+from bot.schedule import Subscription
+from touchpoint.loader import load_folder, load_schedule
 from touchpoint.review import print_errors
 from touchpoint.settings import Settings
 
@@ -24,4 +25,17 @@ def load(args: argparse.Namespace, settings: Settings) -> PlaybookSet | None:
         return load_folder(folder(args, settings))
     except PlaybookErrors as exc:
         print_errors(exc.errors, getattr(args, "format", "text"))
+        return None
+
+
+def load_with_schedule(args: argparse.Namespace,
+                       settings: Settings) -> tuple[PlaybookSet, list[Subscription]] | None:
+    """The playbook set and the prompts in its schedule.yaml, or None after printing errors."""
+    library = load(args, settings)
+    if library is None:
+        return None
+    try:
+        return library, load_schedule(folder(args, settings), library.by_id)
+    except PlaybookErrors as exc:
+        print_errors(exc.errors, "text")
         return None

@@ -11,18 +11,15 @@ import argparse
 import asyncio
 import datetime as dt
 import sys
-from pathlib import Path
+from collections.abc import Sequence
 
 from adapters.outbound import Outbound
 from bot.handler import Handler
 from bot.library import PlaybookSet
-from bot.playbooks import PlaybookErrors
 from bot.schedule import EVERY_DAY, Subscription, merge
 from bot.store import Store
 from touchpoint import cli_support
 from touchpoint.fanout import Job, Poster, Status, chat_subscriptions, fanout_settings, utc_now
-from touchpoint.loader import load_schedule
-from touchpoint.review import print_errors
 from touchpoint.settings import Settings
 
 SAID = {
@@ -63,14 +60,10 @@ async def _read_chat(settings: Settings) -> tuple[list[Subscription], dict[str, 
 
 
 def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
-    library = cli_support.load(args, settings)
-    if library is None:
+    loaded = cli_support.load_with_schedule(args, settings)
+    if loaded is None:
         return 1
-    try:
-        from_git = load_schedule(cli_support.folder(args, settings), library.by_id)
-    except PlaybookErrors as exc:
-        print_errors(exc.errors, "text")
-        return 1
+    from_git = loaded[1]
     try:
         from_chat, flagged = asyncio.run(_read_chat(settings))
     except Exception as exc:  # any store backend's failure: show what git says
@@ -110,8 +103,8 @@ def _outbound(platform: str, settings: Settings, library: PlaybookSet,
     return TeamsOutbound(TeamsBot(Handler(library, store), settings), store)
 
 
-async def post_now(settings: Settings, library: PlaybookSet, folder: Path, platform: str,
-                   channel: str, now: dt.datetime) -> Status | str:
+async def post_now(settings: Settings, library: PlaybookSet, from_git: Sequence[Subscription],
+                   platform: str, channel: str, now: dt.datetime) -> Status | str:
     """Today's prompt for one channel, through the scheduler's claim; a str says what's missing."""
     store = _store(settings)
     try:
@@ -120,7 +113,7 @@ async def post_now(settings: Settings, library: PlaybookSet, folder: Path, platf
             return outbound
         try:
             chat = await chat_subscriptions(store, (platform,)) if settings.redis_url else []
-            known = {s.key: s for s in merge(load_schedule(folder, library.by_id), chat)}
+            known = {s.key: s for s in merge(from_git, chat)}
             sub = known.get(f"{platform}:{channel}") or Subscription(
                 platform, channel, now.time(), "UTC", EVERY_DAY, source="touchpoint prompt")
             day = now.astimezone(sub.tz).date()
@@ -134,18 +127,15 @@ async def post_now(settings: Settings, library: PlaybookSet, folder: Path, platf
 
 
 def cmd_prompt(args: argparse.Namespace, settings: Settings) -> int:
-    library = cli_support.load(args, settings)
-    if library is None:
+    loaded = cli_support.load_with_schedule(args, settings)
+    if loaded is None:
         return 1
+    library, from_git = loaded
     if not settings.redis_url:
         print("REDIS_URL is not set: this post is not recorded where the servers look, so "
               "they may post today's prompt there too", file=sys.stderr)
-    try:
-        outcome = asyncio.run(post_now(settings, library, cli_support.folder(args, settings),
-                                       args.platform, args.channel, utc_now()))
-    except PlaybookErrors as exc:
-        print_errors(exc.errors, "text")
-        return 1
+    outcome = asyncio.run(post_now(settings, library, from_git, args.platform, args.channel,
+                                   utc_now()))
     if outcome not in SAID:
         print(outcome, file=sys.stderr)
         return 2
