@@ -107,3 +107,17 @@ async def teams_connector() -> AsyncIterator[FakeTeamsConnector]:
     await connector.start()
     yield connector
     await connector.close()
+
+
+@pytest.fixture(scope="session")
+def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server of our own that speaks TLS only, with a throwaway CA; its `url` trusts it.
+
+    Always started here, even when $REDIS_URL is set: that Redis may not speak TLS.
+    """
+    if shutil.which("redis-server") is None:
+        pytest.fail(MISSING, pytrace=False)
+    server = RedisServer(tmp_path_factory.mktemp("redis-tls"), tls=True)
+    server.start()
+    yield server
+    server.stop()
