@@ -64,6 +64,19 @@ def test_long_questions_are_cut() -> None:
     assert len(analytics.scrub_question("word " * 200)) == analytics.MAX_QUESTION
 
 
+@pytest.mark.parametrize("text, shown", [
+    ("x" * 40_000, "x" * (analytics.MAX_QUESTION - 1) + "…"),
+    ("x@" * 20_000, ("x" + "@someone" * 40)[: analytics.MAX_QUESTION - 1] + "…"),
+    ("a." * 20_000 + " bob@example.com", ("a." * 200)[: analytics.MAX_QUESTION - 1] + "…"),
+    ("(bob@example.com)", "(<email>)"),
+    ("mail:bob@example.com", "mail:<email>"),
+])
+def test_one_long_word_is_scrubbed_and_cut_like_any_other(text: str, shown: str) -> None:
+    """Slack allows 40,000 characters; an address pattern tried from every position of one
+    long word once took seconds, with everything else waiting."""
+    assert analytics.scrub_question(text) == shown
+
+
 def test_week_stats_table() -> None:
     week = analytics.week_stats("2024-W05", {
         "guide:a": 3, "helpful:a": 3, "not_helpful:a": 1, "nudge:b": 2, "unmatched": 4,
