@@ -109,7 +109,8 @@ class _Phrase:
 
 
 class Matcher:
-    """An index over one playbook set; immutable once built."""
+    """An index over one playbook set; immutable once built, but for the regular
+    expressions switched off for running too long (see `bot.regexes`)."""
 
     def __init__(
         self,
@@ -128,7 +129,7 @@ class Matcher:
         for index, playbook in enumerate(playbooks):
             for trigger in playbook.triggers:
                 if trigger.regex is not None:
-                    self._regexes.add(index, trigger)
+                    self._regexes.add(index, trigger, playbook.id)
                 elif trigger.veto is None:
                     stems = self._add_phrase(index, trigger)
                     learnt.append((index, features(stems)))

@@ -6,11 +6,14 @@ expressions whose key occurs in it. An expression with no such piece runs on
 every message, so `touchpoint check` users are better off keeping a literal
 word in each one. Every search is also cut off after `TIMEOUT` seconds, so a
 pattern with catastrophic backtracking costs one message a moment, not the
-process its life.
+process its life; and one cut off `STRIKES` times is switched off until the
+playbooks are loaded again, so that a stream of such messages cannot keep the
+process busy with it: everything else it does waits while a search runs.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import re._parser as sre_parse  # type: ignore[import-not-found]
 from dataclasses import dataclass
@@ -23,6 +26,10 @@ from bot.text import plain
 
 TIMEOUT = 0.05
 """Seconds one expression may run on one message before it counts as no match."""
+STRIKES = 3
+"""Cut-offs after which an expression is switched off until the next load."""
+
+log = logging.getLogger("touchpoint.matcher")
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,8 @@ class _Entry:
     playbook: int
     pattern: Any
     trigger: Trigger
+    owner: str
+    """The playbook's id, for the log."""
 
 
 class RegexIndex:
@@ -37,11 +46,18 @@ class RegexIndex:
         self._pending: list[_Entry] = []
         self._by_gram: dict[str, list[_Entry]] = {}
         self._always: list[_Entry] = []
+        self._strikes: dict[int, int] = {}
+        self._off: set[int] = set()
 
-    def add(self, playbook: int, trigger: Trigger) -> None:
+    def add(self, playbook: int, trigger: Trigger, owner: str = "") -> None:
         assert trigger.regex is not None
         compiled = regex.compile(trigger.regex, regex.IGNORECASE)
-        self._pending.append(_Entry(playbook, compiled, trigger))
+        self._pending.append(_Entry(playbook, compiled, trigger, owner))
+
+    @property
+    def switched_off(self) -> list[tuple[str, str]]:
+        """(playbook id, expression) for each expression switched off for running too long."""
+        return sorted((e.owner, e.trigger.text) for e in self._entries() if id(e) in self._off)
 
     def build(self) -> None:
         """Key each expression by the rarest piece of text it cannot match without."""
@@ -79,15 +95,34 @@ class RegexIndex:
                 if entry.pattern.search(body, timeout=TIMEOUT):
                     found.append((entry.playbook, entry.trigger))
             except TimeoutError:
-                continue
+                self._strike(entry, len(body))
         return found
+
+    def _strike(self, entry: _Entry, length: int) -> None:
+        strikes = self._strikes[id(entry)] = self._strikes.get(id(entry), 0) + 1
+        if strikes < STRIKES:
+            log.warning("playbook %s: regex %r ran past %g s on a message of %d characters "
+                        "and counts as no match (%d of %d before it is switched off)",
+                        entry.owner, entry.trigger.text, TIMEOUT, length, strikes, STRIKES)
+            return
+        self._off.add(id(entry))
+        log.error("playbook %s: regex %r switched off until the playbooks are loaded again: "
+                  "it ran past %g s on %d messages (catastrophic backtracking?); rewrite it "
+                  "and check it with `touchpoint check`", entry.owner, entry.trigger.text,
+                  TIMEOUT, strikes)
+
+    def _entries(self) -> list[_Entry]:
+        unique = {id(e): e for e in self._always}
+        unique.update((id(e), e) for entries in self._by_gram.values() for e in entries)
+        return list(unique.values())
 
     def _candidates(self, body: str) -> list[_Entry]:
         grams = {body[i : i + 3] for i in range(len(body) - 2)}
         found: dict[int, _Entry] = {id(e): e for e in self._always}
         for gram in grams.intersection(self._by_gram):
             found.update((id(e), e) for e in self._by_gram[gram])
-        return sorted(found.values(), key=lambda e: (e.playbook, e.trigger.text))
+        return sorted((e for e in found.values() if id(e) not in self._off),
+                      key=lambda e: (e.playbook, e.trigger.text))
 
 
 def _required_grams(pattern: str) -> set[str]:

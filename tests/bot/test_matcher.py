@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot import regexes
 from bot.matcher import Matcher
 from bot.playbooks import Playbook, parse_playbook
 
@@ -98,6 +99,26 @@ def test_regex_without_literal_still_works() -> None:
 def test_catastrophic_regex_does_not_hang() -> None:
     matcher = Matcher([playbook("evil", "  - regex: '(a+)+b'\n    weight: 0.9", ["q r"])])
     assert matcher.match("a" * 5000 + "!", "guide").best is None
+
+
+def test_a_regex_cut_off_again_and_again_is_switched_off_until_the_next_load(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Each cut-off holds up everything else the process does; a stream of messages made
+    for a bad expression must not turn that into a stall."""
+    def build() -> Matcher:
+        return Matcher([playbook("evil", "  - regex: 'x(a|aa)+$'\n    weight: 0.95", ["q r"])])
+
+    matcher = build()
+    attack = "x" + "a" * 60 + "b"
+    assert matcher.match("xaa", "guide").best is not None
+    for _ in range(regexes.STRIKES + 2):
+        assert matcher.match(attack, "guide").best is None
+    levels = [r.levelname for r in caplog.records if r.name == "touchpoint.matcher"]
+    assert levels == ["WARNING"] * (regexes.STRIKES - 1) + ["ERROR"]
+    assert "evil" in caplog.records[-1].getMessage()
+    assert matcher.regexes.switched_off == [("evil", "x(a|aa)+$")]
+    assert matcher.match("xaa", "guide").best is None  # off: not even tried
+    assert build().match("xaa", "guide").best is not None  # a reload builds it afresh
 
 
 def test_nudge_is_stricter_than_guide(matcher: Matcher) -> None:
