@@ -135,15 +135,16 @@ class TeamsBot:
         self.adapter = CloudAdapter(_Authentication(_Config(settings)))
 
     async def on_request(self, request: web.Request) -> web.Response:
-        """`POST /api/messages`: 400 for anything malformed, 401 when unauthenticated."""
+        """`POST /api/messages`: 400 for anything malformed, 413 for a body over the limit,
+        401 when unauthenticated."""
         if self.dev_mode and not request_is_local(request.remote, request.headers):
             log.warning("refused a Teams request from %s: dev mode only serves this machine",
                         request.remote)
             return web.Response(status=401, text="dev mode accepts local requests only")
         raw = await _read_activity(request)
-        if isinstance(raw, str):
-            log.info("rejected a malformed Teams request: %s", raw)
-            return web.Response(status=400, text=raw)
+        if isinstance(raw, Refusal):
+            log.info("rejected a malformed Teams request: %s", raw.reason)
+            return web.Response(status=raw.status, text=raw.reason)
         try:
             activity = Activity().deserialize(raw)
         except Exception as exc:  # msrest raises several types for a wrongly typed field
@@ -361,10 +362,19 @@ async def _close_connector(context: TurnContext) -> None:
         await connector.__aexit__(None, None, None)
 
 
-async def _read_activity(request: web.Request) -> dict[str, Any] | str:
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request is no activity, and the status that says so."""
+
+    status: int
+    reason: str
+
+
+async def _read_activity(request: web.Request) -> dict[str, Any] | Refusal:
     """The body as an activity, or why it isn't one; never reads more than the limit."""
+    too_large = Refusal(413, f"the body is larger than {MAX_ACTIVITY_BYTES} bytes")
     if request.content_length is not None and request.content_length > MAX_ACTIVITY_BYTES:
-        return f"the body is larger than {MAX_ACTIVITY_BYTES} bytes"
+        return too_large
     body = bytearray()
     while len(body) <= MAX_ACTIVITY_BYTES:
         chunk = await request.content.read(MAX_ACTIVITY_BYTES + 1 - len(body))
@@ -372,14 +382,14 @@ async def _read_activity(request: web.Request) -> dict[str, Any] | str:
             break
         body.extend(chunk)
     if len(body) > MAX_ACTIVITY_BYTES:
-        return f"the body is larger than {MAX_ACTIVITY_BYTES} bytes"
+        return too_large
     try:
         raw = json.loads(body)
     except (ValueError, RecursionError):
-        return "the body is not JSON"
+        return Refusal(400, "the body is not JSON")
     problem = teams_cards.activity_problem(raw)
     if problem is not None:
-        return problem
+        return Refusal(400, problem)
     assert isinstance(raw, dict)
     return raw
 

@@ -336,7 +336,7 @@ async def test_teams_megabyte_bodies_and_unknown_types_change_nothing(
     async with teams_server.session.post(
             f"{teams_server.url}/api/messages", data=io.BytesIO(b"{" + b" " * MEGABYTES + b"}"),
             headers={"Content-Type": "application/json"}) as response:
-        assert response.status == 400
+        assert response.status == 413
     for kind in ("noSuchType", "typing", "endOfConversation", "handoff", "trace"):
         status, _ = await teams_server.post(teams_server.activity("personal_message.json",
                                                                   type=kind))

@@ -465,10 +465,10 @@ async def test_wrongly_typed_fields_get_400(server: Running) -> None:
     assert server.connector.requests == []
 
 
-async def test_huge_bodies_get_400(server: Running) -> None:
+async def test_huge_bodies_get_413(server: Running) -> None:
     raw = server.activity("personal_message.json", text="x" * (teams.MAX_ACTIVITY_BYTES + 1))
     status, _ = await server.post(raw)
-    assert status == 400
+    assert status == 413
 
     async def chunks() -> AsyncIterator[bytes]:
         for _ in range(teams.MAX_ACTIVITY_BYTES // 1024 + 2):
@@ -476,7 +476,7 @@ async def test_huge_bodies_get_400(server: Running) -> None:
 
     async with server.session.post(f"{server.url}/api/messages", data=chunks(),
                                    headers={"Content-Type": "application/json"}) as response:
-        assert response.status == 400
+        assert response.status == 413
     assert server.connector.requests == []
 
 
