@@ -315,7 +315,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    code: int = args.run(args, settings)
+    try:
+        code: int = args.run(args, settings)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`touchpoint stats | head`): stop quietly, as `cat` would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return code
 
 

@@ -116,3 +116,16 @@ def test_usage_errors(args: list[str]) -> None:
 def test_published_schemas_are_current(args: list[str], name: str) -> None:
     published = json.loads((ROOT / "playbooks" / name).read_text())
     assert json.loads(run("schema", *args).stdout) == published
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    """`touchpoint schema | head -1`: the pipe closes before the schema is written."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOUCH"))}
+    with subprocess.Popen([sys.executable, "-m", "touchpoint.cli", "schema"], cwd=ROOT,
+                          env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        errors = proc.stderr.read()
+    assert proc.returncode in (0, 1)
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors
