@@ -159,7 +159,7 @@ class RedisConnection:
 
     def _mark_down(self, exc: BaseException) -> None:
         now = self._clock()
-        reason = f"redis unreachable ({type(exc).__name__}: {short(str(exc))})"
+        reason = f"redis unreachable ({type(exc).__name__}: {short(str(exc), 300)})"
         if self._down is None:
             self._down_since = now
             log.warning("%s; dedupe and cooldowns fall back to this process, mutes, counters "
