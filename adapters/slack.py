@@ -30,6 +30,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.bodies import MAX_BODY, read_body
 from adapters.slack_blocks import Post, plan
 from adapters.slack_payloads import Incoming, from_action, from_command, from_event
 from adapters.slack_web import API_TIMEOUT, AUTH_ERRORS, MISPLACED, explain, web_client
@@ -173,7 +174,10 @@ class SlackAdapter:
         The signature is checked on the raw bytes before bolt parses anything, so
         a forged request, however malformed, is a plain 401 and never reaches a parser.
         """
-        body = await request.read()
+        body = await read_body(request, MAX_BODY)
+        if body is None:
+            return web.json_response({"error": f"the body is larger than {MAX_BODY} bytes"},
+                                     status=413)
         if not self._signed_by_slack(body, request):
             return web.json_response({"error": "invalid request"}, status=401)
         try:

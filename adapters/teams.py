@@ -28,6 +28,7 @@ from botbuilder.schema import Activity, ConversationAccount, ConversationReferen
 from msrest.exceptions import ClientRequestError
 
 from adapters import teams_cards
+from adapters.bodies import read_body
 from adapters.network import forwarded, is_loopback
 from bot.handler import Handler
 from bot.messages import Reply
@@ -372,17 +373,9 @@ class Refusal:
 
 async def _read_activity(request: web.Request) -> dict[str, Any] | Refusal:
     """The body as an activity, or why it isn't one; never reads more than the limit."""
-    too_large = Refusal(413, f"the body is larger than {MAX_ACTIVITY_BYTES} bytes")
-    if request.content_length is not None and request.content_length > MAX_ACTIVITY_BYTES:
-        return too_large
-    body = bytearray()
-    while len(body) <= MAX_ACTIVITY_BYTES:
-        chunk = await request.content.read(MAX_ACTIVITY_BYTES + 1 - len(body))
-        if not chunk:
-            break
-        body.extend(chunk)
-    if len(body) > MAX_ACTIVITY_BYTES:
-        return too_large
+    body = await read_body(request, MAX_ACTIVITY_BYTES)
+    if body is None:
+        return Refusal(413, f"the body is larger than {MAX_ACTIVITY_BYTES} bytes")
     try:
         raw = json.loads(body)
     except (ValueError, RecursionError):

@@ -38,10 +38,10 @@ from slack_harness import (  # noqa: E402
 from test_teams import Running, start  # noqa: E402
 from test_webhooks import HAPPY, Hook, call, serving  # noqa: E402
 
+from adapters.bodies import MAX_BODY  # noqa: E402
 from bot.library import PlaybookSet  # noqa: E402
 from bot.store import MemoryStore  # noqa: E402
 from touchpoint import signing, webhooks  # noqa: E402
-from touchpoint.server import MAX_BODY  # noqa: E402
 from touchpoint.settings import Settings  # noqa: E402
 
 MEGABYTES = 5 * 1024 * 1024

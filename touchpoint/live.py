@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.bodies import MAX_BODY, read_body
 from bot.admin import ReloadOutcome
 from bot.handler import Handler
 from bot.store import Store
@@ -129,7 +130,10 @@ def _webhook(git: GitFollower, secret: str) -> Any:
 
         Answers at once (git hosts give up after ten seconds); the fetch runs after.
         """
-        body = await request.read()
+        body = await read_body(request, MAX_BODY)
+        if body is None:
+            return web.json_response({"error": f"the body is larger than {MAX_BODY} bytes"},
+                                     status=413)
         if not signing.verify(secret, body, request.headers.get(signing.HEADER)):
             log.warning("refused %s from %s: bad or missing %s", HOOK_PATH, request.remote,
                         signing.HEADER)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from adapters import teams
+from adapters.bodies import MAX_BODY
 from adapters.redis_store import RedisStore
 from bot.admin import Admins
 from bot.analytics import Observer
@@ -31,9 +32,6 @@ from touchpoint.settings import Settings
 from touchpoint.web import app as web_pages
 
 log = logging.getLogger("touchpoint.server")
-
-MAX_BODY = 1024 * 1024
-"""Bytes a request body may have; chat platforms send a few kilobytes."""
 
 HANDLER_KEY: web.AppKey[Handler] = web.AppKey("handler", Handler)
 SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("settings", Settings)

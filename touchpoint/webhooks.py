@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 
 from aiohttp import web
 
+from adapters.bodies import read_body
 from adapters.outbound import Outbound
 from bot.handler import Handler
 from bot.messages import Message, Platform, Reply
@@ -93,11 +94,8 @@ class CallEndedHook:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def receive(self, request: web.Request) -> web.Response:
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return web.json_response({"error": f"the body is larger than {MAX_BODY} bytes"},
-                                     status=413)
-        body = await request.content.read(MAX_BODY + 1)
-        if len(body) > MAX_BODY:
+        body = await read_body(request, MAX_BODY)
+        if body is None:
             return web.json_response({"error": f"the body is larger than {MAX_BODY} bytes"},
                                      status=413)
         if not signing.verify(self._secret, body, request.headers.get(HEADER)):
