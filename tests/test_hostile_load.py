@@ -289,6 +289,8 @@ async def test_hostile_input_under_load_changes_nothing_and_keeps_ordinary_answe
 
         await eventually(all_answered, "every answer", 120.0)
         after = await health(http, server)
+        async with http.get(server.url + "/metrics") as resp:
+            exposition = await resp.text()
         hostile_rss = rss(server)
         stored = await _stored_text(private_redis.url, prefix)
 
@@ -314,6 +316,8 @@ async def test_hostile_input_under_load_changes_nothing_and_keeps_ordinary_answe
     assert MARK not in stored
     assert after["status"] == "ok" and after["redis"] == "ok", after
     assert unexpected_problems(server, CAUSED) == [], server.log[-5000:]
+    assert 'touchpoint_regex_switched_off{playbook="slowpoke",regex="(a|aa)+$"} 1' \
+        in exposition.splitlines()
     assert hostile_rss < 1.5 * calm_rss + 30 * MIB, (calm_rss, hostile_rss)
     # Slack's deadline, on the 99th percentile so that one stall of a noisy machine does
     # not fail the run; the figures are printed above.

@@ -88,6 +88,10 @@ def attach(app: web.Application, handler: Handler, settings: Settings, store: St
                   lambda: {(): len(handler.playbooks.playbooks)})
     metrics.gauge("touchpoint_playbooks_info", "The version (git commit) being served.",
                   lambda: {(handler.playbooks.version,): 1}, ("version",))
+    metrics.gauge("touchpoint_regex_switched_off",
+                  "Trigger regexes switched off for running past their cutoff, until a reload.",
+                  lambda: dict.fromkeys(handler.playbooks.matcher.regexes.switched_off, 1.0),
+                  ("playbook", "regex"))
     app[LIVE_KEY] = live
     if git is not None:
         if settings.webhook_secret:
