@@ -1,4 +1,4 @@
-"""`touchpoint serve` as a child process, for the tests that run several instances.
+"""`touchpoint serve` (or `preview`) as a child process, for every test that runs one.
 
 Each instance's stderr is read as it comes, so a test can wait on what the
 process logged and on the address it bound (the processes ask for port 0).
@@ -11,7 +11,8 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -21,7 +22,8 @@ import aiohttp
 from live_support import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVING = re.compile(r"serving \d+ playbooks on (http://127\.0\.0\.1:\d+)")
+SERVING = re.compile(r" \d+ playbooks on (http://127\.0\.0\.1:\d+)")
+"""`serving 14 playbooks on ...` (or `preview of 3 playbooks on ...`): the bound address."""
 HANG_GUARD = 120.0
 """Seconds any single wait may take before the test fails: only there so a hang ends."""
 STOP_GRACE = 15.0
@@ -60,14 +62,15 @@ async def _follow(instance: Instance) -> None:
 
 
 async def start(env: dict[str, str], name: str = "serve",
-                started: list[Instance] | None = None) -> Instance:
+                started: list[Instance] | None = None, args: Sequence[str] = ("serve",)
+                ) -> Instance:
     """A serving instance on a free port; fails with its log if it exits instead.
 
     The instance is added to `started` as soon as its process exists, so whoever owns that
     list can stop it even when it never came to serve.
     """
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "touchpoint.cli", "serve", "--port", "0", cwd=ROOT, env=env,
+        sys.executable, "-m", "touchpoint.cli", *args, "--port", "0", cwd=ROOT, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     instance = Instance(name, proc)
     if started is not None:
@@ -91,8 +94,8 @@ class Fleet:
         self.env = env
         self.instances: list[Instance] = []
 
-    async def start(self, *names: str) -> list[Instance]:
-        return list(await asyncio.gather(*(start(self.env, name, self.instances)
+    async def start(self, *names: str, args: Sequence[str] = ("serve",)) -> list[Instance]:
+        return list(await asyncio.gather(*(start(self.env, name, self.instances, args)
                                            for name in names)))
 
     async def __aenter__(self) -> Fleet:
@@ -143,3 +146,27 @@ def percentile(values: Iterable[float], share: float) -> float:
     """The value below which `share` of the values lie (nearest rank)."""
     ordered = sorted(values)
     return ordered[max(0, min(len(ordered), round(share * len(ordered))) - 1)]
+
+
+@asynccontextmanager
+async def serving(env: dict[str, str], *args: str) -> AsyncIterator[Instance]:
+    """One instance of `touchpoint serve ARGS` (or another command in `args`), stopped with
+    SIGTERM on the way out, which it must survive with exit status 0."""
+    async with Fleet(env) as fleet:
+        (instance,) = await fleet.start("serve", args=args or ("serve",))
+        yield instance
+    assert instance.proc.returncode == 0, instance.log
+
+
+async def wait_for_log(instance: Instance, pattern: str) -> str:
+    """The first log line that matches, once the instance has logged it."""
+    found = re.compile(pattern)
+
+    def line() -> str | None:
+        return next((x for x in instance.lines if found.search(x)), None)
+
+    await eventually(lambda: line() is not None or instance.proc.returncode is not None,
+                     f"a log line like {pattern!r}", HANG_GUARD)
+    matched = line()
+    assert matched is not None, f"{instance.name} exited:\n{instance.log}"
+    return matched

@@ -8,17 +8,15 @@ fails the tests rather than skipping them, as a skip would go unnoticed.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import shutil
-import signal
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+import serve_process
 from aiohttp import web
 from playwright.async_api import Browser, Page, async_playwright
 
@@ -89,31 +87,12 @@ async def screenshot(page: Page, folder: Path, name: str) -> Path:
     return path
 
 
-PREFIXES = ("Microsoft", "TOUCHPOINT_", "SLACK_", "REDIS_")
-"""Environment variables a developer's shell may set that would change what the CLI starts."""
-
-
 @asynccontextmanager
 async def cli_server(args: list[str], env: dict[str, str],
                      ready: str) -> AsyncIterator[tuple[str, list[str]]]:
-    """`touchpoint ARGS --port 0` until its log names the port (`ready` has it as group 1)."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "touchpoint.cli", *args, "--port", "0", cwd=ROOT,
-        env={**clean, **env}, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE)
-    lines: list[str] = []
-    try:
-        async with asyncio.timeout(HANG_GUARD_MS / 1000):
-            assert process.stderr is not None
-            while (found := re.search(ready, "".join(lines))) is None:
-                line = (await process.stderr.readline()).decode()
-                assert line, "exited before serving:\n" + "".join(lines)
-                lines.append(line)
-        yield f"http://127.0.0.1:{found.group(1)}", lines
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(HANG_GUARD_MS / 1000):
-            await process.communicate()
-    assert process.returncode == 0, "".join(lines)
+    """`touchpoint ARGS --port 0`, once its log says `ready` (with the port as group 1)."""
+    async with serve_process.serving({**serve_process.clean_environment(), **env},
+                                     *args) as instance:
+        found = re.search(ready, instance.log)
+        assert found, instance.log
+        yield f"http://127.0.0.1:{found.group(1)}", instance.lines

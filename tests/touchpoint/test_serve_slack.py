@@ -5,73 +5,23 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import os
-import re
-import signal
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
 from fakes.slack_api import FakeSlackAPI
+from serve_process import clean_environment, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "8f742231b10e8888abcd99edabcd00d0"
 TOKEN = "xoxb-1111-2222-fakefakefake"
-SERVING = re.compile(r"serving \d+ playbooks on (http://127\.0\.0\.1:\d+)")
 
 
 def clean_env(**extra: str) -> dict[str, str]:
     """This machine's environment without any platform or store setting, plus `extra`."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLACK_", "TOUCHPOINT_", "Microsoft", "REDIS_")) and k != "PORT"}
-    env.update(TOUCHPOINT_PLAYBOOKS=str(ROOT / "playbooks"), **extra)
-    return env
-
-
-@dataclass
-class Process:
-    proc: asyncio.subprocess.Process
-    url: str = ""
-    log: list[str] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        return "".join(self.log)
-
-
-async def _follow(process: Process, started: asyncio.Future[str]) -> None:
-    assert process.proc.stderr is not None
-    async for raw in process.proc.stderr:
-        line = raw.decode(errors="replace")
-        process.log.append(line)
-        found = SERVING.search(line)
-        if found and not started.done():
-            started.set_result(found.group(1))
-    if not started.done():
-        started.set_exception(AssertionError("exited before serving:\n" + process.text))
-
-
-@asynccontextmanager
-async def serve(env: dict[str, str], *args: str) -> AsyncIterator[Process]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "touchpoint.cli", "serve", "--port", "0", *args,
-        cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-    process = Process(proc)
-    started: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-    follower = asyncio.create_task(_follow(process, started))
-    try:
-        process.url = await asyncio.wait_for(started, 60)
-        yield process
-    finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(proc.wait(), 30)
-        await follower
+    return {**clean_environment(), "TOUCHPOINT_PLAYBOOKS": str(ROOT / "playbooks"), **extra}
 
 
 async def run(env: dict[str, str], *args: str) -> tuple[int, str]:
@@ -84,14 +34,14 @@ async def run(env: dict[str, str], *args: str) -> tuple[int, str]:
 
 
 async def test_without_slack_settings_it_serves_healthz_and_says_slack_is_off() -> None:
-    async with serve(clean_env()) as server, aiohttp.ClientSession() as http:
+    async with serving(clean_env()) as server, aiohttp.ClientSession() as http:
         async with http.get(server.url + "/healthz") as resp:
             health = await resp.json()
         async with http.post(server.url + "/slack/events", data=b"{}") as resp:
             events_status = resp.status
     assert health["status"] == "ok" and "slack" not in health
     assert events_status == 404
-    assert "slack: off" in server.text
+    assert "slack: off" in server.log
     assert server.proc.returncode == 0
 
 
@@ -104,7 +54,7 @@ async def test_with_slack_settings_a_signed_command_is_answered(slack_api: FakeS
     mac = hmac.new(SECRET.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256)
     headers = {"Content-Type": "application/x-www-form-urlencoded",
                "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": "v0=" + mac.hexdigest()}
-    async with serve(env) as server, aiohttp.ClientSession() as http:
+    async with serving(env) as server, aiohttp.ClientSession() as http:
         async with http.post(server.url + "/slack/events", data=body, headers=headers) as resp:
             status = resp.status
         call = (await slack_api.wait_for("chat.postEphemeral"))[0]
@@ -114,7 +64,7 @@ async def test_with_slack_settings_a_signed_command_is_answered(slack_api: FakeS
     assert status == 200
     assert call.headers["Authorization"] == f"Bearer {TOKEN}"
     assert health["slack"] == "ok"
-    assert "slack: on (Events API on POST /slack/events)" in server.text
+    assert "slack: on (Events API on POST /slack/events)" in server.log
     assert server.proc.returncode == 0
 
 
@@ -135,7 +85,7 @@ async def test_an_impossible_slack_setup_stops_the_start_with_the_reason() -> No
 async def test_socket_mode_flag_connects_without_an_events_route(slack_api: FakeSlackAPI) -> None:
     app_token = "xapp-1-A0FAKEAPP-3333-fakefakefake"
     env = clean_env(SLACK_BOT_TOKEN=TOKEN, SLACK_APP_TOKEN=app_token, SLACK_API_URL=slack_api.url)
-    async with serve(env, "--socket-mode") as server, aiohttp.ClientSession() as http:
+    async with serving(env, "serve", "--socket-mode") as server, aiohttp.ClientSession() as http:
         await slack_api.wait_socket(timeout=30)
         async with http.post(server.url + "/slack/events", data=b"{}") as resp:
             events_status = resp.status
@@ -150,5 +100,5 @@ async def test_socket_mode_flag_connects_without_an_events_route(slack_api: Fake
     assert opened and opened[0].headers["Authorization"] == f"Bearer {app_token}"
     assert events_status == 404
     assert health["slack"] == "ok"
-    assert "slack: on (Socket Mode)" in server.text
+    assert "slack: on (Socket Mode)" in server.log
     assert server.proc.returncode == 0
