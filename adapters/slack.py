@@ -32,7 +32,13 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.bodies import MAX_BODY, read_body
 from adapters.slack_blocks import Post, plan
-from adapters.slack_payloads import Incoming, from_action, from_command, from_event
+from adapters.slack_payloads import (
+    ACTION_PREFIX,
+    Incoming,
+    from_action,
+    from_command,
+    from_event,
+)
 from adapters.slack_web import API_TIMEOUT, AUTH_ERRORS, MISPLACED, explain, web_client
 from bot.handler import Handler
 from bot.messages import Reply
@@ -94,7 +100,8 @@ class SlackAdapter:
         self.app = AsyncApp(
             name="touchpoint",
             logger=logging.getLogger("touchpoint.slack.bolt"),
-            signing_secret=settings.slack_signing_secret,
+            # `receive` has checked the signature on the raw body before bolt sees it.
+            request_verification_enabled=False,
             client=AsyncWebClient(base_url=settings.slack_api_url),
             authorize=authorize,
             process_before_response=True,
@@ -121,7 +128,7 @@ class SlackAdapter:
         app.event("member_joined_channel")(self._on_event)
         app.event(re.compile(r".*"))(self._on_other_event)
         app.command(re.compile(r".*"))(self._on_command)
-        app.action(re.compile(r"^touchpoint:"))(self._on_action)
+        app.action(re.compile("^" + re.escape(ACTION_PREFIX)))(self._on_action)
         app.action(re.compile(r".*"))(self._on_foreign_action)
 
     async def start(self) -> None:
