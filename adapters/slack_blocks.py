@@ -31,7 +31,7 @@ def escape(text: str) -> str:
 def render(reply: Reply) -> dict[str, Any]:
     """`text` (notifications, screen readers) and `blocks` for chat.post*."""
     blocks: list[Block] = []
-    if reply.text and not _said_by_first_section(reply):
+    if reply.text and not reply.text_repeats_first_section:
         blocks.append(_section(escape(reply.text)))
     for section in reply.sections:
         blocks.extend(_section_blocks(section))
@@ -86,13 +86,6 @@ def plan(reply: Reply, incoming: Incoming) -> Post:
         args["thread_ts"] = thread
     return Post(method, args, fallback, incoming.response_url if fallback else "")
 
-
-def _said_by_first_section(reply: Reply) -> bool:
-    """The core often repeats its summary in `text` for notifications; show it once."""
-    if not reply.sections:
-        return False
-    first = reply.sections[0]
-    return reply.text in (first.text, f"{first.title}: {first.text}")
 
 
 def _section_blocks(section: Section) -> list[Block]:

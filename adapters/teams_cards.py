@@ -217,7 +217,7 @@ def card(reply: Reply) -> JSON:
     plain, and a `*` or `[x](y)` in it must not turn into formatting or a link.
     """
     body: list[JSON] = []
-    if reply.text and not _said_by_first_section(reply):
+    if reply.text and not reply.text_repeats_first_section:
         body.append(_rich(reply.text))
     for index, section in enumerate(reply.sections):
         if section.title:
@@ -273,13 +273,6 @@ def _button(button: Button) -> JSON:
     action["fallback"] = submit
     return action
 
-
-def _said_by_first_section(reply: Reply) -> bool:
-    """`Reply.text` is often the first section again, as a notification line: show it once."""
-    if not reply.sections:
-        return False
-    first = reply.sections[0]
-    return reply.text in (first.text, f"{first.title}: {first.text}")
 
 
 def _rich(text: str, **props: str) -> JSON:

@@ -66,3 +66,12 @@ class Reply:
     in_thread: bool = False
     channel: str = ""
     user: str = ""
+
+    @property
+    def text_repeats_first_section(self) -> bool:
+        """The core often repeats its first section in `text`, as the notification line;
+        a renderer that shows both would say it twice."""
+        if not self.sections:
+            return False
+        first = self.sections[0]
+        return self.text in (first.text, f"{first.title}: {first.text}")
