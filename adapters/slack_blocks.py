@@ -87,7 +87,6 @@ def plan(reply: Reply, incoming: Incoming) -> Post:
     return Post(method, args, fallback, incoming.response_url if fallback else "")
 
 
-
 def _section_blocks(section: Section) -> list[Block]:
     lines = []
     if section.title:

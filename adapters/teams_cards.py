@@ -274,7 +274,6 @@ def _button(button: Button) -> JSON:
     return action
 
 
-
 def _rich(text: str, **props: str) -> JSON:
     run: JSON = {"type": "TextRun", "text": text}
     for key in ("weight", "size"):
