@@ -47,7 +47,8 @@ class RegexIndex:
         self._by_gram: dict[str, list[_Entry]] = {}
         self._always: list[_Entry] = []
         self._strikes: dict[int, int] = {}
-        self._off: set[int] = set()
+        self._off: dict[int, _Entry] = {}
+        """The expressions switched off, by `id`: their strikes reached `STRIKES`."""
 
     def add(self, playbook: int, trigger: Trigger, owner: str = "") -> None:
         assert trigger.regex is not None
@@ -57,7 +58,7 @@ class RegexIndex:
     @property
     def switched_off(self) -> list[tuple[str, str]]:
         """(playbook id, expression) for each expression switched off for running too long."""
-        return sorted((e.owner, e.trigger.text) for e in self._entries() if id(e) in self._off)
+        return sorted((e.owner, e.trigger.text) for e in self._off.values())
 
     def build(self) -> None:
         """Key each expression by the rarest piece of text it cannot match without."""
@@ -77,8 +78,7 @@ class RegexIndex:
     @property
     def counts(self) -> tuple[int, int]:
         """(indexed, always run): the second should stay near zero."""
-        indexed = {id(e) for entries in self._by_gram.values() for e in entries}
-        return len(indexed), len(self._always)
+        return sum(len(entries) for entries in self._by_gram.values()), len(self._always)
 
     def candidates(self, text: str) -> int:
         """How many expressions a message would run: the index's selectivity."""
@@ -105,23 +105,20 @@ class RegexIndex:
                         "and counts as no match (%d of %d before it is switched off)",
                         entry.owner, entry.trigger.text, TIMEOUT, length, strikes, STRIKES)
             return
-        self._off.add(id(entry))
+        self._off[id(entry)] = entry
         log.error("playbook %s: regex %r switched off until the playbooks are loaded again: "
                   "it ran past %g s on %d messages (catastrophic backtracking?); rewrite it "
                   "and check it with `touchpoint check`", entry.owner, entry.trigger.text,
                   TIMEOUT, strikes)
 
-    def _entries(self) -> list[_Entry]:
-        unique = {id(e): e for e in self._always}
-        unique.update((id(e), e) for entries in self._by_gram.values() for e in entries)
-        return list(unique.values())
-
     def _candidates(self, body: str) -> list[_Entry]:
+        # build() puts each expression under one key only (or in _always), so the
+        # lists concatenated here share no entry.
         grams = {body[i : i + 3] for i in range(len(body) - 2)}
-        found: dict[int, _Entry] = {id(e): e for e in self._always}
+        found = list(self._always)
         for gram in grams.intersection(self._by_gram):
-            found.update((id(e), e) for e in self._by_gram[gram])
-        return sorted((e for e in found.values() if id(e) not in self._off),
+            found.extend(self._by_gram[gram])
+        return sorted((e for e in found if id(e) not in self._off),
                       key=lambda e: (e.playbook, e.trigger.text))
 
 
