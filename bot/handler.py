@@ -194,7 +194,7 @@ class Handler:
         if self.operations is None:
             return [replies.notice("Reloading is not available here: it is part of "
                                    "touchpoint serve.")]
-        outcome = await self.operations.reload(f"{msg.platform}:{msg.user}")
+        outcome = await self.operations.reload(_person(msg))
         return [admin.reload_reply(outcome)]
 
     async def _about(self, msg: Message, _: str) -> list[Reply]:
