@@ -3,7 +3,8 @@
 Every instance schedules every channel. APScheduler (3.x, on the asyncio
 loop) gets one cron job per distinct time, zone and weekdays, which queues
 the channels due then; a refresh every minute re-reads the chat
-subscriptions (made on any instance), `schedule.yaml` and the flags, and
+subscriptions (made on any instance), `schedule.yaml` (parsed again, off
+the event loop, only when it or the playbooks changed) and the flags, and
 queues whatever is due and not yet posted, which is also how a run missed
 while every instance was down is caught up within the grace period. The
 store's claims make sure only one instance posts to each channel each day.
@@ -39,7 +40,7 @@ from touchpoint.fanout import (
     fanout_settings,
     utc_now,
 )
-from touchpoint.loader import load_schedule
+from touchpoint.loader import SCHEDULE, load_schedule
 from touchpoint.settings import Settings
 
 log = logging.getLogger("touchpoint.prompts")
@@ -179,6 +180,8 @@ class PromptScheduler:
         self._scheduler = AsyncIOScheduler(timezone=dt.UTC)
         self._from_git: list[Subscription] = []
         self._git_problem = ""
+        self._git_read: tuple[Path, tuple[int, int] | None, tuple[str, ...]] | None = None
+        """What the last read of schedule.yaml saw: folder, (mtime_ns, size), playbook ids."""
         self._from_chat: list[Subscription] = []
         self._flagged: set[str] = set()
 
@@ -198,7 +201,7 @@ class PromptScheduler:
 
     async def refresh(self) -> None:
         """Re-read who gets a prompt, adjust the cron jobs, and queue what is due."""
-        self._read_git()
+        await self._read_git()
         platforms = sorted(self.outbounds)
         try:
             self._from_chat = await chat_subscriptions(self.store, platforms)
@@ -223,10 +226,20 @@ class PromptScheduler:
         if added:
             log.info("prompts: %d channels due", added)
 
-    def _read_git(self) -> None:
+    async def _read_git(self) -> None:
+        """Parse schedule.yaml again, in a thread, only if it or the playbook ids changed."""
+        folder = self._folder()
+        ids = tuple(p.id for p in self._playbooks())
         try:
-            ids = [p.id for p in self._playbooks()]
-            self._from_git = load_schedule(self._folder(), ids)
+            stat = (folder / SCHEDULE).stat()
+            stamp: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            stamp = None
+        seen = (folder, stamp, ids)
+        if seen == self._git_read:
+            return
+        try:
+            self._from_git = await asyncio.to_thread(load_schedule, folder, ids)
             self._git_problem = ""
         except PlaybookErrors as exc:
             problem = str(exc)
@@ -234,6 +247,7 @@ class PromptScheduler:
                 log.error("prompts: schedule.yaml is invalid; keeping the last valid one:\n%s",
                           problem)
             self._git_problem = problem
+        self._git_read = seen
 
     def _reconcile(self) -> None:
         wanted = {slot_of(s): s for s in self.subscriptions}

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from fakes.slack_api import FakeSlackAPI
@@ -20,8 +22,9 @@ from bot.library import PlaybookSet
 from bot.prompts import INVITATION, prompt_pool, prompt_reply
 from bot.schedule import EVERY_DAY, Subscription
 from bot.store import MemoryStore, Store
+from touchpoint import scheduler
 from touchpoint.fanout import FanoutSettings, Job, Poster, due_jobs
-from touchpoint.scheduler import Fanout
+from touchpoint.scheduler import Fanout, PromptScheduler
 
 TOKEN = "xoxb-1111-2222-fakefakefake"
 FAST = FanoutSettings(rate=500, channel_interval=0.01, lease=5, grace=3600, workers=4)
@@ -223,3 +226,47 @@ async def test_a_job_past_its_day_is_missed_not_posted(
         await fanout.stop()
     assert slack_api.delivered() == []
     assert "missed slack:C0LATE001" in caplog.text
+
+
+async def test_schedule_yaml_is_parsed_again_only_when_it_or_the_playbook_ids_change(
+        tmp_path: Path, outbound: SlackOutbound, library: PlaybookSet,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    parsed: list[Path] = []
+
+    def load_schedule(folder: Path, ids: list[str]) -> list[Subscription]:
+        parsed.append(folder)
+        return real(folder, ids)
+
+    real = scheduler.load_schedule
+    monkeypatch.setattr(scheduler, "load_schedule", load_schedule)
+    path = tmp_path / "schedule.yaml"
+
+    def schedule(channel: str) -> None:
+        path.write_text(f"prompts:\n  - platform: slack\n    channel: {channel}\n"
+                        f"    time: \"09:00\"\n    zone: UTC\n")
+
+    schedule("C0GIT0001")
+    playbooks = list(library.playbooks)
+    prompts = PromptScheduler(MemoryStore(), {"slack": outbound}, lambda: playbooks,
+                              lambda: tmp_path, FAST)
+
+    async def channels() -> list[str]:
+        await prompts.refresh()
+        return [s.channel for s in prompts.subscriptions]
+
+    assert await channels() == ["C0GIT0001"]
+    assert await channels() == ["C0GIT0001"] and len(parsed) == 1
+    schedule("C0GIT00002")
+    assert await channels() == ["C0GIT00002"] and len(parsed) == 2
+    schedule("C0GIT00003")  # the same size: only the modification time tells
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert await channels() == ["C0GIT00003"] and len(parsed) == 3
+    playbooks.pop()
+    assert await channels() == ["C0GIT00003"] and len(parsed) == 4
+    path.write_text("prompts: [")
+    with caplog.at_level(logging.ERROR, "touchpoint.prompts"):
+        assert await channels() == ["C0GIT00003"]
+        assert await channels() == ["C0GIT00003"] and len(parsed) == 5
+    assert caplog.text.count("schedule.yaml is invalid; keeping the last valid one") == 1
+    path.unlink()
+    assert await channels() == [] and len(parsed) == 6
