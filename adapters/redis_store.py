@@ -175,21 +175,11 @@ class RedisStore:
     async def incr(self, counter: str, amount: int = 1) -> int:
         key = self._redis.key("counters")
         reply = await self._redis.run(lambda c: c.hincrby(key, counter, amount))
-        if isinstance(reply, bool) or not isinstance(reply, int):
-            raise StoreError(f"unexpected HINCRBY reply {short(reply)}")
-        return reply
+        return _int_reply(reply, "HINCRBY")
 
     async def counters(self, prefix: str = "") -> dict[str, int]:
-        found: dict[str, int] = {}
-        for name, raw in (await self._redis.read_hash(self._redis.key("counters"))).items():
-            if not name.startswith(prefix):
-                continue
-            try:
-                found[name] = int(raw)
-            except ValueError:
-                log.warning("redis: counter %r holds %s, not an integer; skipped",
-                            name, short(raw))
-        return dict(sorted(found.items()))
+        return await self._int_hash(self._redis.key("counters"), prefix,
+                                    skipped="redis: counter %r holds %s, not an integer; skipped")
 
     async def save_reference(self, platform: str, conversation: str, reference: str) -> None:
         key = self._redis.key("refs", platform)
@@ -206,19 +196,12 @@ class RedisStore:
     async def incr_week(self, week: str, counter: str, amount: int = 1) -> int:
         reply = await self._redis.run(lambda c: self._incr_week(
             keys=[self._redis.key("week", week)], args=[counter, amount, WEEK_TTL], client=c))
-        if isinstance(reply, bool) or not isinstance(reply, int):
-            raise StoreError(f"unexpected weekly HINCRBY reply {short(reply)}")
-        return reply
+        return _int_reply(reply, "weekly HINCRBY")
 
     async def week_counters(self, week: str) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for name, raw in (await self._redis.read_hash(self._redis.key("week", week))).items():
-            try:
-                found[name] = int(raw)
-            except ValueError:
-                log.warning("redis: weekly counter %r of %s holds %s; skipped",
-                            name, week, short(raw))
-        return dict(sorted(found.items()))
+        return await self._int_hash(self._redis.key("week", week),
+                                    skipped="redis: weekly counter %r of %s holds %s; skipped",
+                                    about=(week,))
 
     async def add_question(self, week: str, text: str, keep: int) -> None:
         await self._redis.run(lambda c: self._add_question(
@@ -310,9 +293,31 @@ class RedisStore:
         micros = [max(0, round(interval * 1_000_000)), max(0, round(after * 1_000_000))]
         reply = await self._redis.run(lambda c: self._reserve(
             keys=[self._redis.key("pace", key)], args=micros, client=c))
-        if isinstance(reply, bool) or not isinstance(reply, int):
-            raise StoreError(f"unexpected pacing reply {short(reply)}")
-        return max(0.0, reply / 1_000_000)
+        return max(0.0, _int_reply(reply, "pacing") / 1_000_000)
+
+    async def _int_hash(self, key: str, prefix: str = "", *, skipped: str,
+                        about: tuple[object, ...] = ()) -> dict[str, int]:
+        """The entries of a hash of integers whose names start with `prefix`, by name.
+
+        An entry that is not an integer is left out and logged with `skipped`,
+        formatted with its name, then `about`, then the value.
+        """
+        found: dict[str, int] = {}
+        for name, raw in (await self._redis.read_hash(key)).items():
+            if not name.startswith(prefix):
+                continue
+            try:
+                found[name] = int(raw)
+            except ValueError:
+                log.warning(skipped, name, *about, short(raw))
+        return dict(sorted(found.items()))
+
+
+def _int_reply(reply: object, what: str) -> int:
+    """A script's or command's integer reply; anything else is `StoreError` (`what` names it)."""
+    if isinstance(reply, bool) or not isinstance(reply, int):
+        raise StoreError(f"unexpected {what} reply {short(reply)}")
+    return reply
 
 
 def _millis(seconds: float) -> int:
