@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -18,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.outbound import Result
+from adapters.retry_after import retry_after
 from adapters.slack_blocks import escape, render
 from adapters.slack_web import API_TIMEOUT, AUTH_ERRORS
 from bot.messages import Reply
@@ -56,17 +56,6 @@ def addressed(reply: Reply) -> dict[str, Any]:
         blocks.insert(0, {"type": "section",
                           "text": {"type": "mrkdwn", "text": who, "verbatim": True}})
     return {**body, "text": f"{who} {body['text']}", "blocks": blocks}
-
-
-def _retry_after(headers: Mapping[str, Any] | None) -> float | None:
-    for name, value in (headers or {}).items():
-        if name.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) and value else value
-            try:
-                return max(0.0, float(raw))
-            except (TypeError, ValueError):
-                return None
-    return None
 
 
 class SlackOutbound:
@@ -140,7 +129,7 @@ def _classify(exc: SlackApiError) -> Result:
     status = exc.response.status_code
     error = str(exc.response.get("error") or f"HTTP {status}")
     if status == 429:
-        return Result("retry", "ratelimited", _retry_after(exc.response.headers))
+        return Result("retry", "ratelimited", retry_after(exc.response.headers))
     if error in GONE:
         return Result("gone", error)
     if status >= 500 or error in TRANSIENT:

@@ -20,6 +20,8 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.retry_after import retry_after
+
 log = logging.getLogger("touchpoint.slack")
 
 API_TIMEOUT = 15.0
@@ -49,14 +51,10 @@ def explain(error: str, method: str, channel: str) -> str:
     return hints.get(error, f"{where} failed: {error}")
 
 
-def retry_after(response: HttpResponse) -> float:
-    for name, values in response.headers.items():
-        if name.lower() == "retry-after":
-            try:
-                return max(0.0, float(values[0]))
-            except (ValueError, IndexError):
-                break
-    return 1.0
+def _asked(response: HttpResponse) -> float:
+    """Seconds Slack's Retry-After asks for; 1 s when it gives none that can be read."""
+    asked = retry_after(response.headers)
+    return 1.0 if asked is None else asked
 
 
 class RateLimitRetry(AsyncRetryHandler):
@@ -76,13 +74,13 @@ class RateLimitRetry(AsyncRetryHandler):
         response: HttpResponse | None = None, error: Exception | None = None,
     ) -> bool:
         return (response is not None and response.status_code == 429
-                and retry_after(response) <= self.max_wait)
+                and _asked(response) <= self.max_wait)
 
     async def prepare_for_next_attempt_async(
         self, *, state: RetryState, request: HttpRequest,
         response: HttpResponse | None = None, error: Exception | None = None,
     ) -> None:
-        wait = retry_after(response) if response is not None else 1.0
+        wait = _asked(response) if response is not None else 1.0
         log.warning("slack: rate limited on %s; retrying in %g s as Slack asked",
                     request.url.rsplit("/", 1)[-1], wait)
         state.next_attempt_requested = True

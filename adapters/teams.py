@@ -10,10 +10,8 @@ off because it ignores 429 and can sleep without limit on a 503's Retry-After.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +28,7 @@ from msrest.exceptions import ClientRequestError
 from adapters import teams_cards
 from adapters.bodies import read_body
 from adapters.network import forwarded, is_loopback
+from adapters.retry_after import retry_after
 from bot.handler import Handler
 from bot.messages import Reply
 from touchpoint.settings import Settings
@@ -94,22 +93,6 @@ def request_is_local(remote: str | None, headers: Mapping[str, str]) -> bool:
     forwarding header means the request came from elsewhere.
     """
     return is_loopback(remote) and not forwarded(headers)
-
-
-def retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:
-    """Seconds a Retry-After header asks for (delta seconds or an HTTP date), None if absent."""
-    raw = (headers or {}).get("Retry-After", "").strip()
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def _status(exc: BaseException) -> int | None:

@@ -611,17 +611,6 @@ def test_dev_mode_warns_loudly_at_start(library: PlaybookSet,
     assert "UNAUTHENTICATED" in caplog.text
 
 
-def test_retry_after_parsing() -> None:
-    assert teams.retry_after({"Retry-After": "3"}) == 3.0
-    assert teams.retry_after({"Retry-After": "-1"}) == 0.0
-    assert teams.retry_after({}) is None
-    assert teams.retry_after(None) is None
-    assert teams.retry_after({"Retry-After": "soon"}) is None
-    when = "Wed, 21 Oct 2015 07:28:10 GMT"
-    assert teams.retry_after({"Retry-After": when}, now=1445412480.0) == 10.0
-
-
-
 async def test_fake_connector_answers_member_lookups(teams_connector: FakeTeamsConnector) -> None:
     """What botbuilder's TeamsInfo.get_member asks when a person joins (kept for its users)."""
     url = f"{teams_connector.service_url}v3/conversations/{PERSONAL}/members/29%3Auser"
