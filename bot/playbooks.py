@@ -7,7 +7,7 @@ error carries the file, line, column and field path of the offending value.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, TypeVar
 
 import regex
@@ -193,7 +193,6 @@ def _format_path(loc: Iterable[Any]) -> str:
 
 _FIELDS_AT = {
     (): list(Playbook.model_fields),
-    ("background",): list(Background.model_fields),
     ("triggers",): list(Trigger.model_fields),
     ("examples",): list(Examples.model_fields),
 }
@@ -248,31 +247,27 @@ class _Located:
 
 def parse_playbook(source: str, text: str) -> Playbook:
     """Validate one playbook file's text; `source` is the name used in errors."""
-    return _parse(source, text, Playbook)
+    return parse_document(source, text, Playbook, _FIELDS_AT)
+
+
+_BACKGROUND_FIELDS: dict[tuple[str, ...], list[str]] = {(): list(Background.model_fields)}
 
 
 def parse_background(source: str, text: str) -> Background:
     """Validate the background chatter file (`background.yaml`)."""
-    return _parse(source, text, Background)
+    return parse_document(source, text, Background, _BACKGROUND_FIELDS)
 
 
-M = TypeVar("M", Playbook, Background)
 D = TypeVar("D", bound=BaseModel)
-FieldsAt = Callable[[tuple[str, ...]], list[str]]
-"""The field names allowed under a parent path, named in "unknown field" errors."""
 
 
-def _parse(source: str, text: str, model: type[M]) -> M:
-    def fields_at(parent: tuple[str, ...]) -> list[str]:
-        return _FIELDS_AT.get(("background",) if issubclass(model, Background) else parent, [])
-
-    return parse_document(source, text, model, fields_at)
-
-
-def parse_document(source: str, text: str, model: type[D], fields_at: FieldsAt,
+def parse_document(source: str, text: str, model: type[D],
+                   fields_at: Mapping[tuple[str, ...], list[str]],
                    loader_class: type[yaml.SafeLoader] = yaml.SafeLoader) -> D:
     """One YAML file validated by `model`, with the playbooks' located, friendly errors.
 
+    `fields_at` holds the field names allowed under each parent path (a tuple
+    of keys, list positions left out), named in "unknown field" errors.
     Other files people edit in git next to the playbooks (the prompt schedule)
     go through here too, so they get the same guarantees and messages.
     """
@@ -320,7 +315,7 @@ def parse_document(source: str, text: str, model: type[D], fields_at: FieldsAt,
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
             parent = tuple(p for p in loc[:-1] if isinstance(p, str))
-            fields = fields_at(parent)
+            fields = fields_at.get(parent, [])
             line, col = located.where(loc)
             message = _friendly(err, fields)
             errors.append(PlaybookError(source, line, col, _format_path(loc), message))

@@ -271,8 +271,7 @@ def parse_schedule(source: str, text: str, playbook_ids: Iterable[str]) -> list[
     A channel may appear once: it gets one prompt a day, so a second entry
     could only be a mistake.
     """
-    model = parse_document(source, text, ScheduleFile,
-                           lambda parent: _SCHEDULE_FIELDS.get(parent, []), _TimesAsText)
+    model = parse_document(source, text, ScheduleFile, _SCHEDULE_FIELDS, _TimesAsText)
     known = set(playbook_ids)
     lines = _entry_lines(text)
     errors: list[PlaybookError] = []

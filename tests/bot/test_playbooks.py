@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.playbooks import PlaybookErrors, parse_playbook, parse_playbooks
+from bot.playbooks import PlaybookErrors, parse_background, parse_playbook, parse_playbooks
 
 GOOD = """\
 id: price
@@ -168,3 +168,36 @@ def test_a_control_character_is_a_located_error_not_a_crash() -> None:
     assert errors_of(GOOD.replace("nudge: Lead", "nudge: \x1fLead")) == [
         "playbooks/price.yaml:13:8: not valid YAML: character #x001f is not allowed "
         "(special characters are not allowed)"]
+
+
+def test_an_unknown_field_names_the_fields_allowed_where_it_stands() -> None:
+    assert errors_of(GOOD + "nudges: twice\n") == [
+        "playbooks/price.yaml:21:1: nudges: unknown field (check the spelling; allowed: id, "
+        "title, summary, triggers, guidance, nudge, prompts, examples)"]
+    assert errors_of(GOOD.replace("  - keyword: discount", "  - keywrd: discount")) == [
+        "playbooks/price.yaml:7:5: triggers[1].keywrd: unknown field (check the spelling; "
+        "allowed: phrase, keyword, regex, veto, weight)"]
+    assert errors_of(GOOD.replace("  no_match:", "  nomatch:")) == [
+        "playbooks/price.yaml:19:3: examples.nomatch: unknown field (check the spelling; "
+        "allowed: match, no_match)"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("examples:\n  - lunch?\nexample: [x]\n",
+     ["playbooks/background.yaml:3:1: example: unknown field (check the spelling; "
+      "allowed: examples)"]),
+    ("exemples: [x]\n",
+     ["playbooks/background.yaml:1:1: examples: is required",
+      "playbooks/background.yaml:1:1: exemples: unknown field (check the spelling; "
+      "allowed: examples)"]),
+    ("examples:\n  - {a: 1}\n  - ''\n",
+     ["playbooks/background.yaml:2:5: examples[0]: must be text",
+      "playbooks/background.yaml:3:5: examples[1]: must not be empty"]),
+    ("examples: text\n", ["playbooks/background.yaml:1:1: examples: must be a list"]),
+])
+def test_background_errors_are_located_and_name_its_own_fields(
+    text: str, expected: list[str],
+) -> None:
+    with pytest.raises(PlaybookErrors) as info:
+        parse_background("playbooks/background.yaml", text)
+    assert [str(e) for e in info.value.errors] == expected
