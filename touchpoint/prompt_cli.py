@@ -92,9 +92,9 @@ def _outbound(platform: str, settings: Settings, library: PlaybookSet,
     if platform == "slack":
         if not settings.slack_bot_token:
             return "posting to Slack needs SLACK_BOT_TOKEN"
-        from adapters.slack_outbound import SlackOutbound
+        from touchpoint.scheduler import slack_outbound
 
-        return SlackOutbound(settings.slack_bot_token, settings.slack_api_url)
+        return slack_outbound(settings)
     if not settings.microsoft_app_id:
         return "posting to Teams needs MicrosoftAppId and MicrosoftAppPassword"
     from adapters.teams import TeamsBot

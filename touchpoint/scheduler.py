@@ -263,17 +263,23 @@ class PromptScheduler:
                                     misfire_grace_time=max(1, int(self.settings.grace)))
 
 
+def slack_outbound(settings: Settings) -> Outbound:
+    """The Slack poster of the daily prompts (needs `slack_bot_token`): the server's and
+    `touchpoint prompt`'s."""
+    from adapters.slack_outbound import SlackOutbound
+    from adapters.slack_web import API_TIMEOUT
+
+    # A request must never outlive the claim it is made under.
+    return SlackOutbound(settings.slack_bot_token, settings.slack_api_url,
+                         timeout=min(API_TIMEOUT, settings.prompt_lease / 2))
+
+
 def outbounds_for(app: web.Application, settings: Settings, store: Store) -> dict[str, Outbound]:
     """A poster per platform this server talks to (after the platforms are attached to `app`),
     closed with the app."""
     found: dict[str, Outbound] = {}
     if settings.slack_bot_token:
-        from adapters.slack_outbound import SlackOutbound
-        from adapters.slack_web import API_TIMEOUT
-
-        # A request must never outlive the claim it is made under.
-        found["slack"] = SlackOutbound(settings.slack_bot_token, settings.slack_api_url,
-                                       timeout=min(API_TIMEOUT, settings.prompt_lease / 2))
+        found["slack"] = slack_outbound(settings)
     from adapters.teams import TEAMS_KEY
 
     bot = app.get(TEAMS_KEY)

@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,12 +20,14 @@ from fakes.slack_api import FakeSlackAPI
 from adapters.redis_store import RedisStore
 from adapters.slack_outbound import EVENT_TYPE, SlackOutbound
 from bot.library import PlaybookSet
+from bot.messages import Reply
 from bot.prompts import INVITATION, prompt_pool, prompt_reply
 from bot.schedule import EVERY_DAY, Subscription
 from bot.store import MemoryStore, Store
 from touchpoint import scheduler
 from touchpoint.fanout import FanoutSettings, Job, Poster, due_jobs
 from touchpoint.scheduler import Fanout, PromptScheduler
+from touchpoint.settings import Settings
 
 TOKEN = "xoxb-1111-2222-fakefakefake"
 FAST = FanoutSettings(rate=500, channel_interval=0.01, lease=5, grace=3600, workers=4)
@@ -270,3 +273,20 @@ async def test_schedule_yaml_is_parsed_again_only_when_it_or_the_playbook_ids_ch
     assert caplog.text.count("schedule.yaml is invalid; keeping the last valid one") == 1
     path.unlink()
     assert await channels() == [] and len(parsed) == 6
+
+
+async def test_the_slack_poster_of_the_prompts_gives_up_a_request_within_half_a_lease(
+        slack_api: FakeSlackAPI) -> None:
+    """The server's and `touchpoint prompt`'s: a request never outlives its claim."""
+    slack_api.hold("chat.postMessage")
+    sender = scheduler.slack_outbound(Settings(slack_bot_token=TOKEN,
+                                               slack_api_url=slack_api.url, prompt_lease=1))
+    try:
+        began = time.monotonic()
+        result = await sender.send("C0SLOW001", Reply("Prompt of the day"))
+        took = time.monotonic() - began
+    finally:
+        slack_api.release("chat.postMessage")
+        await sender.close()
+    assert result.outcome == "retry" and "Timeout" in result.reason
+    assert 0.4 < took < 1.0
