@@ -25,7 +25,7 @@ from adapters.outbound import Outbound, Result
 from bot.messages import Reply
 from bot.playbooks import Playbook
 from bot.prompts import prompt_pool, prompt_reply, rotation
-from bot.schedule import Subscription
+from bot.schedule import Subscription, merge
 from bot.store import MemoryStore, Store
 from touchpoint.settings import Settings
 
@@ -117,17 +117,36 @@ def fanout_settings(settings: Settings) -> FanoutSettings:
                           grace=settings.prompt_grace)
 
 
-async def chat_subscriptions(store: Store, platforms: Sequence[str]) -> list[Subscription]:
-    """Every subscription made in chat; a damaged one is logged and skipped."""
+def next_runs(from_git: Sequence[Subscription], from_chat: Sequence[Subscription],
+              now: dt.datetime) -> list[tuple[dt.datetime, Subscription]]:
+    """Every channel's next prompt (schedule.yaml merged with chat), soonest first."""
+    runs = [(sub.next_run(now)[1], sub) for sub in merge(from_git, from_chat)]
+    return sorted(runs, key=lambda run: (run[0], run[1].key))
+
+
+async def chat_subscriptions(store: Store, platforms: Sequence[str],
+                             problems: list[str] | None = None) -> list[Subscription]:
+    """Every subscription made in chat. A damaged one is skipped: logged, or with `problems`
+    described there instead (`platform:channel: why`)."""
     found = []
     for platform in platforms:
         for channel, spec in (await store.subscriptions(platform)).items():
             try:
                 found.append(Subscription.from_json(platform, channel, spec))
             except ValueError as exc:
-                log.warning("prompts: skipping the subscription of %s:%s (%s)",
-                            platform, channel, exc)
+                if problems is not None:
+                    problems.append(f"{platform}:{channel}: {exc}")
+                else:
+                    log.warning("prompts: skipping the subscription of %s:%s (%s)",
+                                platform, channel, exc)
     return found
+
+
+async def flagged_keys(store: Store, platforms: Sequence[str]) -> dict[str, str]:
+    """The channels flagged as unreachable, as `platform:channel` (a `Subscription.key`),
+    each with why."""
+    return {f"{platform}:{channel}": why for platform in platforms
+            for channel, why in (await store.flagged(platform)).items()}
 
 
 class Pacer:

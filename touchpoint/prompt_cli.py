@@ -16,10 +16,19 @@ from collections.abc import Sequence
 from adapters.outbound import Outbound
 from bot.handler import Handler
 from bot.library import PlaybookSet
-from bot.schedule import EVERY_DAY, Subscription, merge
+from bot.schedule import EVERY_DAY, PLATFORMS, Subscription, merge
 from bot.store import Store
 from touchpoint import cli_support
-from touchpoint.fanout import Job, Poster, Status, chat_subscriptions, fanout_settings, utc_now
+from touchpoint.fanout import (
+    Job,
+    Poster,
+    Status,
+    chat_subscriptions,
+    fanout_settings,
+    flagged_keys,
+    next_runs,
+    utc_now,
+)
 from touchpoint.settings import Settings
 
 SAID = {
@@ -51,10 +60,8 @@ async def _read_chat(settings: Settings) -> tuple[list[Subscription], dict[str, 
         return [], {}
     store = _store(settings)
     try:
-        chat = await chat_subscriptions(store, ("slack", "teams"))
-        flagged = {f"{p}:{c}": why for p in ("slack", "teams")
-                   for c, why in (await store.flagged(p)).items()}
-        return chat, flagged
+        return (await chat_subscriptions(store, PLATFORMS),
+                await flagged_keys(store, PLATFORMS))
     finally:
         await _close(store)
 
@@ -72,9 +79,7 @@ def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
         from_chat, flagged = [], {}
     if not settings.redis_url:
         print("REDIS_URL is not set: subscriptions made in chat are not shown", file=sys.stderr)
-    now = utc_now()
-    rows = sorted(((sub.next_run(now)[1], sub) for sub in merge(from_git, from_chat)),
-                  key=lambda row: (row[0], row[1].key))
+    rows = next_runs(from_git, from_chat, utc_now())
     if not rows:
         print("no daily prompts scheduled: add playbooks/schedule.yaml, or say "
               "/touchpoint subscribe 09:00 Europe/Berlin in a channel")

@@ -38,6 +38,7 @@ from touchpoint.fanout import (
     chat_subscriptions,
     due_jobs,
     fanout_settings,
+    flagged_keys,
     utc_now,
 )
 from touchpoint.loader import SCHEDULE, load_schedule
@@ -205,10 +206,7 @@ class PromptScheduler:
         platforms = sorted(self.outbounds)
         try:
             self._from_chat = await chat_subscriptions(self.store, platforms)
-            flagged: set[str] = set()
-            for platform in platforms:
-                flagged.update(f"{platform}:{c}" for c in await self.store.flagged(platform))
-            self._flagged = flagged
+            self._flagged = set(await flagged_keys(self.store, platforms))
         except Exception as exc:  # any store backend's failure: keep the last good read
             log.warning("prompts: cannot read subscriptions (%s: %s); using the last ones read",
                         type(exc).__name__, exc)

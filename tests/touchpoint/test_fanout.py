@@ -25,7 +25,15 @@ from bot.prompts import INVITATION, prompt_pool, prompt_reply
 from bot.schedule import EVERY_DAY, Subscription
 from bot.store import MemoryStore, Store
 from touchpoint import scheduler
-from touchpoint.fanout import FanoutSettings, Job, Poster, due_jobs
+from touchpoint.fanout import (
+    FanoutSettings,
+    Job,
+    Poster,
+    chat_subscriptions,
+    due_jobs,
+    flagged_keys,
+    next_runs,
+)
 from touchpoint.scheduler import Fanout, PromptScheduler
 from touchpoint.settings import Settings
 
@@ -290,3 +298,27 @@ async def test_the_slack_poster_of_the_prompts_gives_up_a_request_within_half_a_
         await sender.close()
     assert result.outcome == "retry" and "Timeout" in result.reason
     assert 0.4 < took < 1.0
+
+
+async def test_chat_subscriptions_flags_and_the_next_runs_of_every_channel(
+        caplog: pytest.LogCaptureFixture) -> None:
+    store = MemoryStore()
+    early = Subscription("teams", "19:abc@thread.tacv2", dt.time(6), "UTC", EVERY_DAY)
+    await store.subscribe("teams", early.channel, early.to_json())
+    await store.subscribe("slack", "C0BROKEN1", "{not json")
+    await store.flag("teams", early.channel, "the bot was removed")
+    with caplog.at_level(logging.WARNING, "touchpoint.prompts"):
+        assert await chat_subscriptions(store, ("slack", "teams")) == [early]
+    assert "skipping the subscription of slack:C0BROKEN1" in caplog.text
+    caplog.clear()
+    problems: list[str] = []
+    assert await chat_subscriptions(store, ("slack", "teams"), problems) == [early]
+    assert [p.split(": ")[0] for p in problems] == ["slack:C0BROKEN1"] and caplog.text == ""
+    assert await flagged_keys(store, ("slack", "teams")) == {
+        "teams:19:abc@thread.tacv2": "the bot was removed"}
+    from_git = [Subscription("slack", "C0GIT0001", dt.time(9), "UTC", EVERY_DAY),
+                Subscription("teams", early.channel, dt.time(12), "UTC", EVERY_DAY)]
+    now = dt.datetime(2026, 3, 4, 7, 0, tzinfo=dt.UTC)
+    # chat replaces git's 12:00, and 06:00 has passed today: soonest first, not by channel
+    assert [(at.day, at.hour, sub.key) for at, sub in next_runs(from_git, [early], now)] == [
+        (4, 9, "slack:C0GIT0001"), (5, 6, early.key)]

@@ -21,8 +21,9 @@ from aiohttp import web
 from bot import analytics
 from bot.playbooks import Playbook, PlaybookErrors
 from bot.prompts import prompt_pool
-from bot.schedule import PLATFORMS, Subscription, merge
+from bot.schedule import PLATFORMS, Subscription
 from bot.store import Store
+from touchpoint.fanout import chat_subscriptions, flagged_keys, next_runs
 from touchpoint.loader import SCHEDULE, load_schedule
 from touchpoint.web.charts import SERIES, legend, line_chart
 from touchpoint.web.context import context, live
@@ -149,19 +150,10 @@ async def planned(store: Store, folder: Path, playbooks: Sequence[Playbook],
     except PlaybookErrors as exc:
         from_git = []
         problems.extend(str(e) for e in exc.errors)
-    from_chat: list[Subscription] = []
-    flagged: dict[str, str] = {}
-    for platform in PLATFORMS:
-        for channel, spec in (await store.subscriptions(platform)).items():
-            try:
-                from_chat.append(Subscription.from_json(platform, channel, spec))
-            except ValueError as exc:
-                problems.append(f"{platform}:{channel}: {exc}")
-        flagged.update({f"{platform}:{c}": why
-                        for c, why in (await store.flagged(platform)).items()})
+    from_chat = await chat_subscriptions(store, PLATFORMS, problems)
+    flagged = await flagged_keys(store, PLATFORMS)
     found = []
-    for sub in merge(from_git, from_chat):
-        _, at = sub.next_run(now)
+    for at, sub in next_runs(from_git, from_chat, now):
         if sub.key in flagged:
             status = f"skipped: {flagged[sub.key]}"
         elif platforms_on is not None and sub.platform not in platforms_on:
@@ -169,7 +161,6 @@ async def planned(store: Store, folder: Path, playbooks: Sequence[Playbook],
         else:
             status = "scheduled"
         found.append(Planned(sub, at, len(prompt_pool(playbooks, sub.playbooks)), status))
-    found.sort(key=lambda p: (p.at, p.sub.key))
     return found, problems
 
 
