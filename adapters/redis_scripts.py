@@ -17,11 +17,18 @@ recognise our own earlier attempt (a retry after a lost reply must still say
 delivery id or a cooldown forever."""
 
 INCR_WEEK = """
-local value = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return value
+local week = redis.pcall('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+if type(week) == 'number' then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+if not KEYS[2] then return week end
+local total = redis.pcall('HINCRBY', KEYS[2], ARGV[1], ARGV[2])
+if type(week) ~= 'number' then return week end
+if type(total) ~= 'number' then return total end
+return {total, week}
 """
-"""A weekly counter and its expiry in one step, so no week key is left without a TTL."""
+"""A weekly counter and its expiry in one step, so no week key is left without a TTL;
+given the all-time counters hash as a second key, that counter too, answering both.
+Each HINCRBY is tried even if the other's key is damaged (its error is then the reply),
+as two separate commands would: a damaged hash loses its own counts, not the other's."""
 
 ADD_QUESTION = """
 redis.call('LPUSH', KEYS[1], ARGV[1])

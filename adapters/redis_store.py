@@ -13,6 +13,7 @@ two versions of Touchpoint must agree on during a rolling deploy:
   so a damaged key only affects that person and `SET` repairs it.
 - `counters`: a hash of counter name to integer (`HINCRBY`); one `HGETALL`
   reads a consistent snapshot for reports, without scanning the keyspace.
+  Each count also goes to the week's hash (below), in the same script.
 - `refs:<platform>`: a hash of conversation id to serialised reference.
 - `week:<YYYY-Www>`: a hash of counter name to integer for one ISO week, and
   `questions:<YYYY-Www>`: a list of that week's unanswered questions (no user
@@ -172,10 +173,13 @@ class RedisStore:
             return False
         return True
 
-    async def incr(self, counter: str, amount: int = 1) -> int:
-        key = self._redis.key("counters")
-        reply = await self._redis.run(lambda c: c.hincrby(key, counter, amount))
-        return _int_reply(reply, "HINCRBY")
+    async def incr_counts(self, week: str, counter: str, amount: int = 1) -> tuple[int, int]:
+        reply = await self._redis.run(lambda c: self._incr_week(
+            keys=[self._redis.key("week", week), self._redis.key("counters")],
+            args=[counter, amount, WEEK_TTL], client=c))
+        if not isinstance(reply, list) or len(reply) != 2:
+            raise StoreError(f"unexpected counting reply {short(reply)}")
+        return _int_reply(reply[0], "HINCRBY"), _int_reply(reply[1], "weekly HINCRBY")
 
     async def counters(self, prefix: str = "") -> dict[str, int]:
         return await self._int_hash(self._redis.key("counters"), prefix,

@@ -119,10 +119,11 @@ class Handler:
         ephemeral = msg.kind == "command"
         in_thread = not ephemeral
         if result.best is None:
-            await self._count(analytics.UNMATCHED)
+            week = analytics.iso_week(self.clock())
+            await self._count(analytics.UNMATCHED, week)
             question = analytics.scrub_question(text)
-            await self._safely(self.store.add_question(
-                analytics.iso_week(self.clock()), question, analytics.QUESTIONS_KEPT), None)
+            await self._safely(self.store.add_question(week, question, analytics.QUESTIONS_KEPT),
+                               None)
             return [
                 replies.no_match_reply(
                     text, result, dict(playbooks.by_id), msg.platform,
@@ -239,10 +240,11 @@ class Handler:
     async def _first_time(self, key: str, ttl: float) -> bool:
         return await self._safely(self.store.first_time(key, ttl), True)
 
-    async def _count(self, counter: str) -> None:
+    async def _count(self, counter: str, week: str = "") -> None:
+        """Count all-time and in `week` (this ISO week unless given), in one store call."""
         self.observer.counted(counter)
-        await self._safely(self.store.incr(counter), 0)
-        await self._safely(self.store.incr_week(analytics.iso_week(self.clock()), counter), 0)
+        week = week or analytics.iso_week(self.clock())
+        await self._safely(self.store.incr_counts(week, counter), (0, 0))
 
     async def _safely(self, call: Awaitable[T], fallback: T) -> T:
         """Guidance must not depend on the store being up: degrade, and say so in the log."""

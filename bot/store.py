@@ -40,8 +40,12 @@ class Store(Protocol):
 
     async def is_muted(self, user: str) -> bool: ...
 
-    async def incr(self, counter: str, amount: int = 1) -> int:
-        """Add to a named counter (usage, feedback) and return its new value."""
+    async def incr_counts(self, week: str, counter: str, amount: int = 1) -> tuple[int, int]:
+        """Add to a named counter (usage, feedback) and to its count in ISO week `week`.
+
+        One step for both; returns their new values, all-time first. The week's
+        count is the one `incr_week` adds to and `week_counters` reads.
+        """
 
     async def counters(self, prefix: str = "") -> dict[str, int]: ...
 
@@ -165,10 +169,9 @@ class MemoryStore:
     async def is_muted(self, user: str) -> bool:
         return user in self._muted
 
-    async def incr(self, counter: str, amount: int = 1) -> int:
-        value = self._counters.get(counter, 0) + amount
-        self._counters[counter] = value
-        return value
+    async def incr_counts(self, week: str, counter: str, amount: int = 1) -> tuple[int, int]:
+        total = self._counters[counter] = self._counters.get(counter, 0) + amount
+        return total, self._incr_week(week, counter, amount)
 
     async def counters(self, prefix: str = "") -> dict[str, int]:
         return {k: v for k, v in sorted(self._counters.items()) if k.startswith(prefix)}
@@ -183,6 +186,9 @@ class MemoryStore:
         return dict(self._references.get(platform, {}))
 
     async def incr_week(self, week: str, counter: str, amount: int = 1) -> int:
+        return self._incr_week(week, counter, amount)
+
+    def _incr_week(self, week: str, counter: str, amount: int) -> int:
         counters = self._weeks.setdefault(week, {})
         counters[counter] = counters.get(counter, 0) + amount
         _keep_latest(self._weeks)

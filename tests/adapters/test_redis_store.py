@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 
 from adapters.redis_connection import StoreError, StoreUnavailable
 from adapters.redis_scripts import FIRST_TIME
-from adapters.redis_store import RedisStore
+from adapters.redis_store import WEEK_TTL, RedisStore
 from bot.handler import Handler
 from bot.library import PlaybookSet
 from bot.matcher import Mode
@@ -25,6 +25,8 @@ from bot.messages import Kind, Message
 from bot.store import MemoryStore
 
 PREFIX = "tp-test:"
+
+WEEK = "2024-W05"
 
 
 class Clock:
@@ -91,8 +93,8 @@ async def fill(store: RedisStore) -> None:
     """Some of everything the store keeps."""
     assert await store.first_time("event:slack:Ev1", 3600)
     await store.set_muted("slack:U9", True)
-    await store.incr("guide:renewal", 3)
-    await store.incr("helpful:renewal")
+    await store.incr_counts(WEEK, "guide:renewal", 3)
+    await store.incr_counts(WEEK, "helpful:renewal")
     await store.save_reference("teams", "19:abc", '{"serviceUrl": "https://smba"}')
 
 
@@ -117,10 +119,12 @@ async def test_every_key_is_namespaced_and_every_temporary_key_expires(
         PREFIX + "once:cooldown:slack:C1:renewal",
         PREFIX + "mute:slack:U9",
         PREFIX + "counters",
+        PREFIX + f"week:{WEEK}",
         PREFIX + "refs:teams",
     }
     assert 0 < await private_raw.pttl(PREFIX + "once:event:slack:Ev1") <= 3600 * 1000
     assert 0 < await private_raw.pttl(PREFIX + "once:cooldown:slack:C1:renewal") <= 6 * 3600_000
+    assert 0 < await private_raw.ttl(PREFIX + f"week:{WEEK}") <= WEEK_TTL
     for permanent in ("mute:slack:U9", "counters", "refs:teams"):
         assert await private_raw.pttl(PREFIX + permanent) == -1, permanent
 
@@ -148,8 +152,8 @@ async def test_instances_sharing_a_redis_share_state(redis_url: str, redis_prefi
         assert not await two.first_time("event:slack:Ev7", 60)
         await one.set_muted("slack:U1", True)
         assert await two.is_muted("slack:U1")
-        await two.incr("usage")
-        assert await one.incr("usage") == 2
+        await two.incr_counts(WEEK, "usage")
+        assert await one.incr_counts(WEEK, "usage") == (2, 2)
     finally:
         await one.close()
         await two.close()
@@ -212,18 +216,34 @@ async def test_damaged_counters_are_skipped_and_logged(
     with caplog.at_level(logging.WARNING, "touchpoint.redis"):
         assert await store.counters() == {"guide:a": 2}
         with pytest.raises(StoreError):
-            await store.incr("guide:bad")
+            await store.incr_counts(WEEK, "guide:bad")
     assert caplog.records
-    assert await store.incr("guide:a") == 3
+    assert await store.incr_counts(WEEK, "guide:a") == (3, 1)
     assert await raw.hget(key, "guide:bad") == b"many"
+    # The week's count does not depend on the all-time one.
+    assert await store.week_counters(WEEK) == {"guide:a": 1, "guide:bad": 1}
 
 
 async def test_counters_of_the_wrong_type(store: RedisStore, raw: Redis) -> None:
     await raw.rpush(store.prefix + "counters", "x")
     assert await store.counters() == {}
     with pytest.raises(StoreError):
-        await store.incr("guide:a")
+        await store.incr_counts(WEEK, "guide:a")
     assert await raw.lrange(store.prefix + "counters", 0, -1) == [b"x"]
+    assert await store.week_counters(WEEK) == {"guide:a": 1}
+
+
+async def test_a_week_of_the_wrong_type_does_not_stop_the_all_time_count(
+    store: RedisStore, raw: Redis
+) -> None:
+    key = store.prefix + f"week:{WEEK}"
+    await raw.set(key, "garbage")
+    with pytest.raises(StoreError):
+        await store.incr_counts(WEEK, "guide:a")
+    assert await store.counters() == {"guide:a": 1}
+    assert await store.week_counters(WEEK) == {}
+    assert await raw.get(key) == b"garbage"
+    assert await raw.ttl(key) == -1
 
 
 async def test_damaged_references_are_skipped(store: RedisStore, raw: Redis) -> None:
@@ -292,12 +312,12 @@ async def test_redis_down_degrades_and_guidance_still_answers(
 @pytest.mark.parametrize("call", [
     lambda s: s.is_muted("slack:U1"),
     lambda s: s.set_muted("slack:U1", True),
-    lambda s: s.incr("guide:a"),
+    lambda s: s.incr_counts(WEEK, "guide:a"),
     lambda s: s.counters(),
     lambda s: s.save_reference("teams", "19:a", "{}"),
     lambda s: s.drop_reference("teams", "19:a"),
     lambda s: s.references("teams"),
-], ids=["is_muted", "set_muted", "incr", "counters", "save_reference", "drop_reference",
+], ids=["is_muted", "set_muted", "incr_counts", "counters", "save_reference", "drop_reference",
         "references"])
 async def test_redis_down_other_calls_raise_store_unavailable(
     private_redis: RedisServer, private_store: RedisStore,
@@ -373,5 +393,5 @@ async def test_store_comes_back_after_an_outage(
         assert await private_store.health() == "ok"
     assert any("reachable again" in r.getMessage() for r in caplog.records)
     await assert_filled(private_store)
-    await private_store.incr("guide:renewal")
+    await private_store.incr_counts(WEEK, "guide:renewal")
     assert (await private_store.counters("guide:"))["guide:renewal"] == 4

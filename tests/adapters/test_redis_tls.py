@@ -112,7 +112,7 @@ async def test_cert_reqs_none_connects_without_the_ca(tls_redis: RedisServer,
     store = RedisStore.from_url(tls_url(tls_redis, "ssl_cert_reqs=none"), prefix=prefix)
     try:
         assert await store.health() == "ok"
-        assert await store.incr("guide:renewal") == 1
+        assert await store.incr_counts("2026-W48", "guide:renewal") == (1, 1)
     finally:
         await store.close()
 

@@ -140,7 +140,7 @@ class BrokenStore(MemoryStore):
     async def set_muted(self, user: str, muted: bool) -> None:
         raise ConnectionError("down")
 
-    async def incr(self, counter: str, amount: int = 1) -> int:
+    async def incr_counts(self, week: str, counter: str, amount: int = 1) -> tuple[int, int]:
         raise ConnectionError("down")
 
 

@@ -152,19 +152,26 @@ async def test_mutes_of_any_user_id(store: Store) -> None:
     assert not await store.is_muted("teams:29:1Ab_ü-Zürich/Ø:*?[y]")
 
 
+WEEK = "2024-W05"
+
+
 async def test_counters(store: Store) -> None:
-    assert await store.incr("guide:renewal") == 1
-    assert await store.incr("guide:renewal", 2) == 3
-    await store.incr("nudge:renewal")
+    assert await store.incr_counts(WEEK, "guide:renewal") == (1, 1)
+    assert await store.incr_counts(WEEK, "guide:renewal", 2) == (3, 3)
+    await store.incr_counts(WEEK, "nudge:renewal")
     assert await store.counters("guide:") == {"guide:renewal": 3}
+    # The all-time count goes on; each week's starts again.
+    assert await store.incr_counts("2024-W06", "guide:renewal") == (4, 1)
+    assert await store.week_counters(WEEK) == {"guide:renewal": 3, "nudge:renewal": 1}
+    assert await store.week_counters("2024-W06") == {"guide:renewal": 1}
 
 
 async def test_counters_listed_in_order_and_filtered(store: Store) -> None:
     assert await store.counters() == {}
-    await store.incr("nudge:b")
-    await store.incr("guide:z", 5)
-    await store.incr("guide:a")
-    await store.incr("helpful:a", -1)
+    await store.incr_counts(WEEK, "nudge:b")
+    await store.incr_counts(WEEK, "guide:z", 5)
+    await store.incr_counts(WEEK, "guide:a")
+    await store.incr_counts(WEEK, "helpful:a", -1)
     assert list(await store.counters()) == ["guide:a", "guide:z", "helpful:a", "nudge:b"]
     assert await store.counters("guide:") == {"guide:a": 1, "guide:z": 5}
     assert await store.counters("helpful:") == {"helpful:a": -1}
@@ -172,8 +179,9 @@ async def test_counters_listed_in_order_and_filtered(store: Store) -> None:
 
 
 async def test_counters_add_up_under_concurrency(store: Store) -> None:
-    await asyncio.gather(*(store.incr("usage") for _ in range(50)))
+    await asyncio.gather(*(store.incr_counts(WEEK, "usage") for _ in range(50)))
     assert await store.counters("usage") == {"usage": 50}
+    assert await store.week_counters(WEEK) == {"usage": 50}
 
 
 async def test_memory_store_stays_bounded(clock: Clock) -> None:

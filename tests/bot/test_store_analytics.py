@@ -38,6 +38,13 @@ async def test_weekly_counters_are_per_week(store: Store) -> None:
     assert await store.counters() == {}
 
 
+async def test_counting_adds_to_the_same_weekly_counter(store: Store) -> None:
+    await store.incr_week("2024-W05", "guide:renewal", 2)
+    assert await store.incr_counts("2024-W05", "guide:renewal") == (1, 3)
+    assert await store.week_counters("2024-W05") == {"guide:renewal": 3}
+    assert await store.counters() == {"guide:renewal": 1}
+
+
 async def test_weekly_counters_add_up_under_concurrency(store: Store) -> None:
     await asyncio.gather(*(store.incr_week("2024-W10", "nudge:x") for _ in range(40)))
     assert await store.week_counters("2024-W10") == {"nudge:x": 40}
@@ -76,8 +83,11 @@ async def test_redis_weekly_keys_expire(redis_url: str, redis_prefix: str) -> No
     try:
         await store.incr_week("2024-W05", "share:renewal")
         await store.add_question("2024-W05", "how do I quote a partner", keep=3)
-        for key in (f"{redis_prefix}week:2024-W05", f"{redis_prefix}questions:2024-W05"):
+        await store.incr_counts("2024-W07", "guide:renewal")
+        for key in (f"{redis_prefix}week:2024-W05", f"{redis_prefix}questions:2024-W05",
+                    f"{redis_prefix}week:2024-W07"):
             assert 0 < await raw.ttl(key) <= WEEK_TTL
+        assert await raw.ttl(f"{redis_prefix}counters") == -1
         # A damaged entry is skipped, not fatal.
         await raw.hset(f"{redis_prefix}week:2024-W05", "guide:x", "many")
         assert await store.week_counters("2024-W05") == {"share:renewal": 1}
