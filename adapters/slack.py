@@ -39,7 +39,16 @@ from adapters.slack_payloads import (
     from_command,
     from_event,
 )
-from adapters.slack_web import API_TIMEOUT, AUTH_ERRORS, MISPLACED, explain, web_client
+from adapters.slack_web import (
+    API_TIMEOUT,
+    AUTH_ERRORS,
+    MISPLACED,
+    NETWORK_ERRORS,
+    api_error,
+    explain,
+    rejected_token,
+    web_client,
+)
 from bot.handler import Handler
 from bot.messages import Reply
 from touchpoint.server import HEALTH_KEY
@@ -224,13 +233,13 @@ class SlackAdapter:
         try:
             result = await self.client.auth_test()
         except SlackApiError as exc:
-            error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
-            self.problem = f"{error}: Slack rejected SLACK_BOT_TOKEN" if error in AUTH_ERRORS \
+            error = api_error(exc)
+            self.problem = rejected_token(error) if error in AUTH_ERRORS \
                 else f"auth.test failed: {error}"
             log.error("slack: %s", explain(error, "auth.test", "") if error in AUTH_ERRORS
                       else self.problem)
             return
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        except NETWORK_ERRORS as exc:
             self.problem = "Slack Web API unreachable"
             log.error("slack: cannot reach the Web API at %s (%s: %s)",
                       self.settings.slack_api_url, type(exc).__name__, exc)
@@ -333,9 +342,9 @@ class SlackAdapter:
             await self.client.api_call(post.method, json=post.args)
         except SlackApiError as exc:
             status = exc.response.status_code
-            error = str(exc.response.get("error") or f"HTTP {status}")
+            error = api_error(exc)
             if error in AUTH_ERRORS:
-                self.problem = f"{error}: Slack rejected SLACK_BOT_TOKEN"
+                self.problem = rejected_token(error)
             if error in MISPLACED and post.fallback is not None and post.response_url:
                 log.info("slack: %s; answering through response_url instead",
                          explain(error, post.method, channel))
@@ -343,7 +352,7 @@ class SlackAdapter:
             level = logging.ERROR if error in AUTH_ERRORS or status >= 500 else logging.WARNING
             log.log(level, "slack: %s", explain(error, post.method, channel))
             return False
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        except NETWORK_ERRORS as exc:
             self.problem = "Slack Web API unreachable"
             log.error("slack: %s to %s failed: cannot reach the Web API at %s (%s: %s)",
                       post.method, channel, self.settings.slack_api_url, type(exc).__name__, exc)
@@ -359,7 +368,7 @@ class SlackAdapter:
                                   logger=logging.getLogger("touchpoint.slack.web"))
         try:
             response = await hook.send_dict(post.fallback)
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        except NETWORK_ERRORS as exc:
             log.error("slack: response_url unreachable (%s: %s)", type(exc).__name__, exc)
             return False
         if response.status_code != 200:
@@ -381,11 +390,11 @@ class SlackAdapter:
                     app_token=self.settings.slack_app_token)
                 break
             except SlackApiError as exc:
-                error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+                error = api_error(exc)
                 log.error("slack: Socket Mode refused (%s): check SLACK_APP_TOKEN, an app-level "
                           "token with connections:write, and that Socket Mode is enabled", error)
                 return
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            except NETWORK_ERRORS as exc:
                 log.error("slack: Socket Mode cannot reach %s (%s: %s); retrying in %g s",
                           self.settings.slack_api_url, type(exc).__name__, exc, IDENTIFY_INTERVAL)
                 await asyncio.sleep(IDENTIFY_INTERVAL)

@@ -14,12 +14,18 @@ from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.outbound import Result
 from adapters.retry_after import retry_after
 from adapters.slack_blocks import escape, render
-from adapters.slack_web import API_TIMEOUT, AUTH_ERRORS
+from adapters.slack_web import (
+    API_TIMEOUT,
+    AUTH_ERRORS,
+    NETWORK_ERRORS,
+    api_error,
+    rejected_token,
+    web_client,
+)
 from bot.messages import Reply
 
 log = logging.getLogger("touchpoint.slack")
@@ -62,9 +68,7 @@ class SlackOutbound:
     platform = "slack"
 
     def __init__(self, token: str, base_url: str, *, timeout: float = API_TIMEOUT) -> None:
-        self.client = AsyncWebClient(token=token, base_url=base_url, timeout=int(timeout),
-                                     logger=logging.getLogger("touchpoint.slack.web"),
-                                     retry_handlers=[])
+        self.client = web_client(token, base_url, timeout=timeout, retries=False)
         self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None
 
@@ -89,7 +93,7 @@ class SlackOutbound:
             await self.client.api_call("chat.postMessage", json=args)
         except SlackApiError as exc:
             return _classify(exc)
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        except NETWORK_ERRORS as exc:
             return Result("retry", f"{type(exc).__name__}: {exc}".rstrip(": "))
         return Result("posted")
 
@@ -105,14 +109,14 @@ class SlackOutbound:
                 page = await self.client.api_call("conversations.history", http_verb="GET",
                                                   params=params)
             except SlackApiError as exc:
-                error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+                error = api_error(exc)
                 if error in GONE or error == "missing_scope":
                     # Posting will tell (not_in_channel) or cannot be checked (no history scope).
                     log.warning("slack: cannot read the history of %s (%s) to check an "
                                 "earlier attempt", channel, error)
                     return False
                 return None
-            except (TimeoutError, aiohttp.ClientError, OSError):
+            except NETWORK_ERRORS:
                 return None
             for message in page.get("messages") or []:
                 metadata = message.get("metadata") or {}
@@ -127,7 +131,7 @@ class SlackOutbound:
 
 def _classify(exc: SlackApiError) -> Result:
     status = exc.response.status_code
-    error = str(exc.response.get("error") or f"HTTP {status}")
+    error = api_error(exc)
     if status == 429:
         return Result("retry", "ratelimited", retry_after(exc.response.headers))
     if error in GONE:
@@ -135,5 +139,5 @@ def _classify(exc: SlackApiError) -> Result:
     if status >= 500 or error in TRANSIENT:
         return Result("retry", error)
     if error in AUTH_ERRORS:
-        return Result("failed", f"{error}: Slack rejected SLACK_BOT_TOKEN")
+        return Result("failed", rejected_token(error))
     return Result("failed", error)

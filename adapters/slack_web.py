@@ -10,6 +10,8 @@ import asyncio
 import logging
 import random
 
+import aiohttp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -32,6 +34,19 @@ AUTH_ERRORS = frozenset({
 })
 MISPLACED = frozenset({"not_in_channel", "channel_not_found", "user_not_in_channel"})
 """Errors where Slack's `response_url` can still reach the person."""
+NETWORK_ERRORS = (TimeoutError, aiohttp.ClientError, OSError)
+"""What a call to Slack raises when no answer arrived (timeout, refused, reset)."""
+
+
+def api_error(exc: SlackApiError) -> str:
+    """Slack's error code for a failed call, or its HTTP status when the answer names none."""
+    return str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+
+
+def rejected_token(error: str) -> str:
+    """What `/healthz` and a failed post say about one of the AUTH_ERRORS."""
+    return f"{error}: Slack rejected SLACK_BOT_TOKEN"
+
 
 def explain(error: str, method: str, channel: str) -> str:
     """A log line that says what happened and what an operator can do about it."""
@@ -91,17 +106,23 @@ class RateLimitRetry(AsyncRetryHandler):
 SERVER_RETRIES = 3
 
 
-def web_client(token: str, base_url: str) -> AsyncWebClient:
+def web_client(token: str, base_url: str, *, timeout: float = API_TIMEOUT,
+               retries: bool = True) -> AsyncWebClient:
     """A network blip or a 5xx is retried up to three times with backoff (0.5, 1, 2 s),
-    a 429 as Slack's `Retry-After` says: a short Slack incident must not lose a reply."""
+    a 429 as Slack's `Retry-After` says: a short Slack incident must not lose a reply.
+
+    With `retries=False` every call is tried once, for a caller that retries
+    and waits out 429s itself.
+    """
+    handlers: list[AsyncRetryHandler] = [
+        AsyncConnectionErrorRetryHandler(max_retry_count=SERVER_RETRIES),
+        RateLimitRetry(),
+        AsyncServerErrorRetryHandler(max_retry_count=SERVER_RETRIES),
+    ] if retries else []
     return AsyncWebClient(
         token=token,
         base_url=base_url,
-        timeout=int(API_TIMEOUT),
+        timeout=int(timeout),
         logger=logging.getLogger("touchpoint.slack.web"),
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=SERVER_RETRIES),
-            RateLimitRetry(),
-            AsyncServerErrorRetryHandler(max_retry_count=SERVER_RETRIES),
-        ],
+        retry_handlers=handlers,
     )
