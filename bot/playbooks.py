@@ -261,6 +261,10 @@ def parse_background(source: str, text: str) -> Background:
 D = TypeVar("D", bound=BaseModel)
 
 
+Positions = Mapping[tuple[Any, ...], tuple[int, int]]
+"""(line, column) of each value in a file, by its path of keys and list positions."""
+
+
 def parse_document(source: str, text: str, model: type[D],
                    fields_at: Mapping[tuple[str, ...], list[str]],
                    loader_class: type[yaml.SafeLoader] = yaml.SafeLoader) -> D:
@@ -271,6 +275,13 @@ def parse_document(source: str, text: str, model: type[D],
     Other files people edit in git next to the playbooks (the prompt schedule)
     go through here too, so they get the same guarantees and messages.
     """
+    return parse_located(source, text, model, fields_at, loader_class)[0]
+
+
+def parse_located(source: str, text: str, model: type[D],
+                  fields_at: Mapping[tuple[str, ...], list[str]],
+                  loader_class: type[yaml.SafeLoader] = yaml.SafeLoader) -> tuple[D, Positions]:
+    """`parse_document`, and where each value of the file stood, for checks made after it."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         raise PlaybookErrors(
             [PlaybookError(source, 1, 1, "", f"file is larger than {MAX_FILE_BYTES} bytes")]
@@ -309,7 +320,7 @@ def parse_document(source: str, text: str, model: type[D],
     finally:
         loader.dispose()
     try:
-        return model.model_validate(data)
+        return model.model_validate(data), located.marks
     except ValidationError as exc:
         errors = []
         for err in exc.errors():

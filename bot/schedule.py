@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, available_timezones
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.playbooks import PlaybookError, PlaybookErrors, parse_document
+from bot.playbooks import PlaybookError, PlaybookErrors, parse_located
 
 PLATFORMS = ("slack", "teams")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -271,14 +271,13 @@ def parse_schedule(source: str, text: str, playbook_ids: Iterable[str]) -> list[
     A channel may appear once: it gets one prompt a day, so a second entry
     could only be a mistake.
     """
-    model = parse_document(source, text, ScheduleFile, _SCHEDULE_FIELDS, _TimesAsText)
+    model, where = parse_located(source, text, ScheduleFile, _SCHEDULE_FIELDS, _TimesAsText)
     known = set(playbook_ids)
-    lines = _entry_lines(text)
     errors: list[PlaybookError] = []
     found: list[Subscription] = []
     seen: dict[str, int] = {}
     for index, entry in enumerate(model.prompts):
-        line = lines[index] if index < len(lines) else 1
+        line = where.get(("prompts", index), (1, 1))[0]
         for position, playbook in enumerate(entry.playbooks):
             if playbook not in known:
                 close = difflib.get_close_matches(playbook, sorted(known), n=1)
@@ -300,20 +299,6 @@ def parse_schedule(source: str, text: str, playbook_ids: Iterable[str]) -> list[
     if errors:
         raise PlaybookErrors(errors)
     return found
-
-
-def _entry_lines(text: str) -> list[int]:
-    """The line of each `- ` item under `prompts:`, for errors found after validation."""
-    lines: list[int] = []
-    try:
-        node = yaml.compose(text, Loader=_TimesAsText)
-    except yaml.YAMLError:
-        return lines
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if getattr(key, "value", None) == "prompts" and isinstance(value, yaml.SequenceNode):
-                lines = [item.start_mark.line + 1 for item in value.value]
-    return lines
 
 
 def merge(from_git: Sequence[Subscription],

@@ -106,6 +106,22 @@ def test_every_error_at_once_and_a_channel_only_once() -> None:
     ]
 
 
+def test_each_entry_is_named_by_the_line_its_item_starts_on() -> None:
+    text = ("# who gets the prompt\n\nprompts:\n\n-\n    platform: slack\n"
+            "    channel: C0123SALES\n    time: '9:00'\n    zone: UTC\n"
+            "- {platform: slack, channel: C0123SALES,\n   time: '9:00', zone: UTC}\n"
+            "- {platform: teams, channel: x, time: '9:00', zone: UTC, playbooks: [renewl]}\n")
+    assert errors_of(text) == [
+        "playbooks/schedule.yaml:10:5: prompts[1].channel: C0123SALES is already scheduled "
+        "at line 6",
+        "playbooks/schedule.yaml:12:5: prompts[2].playbooks[0]: no playbook 'renewl'; "
+        "did you mean renewal?",
+    ]
+    text = text.replace("channel: C0123SALES,", "channel: C0123OTHER,").replace("renewl", "renewal")
+    assert [s.source for s in parse_schedule("playbooks/schedule.yaml", text, IDS)] == [
+        "schedule.yaml:6", "schedule.yaml:10", "schedule.yaml:12"]
+
+
 def test_anchors_are_refused_like_in_playbooks() -> None:
     text = "prompts:\n  - &a {platform: slack}\n  - *a\n"
     assert any("anchors and aliases" in e for e in errors_of(text))
