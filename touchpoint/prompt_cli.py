@@ -42,28 +42,14 @@ SAID = {
 }
 
 
-def _store(settings: Settings) -> Store:
-    from touchpoint.server import make_store
-
-    return make_store(settings)
-
-
-async def _close(store: Store) -> None:
-    from adapters.redis_store import RedisStore
-
-    if isinstance(store, RedisStore):
-        await store.close()
-
-
 async def _read_chat(settings: Settings) -> tuple[list[Subscription], dict[str, str]]:
+    from touchpoint.server import opened_store
+
     if not settings.redis_url:
         return [], {}
-    store = _store(settings)
-    try:
+    async with opened_store(settings) as store:
         return (await chat_subscriptions(store, PLATFORMS),
                 await flagged_keys(store, PLATFORMS))
-    finally:
-        await _close(store)
 
 
 def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
@@ -111,8 +97,9 @@ def _outbound(platform: str, settings: Settings, library: PlaybookSet,
 async def post_now(settings: Settings, library: PlaybookSet, from_git: Sequence[Subscription],
                    platform: str, channel: str, now: dt.datetime) -> Status | str:
     """Today's prompt for one channel, through the scheduler's claim; a str says what's missing."""
-    store = _store(settings)
-    try:
+    from touchpoint.server import opened_store
+
+    async with opened_store(settings) as store:
         outbound = _outbound(platform, settings, library, store)
         if isinstance(outbound, str):
             return outbound
@@ -127,8 +114,6 @@ async def post_now(settings: Settings, library: PlaybookSet, from_git: Sequence[
             return await poster.post(Job(sub, day, now))
         finally:
             await outbound.close()
-    finally:
-        await _close(store)
 
 
 def cmd_prompt(args: argparse.Namespace, settings: Settings) -> int:

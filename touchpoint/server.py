@@ -10,7 +10,8 @@ import asyncio
 import gc
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -73,6 +74,17 @@ def make_store(settings: Settings) -> Store:
     if settings.redis_url:
         return RedisStore.from_url(settings.redis_url, prefix=settings.redis_prefix)
     return MemoryStore()
+
+
+@asynccontextmanager
+async def opened_store(settings: Settings) -> AsyncIterator[Store]:
+    """`make_store`'s store for one command, its connections closed when done."""
+    store = make_store(settings)
+    try:
+        yield store
+    finally:
+        if isinstance(store, RedisStore):
+            await store.close()
 
 
 def watch_store(app: web.Application, store: Store) -> None:

@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from adapters.redis_store import RedisStore
 from bot import analytics
 from bot.playbooks import PlaybookErrors, parse_playbooks
 from touchpoint.loader import read_documents
+from touchpoint.server import opened_store
 from touchpoint.settings import Settings
 
 
@@ -50,12 +50,9 @@ def cmd_stats(args: argparse.Namespace, settings: Settings, folder: Path) -> int
     weeks = analytics.recent_weeks(time.time(), args.weeks)
 
     async def run() -> list[analytics.WeekStats]:
-        store = RedisStore.from_url(settings.redis_url, prefix=settings.redis_prefix)
-        try:
+        async with opened_store(settings) as store:
             return await analytics.read_stats(store, weeks, playbook_ids(folder),
                                               args.questions)
-        finally:
-            await store.close()
 
     try:
         found = asyncio.run(run())

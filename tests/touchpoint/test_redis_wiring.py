@@ -11,7 +11,7 @@ from adapters.redis_store import RedisStore
 from bot.handler import Handler
 from bot.library import PlaybookSet
 from bot.store import MemoryStore
-from touchpoint.server import build_app, make_store, watch_store
+from touchpoint.server import build_app, make_store, opened_store, watch_store
 from touchpoint.settings import Settings, SettingsError
 
 
@@ -69,6 +69,27 @@ async def test_make_store_uses_redis_when_configured(redis_url: str, redis_prefi
         assert await store.first_time("event:1", 60)
     finally:
         await store.close()
+
+
+async def test_opened_store_closes_a_redis_store_when_done(
+        redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    closed: list[RedisStore] = []
+    close = RedisStore.close
+
+    async def closing(store: RedisStore) -> None:
+        closed.append(store)
+        await close(store)
+
+    monkeypatch.setattr(RedisStore, "close", closing)
+    with pytest.raises(LookupError):
+        async with opened_store(Settings(redis_url=redis_url,
+                                         redis_prefix=redis_prefix)) as store:
+            assert isinstance(store, RedisStore) and store.prefix == redis_prefix
+            assert await store.first_time("event:2", 60)
+            raise LookupError("the command failed")
+    assert closed == [store]
+    async with opened_store(Settings()) as memory:
+        assert isinstance(memory, MemoryStore)
 
 
 async def healthz(settings: Settings, library: PlaybookSet) -> dict[str, object]:
