@@ -15,7 +15,6 @@ from bot import analytics
 from bot.messages import Reply, Section
 
 MAX_ERRORS_SHOWN = 20
-PLATFORMS = ("slack", "teams", "console")
 
 
 @dataclass(frozen=True)

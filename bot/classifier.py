@@ -44,16 +44,16 @@ class _Counts:
     """Smoothed term frequencies per label, stored sparsely."""
 
     def __init__(self, docs: Sequence[tuple[int, Features]], alpha: float) -> None:
-        self.alpha = alpha
         self.postings: dict[str, list[tuple[int, float]]] = {}
+        """(label, gain) for each term seen in training; pruning only shortens the
+        lists, so `term in postings` says whether a term was seen."""
         per_label: dict[int, Counter[str]] = {}
         for label, feats in docs:
             per_label.setdefault(label, Counter()).update(feats.keys())
-        vocabulary = {t for counts in per_label.values() for t in counts}
-        self.vocabulary = len(vocabulary) or 1
+        vocabulary = len({t for counts in per_label.values() for t in counts}) or 1
         self.base: dict[int, float] = {}
         for label, counts in sorted(per_label.items()):
-            self.base[label] = math.log(alpha / (sum(counts.values()) + alpha * self.vocabulary))
+            self.base[label] = math.log(alpha / (sum(counts.values()) + alpha * vocabulary))
             for term, n in counts.items():
                 gain = math.log((n + alpha) / alpha)
                 self.postings.setdefault(term, []).append((label, gain))
@@ -61,7 +61,6 @@ class _Counts:
             if len(labels) > MAX_LABELS_PER_TERM:
                 labels.sort(key=lambda ln: (-ln[1], ln[0]))
                 del labels[MAX_LABELS_PER_TERM:]
-        self.known = frozenset(vocabulary)
 
 
 class Classifier:
@@ -69,20 +68,21 @@ class Classifier:
         self._labels = _Counts([d for d in docs if d[0] != BACKGROUND], alpha)
         pooled = [(0 if label != BACKGROUND else BACKGROUND, f) for label, f in docs]
         self._gate = _Counts(pooled, 0.5)
-        self.has_background = BACKGROUND in self._gate.base
+        self._gated = BACKGROUND in self._gate.base and 0 in self._gate.base
+        """Both sides to weigh, playbook examples and background chatter, were given."""
 
     def read(self, feats: Features) -> Reading:
         gate = self._gate
-        known = [t for t in feats if t in gate.known]
         touch: float | None = None
-        if self.has_background and 0 in gate.base:
+        if self._gated:
+            known = [t for t in feats if t in gate.postings]
             sides = {0: gate.base[0] * len(known), BACKGROUND: gate.base[BACKGROUND] * len(known)}
             for term in known:
                 for label, gain in gate.postings[term]:
                     sides[label] += gain
             touch = sides[0] - sides[BACKGROUND]
         counts = self._labels
-        seen = [t for t in feats if t in counts.known]
+        seen = [t for t in feats if t in counts.postings]
         bonus: dict[int, float] = {}
         terms: dict[int, list[tuple[str, float]]] = {}
         for term in seen:
