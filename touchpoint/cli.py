@@ -17,7 +17,7 @@ from bot.handler import Handler, HandlerSettings
 from bot.matcher import MatchResult
 from bot.playbooks import Background, Playbook, PlaybookErrors
 from bot.store import MemoryStore
-from touchpoint import cli_support, prompt_cli
+from touchpoint import cli_support, prompt_cli, review
 from touchpoint.loader import SCHEDULE
 from touchpoint.review import print_errors
 from touchpoint.settings import Settings, SettingsError
@@ -53,8 +53,6 @@ def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
         failed += not report.ok
     print(f"{len(library.playbooks) - failed} passed, {failed} failed")
     if args.changed or args.base:
-        from touchpoint import review
-
         base, changed = None, list(args.changed or [])
         if args.base:
             try:
@@ -153,15 +151,13 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_diff(args: argparse.Namespace, settings: Settings) -> int:
-    from touchpoint.review import cmd_diff as diff
-
-    return diff(args, Path(args.playbooks) if args.playbooks else settings.playbooks)
+    return review.cmd_diff(args, cli_support.folder(args, settings))
 
 
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     from touchpoint.stats import cmd_stats as stats
 
-    return stats(args, settings, Path(args.playbooks) if args.playbooks else settings.playbooks)
+    return stats(args, settings, cli_support.folder(args, settings))
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -181,16 +181,31 @@ async def serve(settings: Settings, host: str, port: int, socket_mode_only: bool
     # Playbooks, matcher index and imports live as long as the process: without this, every
     # full collection walks them all and stalls requests for tens of milliseconds.
     gc.freeze()
+
+    def listening(bound: int) -> None:
+        log.info("serving %d playbooks on http://%s:%d", len(handler.playbooks.playbooks), host,
+                 bound)
+
+    await run_until_signalled(app, host, port, listening, lambda: log.info("shutting down"))
+
+
+async def run_until_signalled(app: web.Application, host: str, port: int,
+                              listening: Callable[[int], None],
+                              stopping: Callable[[], None] = lambda: None) -> None:
+    """Serve `app` until SIGTERM or SIGINT, then stop taking requests and finish the ones taken.
+
+    `listening` is told the port bound (`port` 0 picks one) once the app has started;
+    `stopping`, that a signal came.
+    """
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    bound = runner.addresses[0][1] if runner.addresses else port
-    log.info("serving %d playbooks on http://%s:%d", len(handler.playbooks.playbooks), host, bound)
+    listening(runner.addresses[0][1] if runner.addresses else port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    log.info("shutting down")
+    stopping()
     await runner.cleanup()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from importlib import resources
 
 from aiohttp import web
@@ -96,16 +95,11 @@ async def preview(settings: Settings, host: str, port: int) -> None:
     app = web.Application()
     live_playbooks.attach(app, handler, settings, handler.store, Metrics())
     attach(app, handler, settings, preview=True)
-    runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound = runner.addresses[0][1] if runner.addresses else port
-    log.info("preview of %d playbooks on http://%s:%d%s/", len(library.playbooks), host, bound,
-             PREFIX)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await runner.cleanup()
+    # Imported here: touchpoint.server imports this module.
+    from touchpoint.server import run_until_signalled
+
+    def listening(bound: int) -> None:
+        log.info("preview of %d playbooks on http://%s:%d%s/", len(library.playbooks), host,
+                 bound, PREFIX)
+
+    await run_until_signalled(app, host, port, listening)
