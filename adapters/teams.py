@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from botbuilder.core import BotAdapter, InvokeResponse, TurnContext
@@ -39,6 +39,10 @@ PLATFORM = "teams"
 ROUTE = "/api/messages"
 MAX_ACTIVITY_BYTES = 256 * 1024
 """Teams activities are a few kilobytes; anything this big is not one."""
+
+Delivery = Literal["posted", "gone", "failed"]
+"""How a post ended: taken; refused with 403, so the bot was removed there and the
+conversation's reference is dropped; or failed for any other reason (logged)."""
 
 
 @dataclass(frozen=True)
@@ -168,23 +172,25 @@ class TeamsBot:
             log.warning("no Teams conversation reference for %s; was the bot added there?",
                         conversation)
             return False
-        return await self.post_to_reference(reference, replies)
+        return await self.post_to_reference(reference, replies) == "posted"
 
-    async def post_to_reference(self, reference: str, replies: Sequence[Reply]) -> bool:
-        """Post replies to a saved reference (JSON) with `continue_conversation`."""
+    async def post_to_reference(self, reference: str, replies: Sequence[Reply]) -> Delivery:
+        """Post replies to a saved reference (JSON) with `continue_conversation`.
+
+        "posted" only when every reply was taken; "gone" when any was refused with 403.
+        """
         try:
             parsed = ConversationReference().deserialize(json.loads(reference))
         except Exception as exc:  # a damaged or foreign stored value
             log.error("unreadable Teams conversation reference (%s)", exc)
-            return False
-        delivered = True
+            return "failed"
+        outcomes: set[Delivery] = set()
 
         async def logic(context: TurnContext) -> None:
-            nonlocal delivered
             try:
                 for reply in replies:
                     target = context.activity.conversation.id
-                    delivered &= await self._send(context, reply, target, None)
+                    outcomes.add(await self._send(context, reply, target, None))
             finally:
                 await _close_connector(context)
 
@@ -192,8 +198,10 @@ class TeamsBot:
             await self.adapter.continue_conversation(parsed, logic, self._app_id)
         except Exception:
             log.exception("proactive Teams post to %s failed", parsed.conversation.id)
-            return False
-        return delivered
+            return "failed"
+        if "gone" in outcomes:
+            return "gone"
+        return "failed" if "failed" in outcomes else "posted"
 
     async def _turn(self, context: TurnContext, raw: dict[str, Any]) -> None:
         """One authenticated activity; errors are logged, never raised into the server."""
@@ -255,11 +263,12 @@ class TeamsBot:
         if place.thread and not reply.ephemeral and not reply.in_thread:
             top_level = True
         if top_level:
-            return await self._send(context, reply, place.root, None)
-        return await self._send(context, reply, place.conversation, context.activity.id)
+            return await self._send(context, reply, place.root, None) == "posted"
+        return await self._send(context, reply, place.conversation,
+                                context.activity.id) == "posted"
 
     async def _send(self, context: TurnContext, reply: Reply, conversation: str,
-                    reply_to: str | None) -> bool:
+                    reply_to: str | None) -> Delivery:
         incoming = context.activity
         activity = Activity().deserialize(teams_cards.render(reply))
         activity.from_property = incoming.recipient
@@ -270,7 +279,7 @@ class TeamsBot:
         connector = context.turn_state.get(BotAdapter.BOT_CONNECTOR_CLIENT_KEY)
         if connector is None:
             log.error("no Teams connector for this turn; reply to %s dropped", conversation)
-            return False
+            return "failed"
         activity.reply_to_id = reply_to
 
         async def call() -> None:
@@ -281,33 +290,33 @@ class TeamsBot:
 
         return await self._deliver(call, conversation)
 
-    async def _deliver(self, call: Callable[[], Awaitable[Any]], conversation: str) -> bool:
+    async def _deliver(self, call: Callable[[], Awaitable[Any]], conversation: str) -> Delivery:
         """One post with bounded retries: 429 and 5xx are retried, 403 means we were removed."""
         policy = self._retry
         for attempt in range(1, policy.attempts + 1):
             try:
                 await call()
-                return True
+                return "posted"
             except Exception as exc:  # msrest's HttpOperationError family and ClientRequestError
                 status = _status(exc)
                 if status == 403:
                     log.warning("Teams answered 403 for %s: the bot was removed there or may "
                                 "not post; dropping its reference", conversation)
                     await self._forget(teams_cards.root_of(conversation))
-                    return False
+                    return "gone"
                 retryable = status == 429 or (status is not None and status >= 500) or (
                     status is None and isinstance(exc, ClientRequestError))
                 if not retryable or attempt == policy.attempts:
                     log.error("Teams post to %s failed for good (%s, status %s, attempt %d)",
                               conversation, type(exc).__name__, status, attempt)
-                    return False
+                    return "failed"
                 asked = retry_after(_headers(exc))
                 delay = asked if asked is not None else policy.base_delay * 2 ** (attempt - 1)
                 delay = min(delay, policy.max_delay)
                 log.warning("Teams post to %s failed (status %s); retry %d in %.1fs",
                             conversation, status, attempt, delay)
                 await asyncio.sleep(delay)
-        return False
+        return "failed"
 
     async def _invoke_response(self, context: TurnContext, response: InvokeResponse) -> None:
         await context.send_activity(Activity(type="invokeResponse", value=response))

@@ -1,8 +1,8 @@
 """Teams posts the bot starts itself, through the conversation references it saved.
 
 `TeamsBot` already retries a post within bounds and drops the reference of a
-conversation that answers 403, so a failure here is classified by looking at
-whether the reference is still there.
+conversation that answers 403; its outcome says which happened, so a 403 is
+"gone" and any other failure is left to the scheduler to retry.
 """
 
 from __future__ import annotations
@@ -48,13 +48,11 @@ class TeamsOutbound:
             return Result("retry", f"cannot read Teams references ({type(exc).__name__})")
         if reference is None:
             return Result("gone", "no conversation reference: add the bot to that team or chat")
-        if await self._bot.post_to_reference(reference, [reply]):
+        outcome = await self._bot.post_to_reference(reference, [reply])
+        if outcome == "posted":
             return Result("posted")
-        try:
-            still = await self._reference(channel, fresh=True)
-        except Exception as exc:  # any store backend's failure
-            return Result("retry", f"post failed; cannot read references ({type(exc).__name__})")
-        if still is None:
+        if outcome == "gone":
+            self._references.pop(channel, None)  # TeamsBot dropped it from the store
             return Result("gone", "Teams answered 403: the bot was removed there")
         return Result("retry", "the Bot Framework connector did not take the post")
 

@@ -435,7 +435,7 @@ async def test_proactive_post_without_reference_or_after_removal(server: Running
     server.connector.fail_next(403)
     assert not await server.bot.post(CHANNEL, [Reply(text="hello")])
     assert await server.store.references("teams") == {}
-    assert not await server.bot.post_to_reference("not json", [Reply(text="hello")])
+    assert await server.bot.post_to_reference("not json", [Reply(text="hello")]) == "failed"
 
 
 # --- malformed requests ------------------------------------------------------------------------
@@ -600,6 +600,19 @@ async def test_without_teams_settings_there_is_no_endpoint(library: PlaybookSet)
     assert teams.TEAMS_KEY not in app
     assert not any(r.resource is not None and r.resource.canonical == teams.ROUTE
                    for r in app.router.routes())
+
+
+async def test_post_to_reference_says_how_the_post_ended(server: Running) -> None:
+    assert (await server.post(server.activity("conversation_update_bot_added.json")))[0] == 200
+    reference = (await server.store.references("teams"))[CHANNEL]
+    hello = [Reply(text="hello")]
+    assert await server.bot.post_to_reference(reference, hello) == "posted"
+    server.connector.fail_next(503, times=FAST.attempts)
+    assert await server.bot.post_to_reference(reference, hello) == "failed"
+    assert CHANNEL in await server.store.references("teams")
+    server.connector.fail_next(403)
+    assert await server.bot.post_to_reference(reference, hello) == "gone"
+    assert await server.store.references("teams") == {}
 
 
 def test_dev_mode_warns_loudly_at_start(library: PlaybookSet,

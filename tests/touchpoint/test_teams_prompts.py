@@ -27,9 +27,20 @@ def job(channel: str = CHANNEL) -> Job:
     return Job(Subscription("teams", channel, NOW.time(), "UTC", EVERY_DAY), NOW.date(), NOW)
 
 
-async def poster(library: PlaybookSet, connector: FakeTeamsConnector) -> Poster:
+class CountingStore(MemoryStore):
+    """Counts the reads of every saved reference (a whole Redis hash in production)."""
+
+    reads = 0
+
+    async def references(self, platform: str) -> dict[str, str]:
+        self.reads += 1
+        return await super().references(platform)
+
+
+async def poster(library: PlaybookSet, connector: FakeTeamsConnector,
+                 store: MemoryStore | None = None) -> Poster:
     """A Teams bot in dev mode that has seen itself added to CHANNEL, as after a real install."""
-    store = MemoryStore()
+    store = store or MemoryStore()
     bot = teams.TeamsBot(Handler(library, store), Settings(teams_dev=True),
                          teams.RetryPolicy(attempts=2, base_delay=0.01))
     added = json.loads((FIXTURES / "conversation_update_bot_added.json").read_text())
@@ -57,4 +68,16 @@ async def test_a_removed_bot_flags_the_channel(library: PlaybookSet,
     assert await sender.store.flagged("teams") == {CHANNEL: "Teams answered 403: the bot was "
                                                    "removed there"}
     assert await sender.post(job("19:never-added@thread.tacv2")) == "gone"
+    assert teams_connector.posted == []
+
+
+async def test_a_failed_post_is_retried_later_and_the_references_are_not_read_again(
+        library: PlaybookSet, teams_connector: FakeTeamsConnector) -> None:
+    store = CountingStore()
+    sender = await poster(library, teams_connector, store)
+    teams_connector.fail_next(503, times=2)  # every attempt the bot's RetryPolicy makes
+    assert await sender.post(job()) == "retry"
+    assert store.reads == 1
+    assert await store.flagged("teams") == {}
+    assert CHANNEL in await store.references("teams")
     assert teams_connector.posted == []
