@@ -130,11 +130,10 @@ class Matcher:
             for trigger in playbook.triggers:
                 if trigger.regex is not None:
                     self._regexes.add(index, trigger, playbook.id)
-                elif trigger.veto is None:
-                    stems = self._add_phrase(index, trigger)
+                    continue
+                stems = self._add_phrase(index, trigger)
+                if trigger.veto is None:
                     learnt.append((index, features(stems)))
-                else:
-                    self._add_phrase(index, trigger)
             for label, texts in ((index, playbook.examples.match),
                                  (-index - 2, playbook.examples.no_match)):
                 for text in texts:
