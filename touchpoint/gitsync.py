@@ -17,7 +17,6 @@ slow or unreachable host never blocks the event loop or waits for a password.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import re
@@ -30,6 +29,7 @@ from pathlib import Path
 from bot.admin import ReloadOutcome
 from bot.store import Store
 from touchpoint.reload import Reloader, when
+from touchpoint.settings import branch_digest
 
 log = logging.getLogger("touchpoint.git")
 
@@ -132,8 +132,7 @@ class GitFollower:
         self.fetched_at: float | None = None
         self.problem = ""
         """Why the last fetch failed; empty when it worked."""
-        self.shared_key = "playbooks-commit:" + hashlib.sha256(
-            f"{url}#{branch}".encode()).hexdigest()[:12]
+        self.shared_key = "playbooks-commit:" + branch_digest(url, branch)
         """The store value where instances following this same branch publish their commit."""
         self._rejected: dict[str, ReloadOutcome] = {}
         self._chased = ""

@@ -92,17 +92,7 @@ class Settings:
             return env.get(name, default).strip()
 
         def number(name: str, default: float, low: float, high: float) -> float:
-            raw = env.get(name)
-            if raw is None or raw.strip() == "":
-                return default
-            try:
-                value = float(raw)
-            except ValueError:
-                value = float("nan")
-            if not low <= value <= high:
-                problems.append(f"{name}={raw!r}: must be a number from {low:g} to {high:g}")
-                return default
-            return value
+            return _number(problems, name, env.get(name), default, low, high)
 
         log_level = text("TOUCHPOINT_LOG_LEVEL", defaults.log_level).upper()
         if log_level not in LOG_LEVELS:
@@ -132,7 +122,7 @@ class Settings:
             problems.append(f"TOUCHPOINT_REDIS_PREFIX={redis_prefix!r}: must be 1 to 100 "
                             "printable characters without spaces")
         teams = _teams_settings(env, problems)
-        live = _live_settings(env, problems)
+        live = _live_settings(env, problems, defaults)
         settings = cls(
             playbooks=Path(text("TOUCHPOINT_PLAYBOOKS", str(defaults.playbooks)) or "playbooks"),
             log_level=log_level,
@@ -226,21 +216,33 @@ _GIT_URL = re.compile(r"^(https?|ssh|git|file)://[^\s]+$|^[\w.-]+@[\w.-]+:[^\s]+
 _ADMIN = re.compile(r"^((slack|teams):)?[\w:@.-]+$")
 
 
-def _live_settings(env: Mapping[str, str], problems: list[str]) -> _Live:
+def _number(problems: list[str], name: str, raw: str | None, default: float, low: float,
+            high: float, what: str = "a number") -> float:
+    """The variable `name`'s value `raw` as a number from `low` to `high`; `default` when it is
+    unset or blank, or (with a problem) when it is not such a number."""
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:
+        problems.append(f"{name}={raw!r}: must be {what} from {low:g} to {high:g}")
+        return default
+    return value
+
+
+def branch_digest(url: str, branch: str) -> str:
+    """A short name for one branch of one repository (its cache folder, its shared commit)."""
+    return hashlib.sha256(f"{url}#{branch}".encode()).hexdigest()[:12]
+
+
+def _live_settings(env: Mapping[str, str], problems: list[str], defaults: Settings) -> _Live:
     """Admins, folder watching and following a git repository (issue 6), checked together."""
 
     def seconds(name: str, default: float, high: float) -> float:
-        raw = env.get(name, "").strip()
-        if not raw:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            value = float("nan")
-        if not 0 <= value <= high:
-            problems.append(f"{name}={raw!r}: must be a number of seconds from 0 to {high:g}")
-            return default
-        return value
+        return _number(problems, name, env.get(name, "").strip(), default, 0, high,
+                       "a number of seconds")
 
     admins = tuple(a.strip() for a in env.get("TOUCHPOINT_ADMINS", "").split(",") if a.strip())
     for admin in admins:
@@ -267,17 +269,17 @@ def _live_settings(env: Mapping[str, str], problems: list[str]) -> _Live:
         problems.append(f"TOUCHPOINT_PLAYBOOKS_GIT_PATH={path!r}: must be a folder inside the "
                         "repository, e.g. playbooks")
     cache = env.get("TOUCHPOINT_PLAYBOOKS_GIT_CACHE", "").strip()
-    digest = hashlib.sha256(f"{git}#{branch}".encode()).hexdigest()[:12]
     return {
         "admins": admins,
         "admin_channel": channel,
-        "watch_interval": seconds("TOUCHPOINT_WATCH_INTERVAL", 2.0, 3600),
+        "watch_interval": seconds("TOUCHPOINT_WATCH_INTERVAL", defaults.watch_interval, 3600),
         "playbooks_git": git,
         "playbooks_branch": branch,
         "playbooks_git_path": path,
-        "playbooks_git_interval": seconds("TOUCHPOINT_PLAYBOOKS_GIT_INTERVAL", 300.0, 86400),
+        "playbooks_git_interval": seconds("TOUCHPOINT_PLAYBOOKS_GIT_INTERVAL",
+                                          defaults.playbooks_git_interval, 86400),
         "playbooks_git_cache": Path(cache) if cache else
-        Path(tempfile.gettempdir()) / f"touchpoint-playbooks-{digest}",
+        Path(tempfile.gettempdir()) / f"touchpoint-playbooks-{branch_digest(git, branch)}",
         "webhook_secret": env.get("TOUCHPOINT_WEBHOOK_SECRET", "").strip(),
     }
 
