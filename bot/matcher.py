@@ -18,7 +18,7 @@ from bot.classifier import BACKGROUND, Classifier, Reading
 from bot.playbooks import Playbook, Trigger
 from bot.regexes import RegexIndex
 from bot.similarity import ExampleIndex, Features, Neighbour, features
-from bot.text import STOPWORDS, clean, deletes, stem
+from bot.text import STOPWORDS, clean, clean_plain, deletes, plain, stem
 
 Mode = Literal["guide", "nudge"]
 
@@ -190,7 +190,8 @@ class Matcher:
         tokens: list[str] = []
         corrected: set[int] = set()
         surface: dict[str, str] = {}
-        for position, word in enumerate(clean(text).split()):
+        body = plain(text)
+        for position, word in enumerate(clean_plain(body).split()):
             fixed, was_typo = self._correct(word)
             if was_typo:
                 corrected.add(position)
@@ -199,7 +200,7 @@ class Matcher:
         evidence: dict[int, list[Evidence]] = {}
         vetoed: dict[int, Evidence] = {}
         self._match_phrases(tokens, corrected, evidence, vetoed)
-        for index, trigger in self._regexes.search(text):
+        for index, trigger in self._regexes.search(body):
             evidence.setdefault(index, []).append(Evidence("regex", trigger.text, trigger.weight))
         feats = features(tokens)
         reading = self._classifier.read(feats)

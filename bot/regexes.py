@@ -84,11 +84,13 @@ class RegexIndex:
         """How many expressions a message would run: the index's selectivity."""
         return len(self._candidates(plain(text)))
 
-    def search(self, text: str) -> list[tuple[int, Trigger]]:
-        """(playbook, trigger) for every expression that matches the message."""
+    def search(self, body: str) -> list[tuple[int, Trigger]]:
+        """(playbook, trigger) for every expression that matches the message.
+
+        `body` is the message through `bot.text.plain`, which the matcher has already.
+        """
         if not self._by_gram and not self._always:
             return []
-        body = plain(text)
         found = []
         for entry in self._candidates(body):
             try:

@@ -55,7 +55,12 @@ def plain(text: str) -> str:
 
 def clean(text: str) -> str:
     """Plain, lower-case words separated by single spaces."""
-    return " ".join(_WORD.findall(_APOSTROPHE.sub("", plain(text))))
+    return clean_plain(plain(text))
+
+
+def clean_plain(body: str) -> str:
+    """`clean` for text that has been through `plain` already."""
+    return " ".join(_WORD.findall(_APOSTROPHE.sub("", body)))
 
 
 _IRREGULAR = {
