@@ -35,18 +35,27 @@ def playbook_files(folder: Path) -> list[Path]:
     return sorted(found)
 
 
+def _read_text(path: Path) -> str:
+    """A playbook or schedule file's text: UTF-8, at most `MAX_FILE_BYTES`; else a
+    `PlaybookError` saying why not."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ValueError(f"file is larger than {MAX_FILE_BYTES} bytes")
+        return path.read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+        raise PlaybookError(str(path), 1, 1, "", reason) from None
+
+
 def read_documents(folder: Path) -> tuple[list[tuple[str, str]], list[PlaybookError]]:
     """`(source, text)` for each readable playbook file, and an error for each other."""
     documents: list[tuple[str, str]] = []
     errors: list[PlaybookError] = []
     for path in playbook_files(folder):
         try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise ValueError(f"file is larger than {MAX_FILE_BYTES} bytes")
-            documents.append((str(path), path.read_text(encoding="utf-8")))
-        except (OSError, ValueError) as exc:
-            reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
-            errors.append(PlaybookError(str(path), 1, 1, "", reason))
+            documents.append((str(path), _read_text(path)))
+        except PlaybookError as exc:
+            errors.append(exc)
     if not documents and not errors:
         errors.append(PlaybookError(str(folder), 1, 1, "", "no playbook files (*.yaml) here"))
     return documents, errors
@@ -80,10 +89,7 @@ def load_schedule(folder: Path, playbook_ids: Iterable[str]) -> list[Subscriptio
     if not path.is_file():
         return []
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ValueError(f"file is larger than {MAX_FILE_BYTES} bytes")
-        text = path.read_text(encoding="utf-8")
-    except (OSError, ValueError) as exc:
-        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
-        raise PlaybookErrors([PlaybookError(str(path), 1, 1, "", reason)]) from None
+        text = _read_text(path)
+    except PlaybookError as exc:
+        raise PlaybookErrors([exc]) from None
     return parse_schedule(str(path), text, playbook_ids)

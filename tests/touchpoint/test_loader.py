@@ -1,0 +1,45 @@
+"""Reading playbook files and schedule.yaml from disk: the same limits, the same messages."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.playbooks import MAX_FILE_BYTES, PlaybookErrors
+from touchpoint.loader import load_folder, load_schedule, read_documents
+
+ROOT = Path(__file__).resolve().parents[2]
+UNREADABLE = [
+    (b"prompts: []\n# caf\xe9\n", "not UTF-8 text"),
+    (b"# " + b"x" * MAX_FILE_BYTES + b"\n", f"file is larger than {MAX_FILE_BYTES} bytes"),
+]
+
+
+@pytest.mark.parametrize("content, reason", UNREADABLE)
+def test_an_unreadable_playbook_file_is_named_with_why(tmp_path: Path, content: bytes,
+                                                       reason: str) -> None:
+    for source in (ROOT / "playbooks").glob("*.yaml"):
+        if source.name != "schedule.yaml":
+            shutil.copy(source, tmp_path / source.name)
+    (tmp_path / "zz-bad.yaml").write_bytes(content)
+    documents, errors = read_documents(tmp_path)
+    assert [str(e) for e in errors] == [f"{tmp_path / 'zz-bad.yaml'}:1:1: {reason}"]
+    assert documents and all(source != str(tmp_path / "zz-bad.yaml") for source, _ in documents)
+    with pytest.raises(PlaybookErrors) as info:
+        load_folder(tmp_path)
+    assert [str(e) for e in info.value.errors] == [str(errors[0])]
+
+
+@pytest.mark.parametrize("content, reason", UNREADABLE)
+def test_an_unreadable_schedule_is_named_with_why(tmp_path: Path, content: bytes,
+                                                  reason: str) -> None:
+    (tmp_path / "schedule.yaml").write_bytes(content)
+    with pytest.raises(PlaybookErrors) as info:
+        load_schedule(tmp_path, ["renewal"])
+    assert [str(e) for e in info.value.errors] == [f"{tmp_path / 'schedule.yaml'}:1:1: {reason}"]
+
+
+def test_no_schedule_is_no_prompts(tmp_path: Path) -> None:
+    assert load_schedule(tmp_path, ["renewal"]) == []
