@@ -30,12 +30,13 @@ def load(args: argparse.Namespace, settings: Settings) -> PlaybookSet | None:
 
 def load_with_schedule(args: argparse.Namespace,
                        settings: Settings) -> tuple[PlaybookSet, list[Subscription]] | None:
-    """The playbook set and the prompts in its schedule.yaml, or None after printing errors."""
+    """The playbook set and the prompts in its schedule.yaml, or None after printing every
+    error (as annotations with --format)."""
     library = load(args, settings)
     if library is None:
         return None
     try:
         return library, load_schedule(folder(args, settings), library.by_id)
     except PlaybookErrors as exc:
-        print_errors(exc.errors, "text")
+        print_errors(exc.errors, getattr(args, "format", "text"))
         return None

@@ -81,6 +81,17 @@ def test_schedule_and_check_report_a_bad_schedule_with_its_position(folder: Path
                "zone (did you mean Europe/Berlin" in done.stderr
 
 
+def test_check_annotates_a_bad_schedule_for_github(folder: Path) -> None:
+    (folder / "schedule.yaml").write_text(SCHEDULE.replace("Europe/Berlin", "Europe/Berln"))
+    done = run("check", "--format", "github", str(folder))
+    assert done.returncode == 1
+    [annotation] = done.stdout.splitlines()
+    assert annotation.startswith(f"::error file={folder}/schedule.yaml,line=10,col=5,"
+                                 "title=touchpoint check%3A prompts[1].zone::"), annotation
+    assert "'Europe/Berln' is not a time zone" in annotation
+    assert f"{folder}/schedule.yaml:10:5: prompts[1].zone:" in done.stderr, "plain on stderr"
+
+
 def test_check_counts_the_scheduled_channels(folder: Path) -> None:
     done = run("check", str(folder))
     assert done.returncode == 0, done.stderr
