@@ -37,6 +37,9 @@ class HandlerSettings:
     """Who may reload playbooks and read statistics (`TOUCHPOINT_ADMINS`)."""
     stats_weeks: int = 4
     """Weeks `/touchpoint stats` sums up."""
+    explain: bool = False
+    """Answers carry the matcher's full evidence, not only the one line people read
+    (`touchpoint console --explain`)."""
 
 
 class Handler:
@@ -133,7 +136,7 @@ class Handler:
         await self._count(f"guide:{result.best.playbook}")
         playbook = playbooks.by_id[result.best.playbook]
         return [replies.guidance_reply(playbook, result.best, ephemeral=ephemeral,
-                                       in_thread=in_thread)]
+                                       in_thread=in_thread, explain=self.settings.explain)]
 
     async def _nudge(self, msg: Message) -> list[Reply]:
         if await self._safely(self.store.is_muted(_person(msg)), False):
@@ -182,6 +185,8 @@ class Handler:
 
     async def _show(self, msg: Message, name: str) -> list[Reply]:
         name = name.strip().lower()
+        if not name:
+            return await self._list(msg, name)
         playbook = self._playbooks.by_id.get(name)
         if playbook is None:
             known = list(self._playbooks.by_id)
