@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TypedDict
 from urllib.parse import parse_qs, unquote, urlparse
 
+from touchpoint import shipped
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 REDIS_CERT_REQS = ("none", "optional", "required")
@@ -35,6 +37,9 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     playbooks: Path = Path("playbooks")
+    playbooks_origin: str = "./playbooks"
+    """Why `playbooks` is that folder: `TOUCHPOINT_PLAYBOOKS`, `./playbooks`, or `shipped with
+    Touchpoint` (no setting and no ./playbooks here), so a command can say which it uses."""
     log_level: str = "INFO"
     nudge_cooldown: float = 6 * 3600.0
     port: int = 3000
@@ -123,8 +128,10 @@ class Settings:
                             "printable characters without spaces")
         teams = _teams_settings(env, problems)
         live = _live_settings(env, problems, defaults)
+        playbooks, origin = shipped.playbooks(text("TOUCHPOINT_PLAYBOOKS", ""), Path.cwd())
         settings = cls(
-            playbooks=Path(text("TOUCHPOINT_PLAYBOOKS", str(defaults.playbooks)) or "playbooks"),
+            playbooks=playbooks,
+            playbooks_origin=origin,
             log_level=log_level,
             nudge_cooldown=number("TOUCHPOINT_NUDGE_COOLDOWN", defaults.nudge_cooldown,
                                   0, 30 * 86400),
