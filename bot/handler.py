@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from bot import admin, analytics, replies, subscriptions
+from bot.language import foreign_language
 from bot.library import PlaybookSet
 from bot.messages import Message, Reply
 from bot.store import Store
@@ -117,10 +118,14 @@ class Handler:
         return await self._guide(msg, text)
 
     async def _guide(self, msg: Message, text: str) -> list[Reply]:
-        playbooks = self._playbooks
-        result = playbooks.matcher.match(text, "guide")
         ephemeral = msg.kind == "command"
         in_thread = not ephemeral
+        language = foreign_language(text)
+        if language is not None:
+            return [replies.not_english_reply(language, msg.platform, ephemeral=ephemeral,
+                                              in_thread=in_thread)]
+        playbooks = self._playbooks
+        result = playbooks.matcher.match(text, "guide")
         if result.best is None:
             week = analytics.iso_week(self.clock())
             await self._count(analytics.UNMATCHED, week)
@@ -140,6 +145,8 @@ class Handler:
 
     async def _nudge(self, msg: Message) -> list[Reply]:
         if await self._safely(self.store.is_muted(_person(msg)), False):
+            return []
+        if foreign_language(msg.text) is not None:
             return []
         playbooks = self._playbooks
         result = playbooks.matcher.match(msg.text, "nudge")

@@ -169,6 +169,19 @@ def no_match_reply(
     )
 
 
+def not_english_reply(language: str, platform: str, *, ephemeral: bool,
+                      in_thread: bool) -> Reply:
+    """Said instead of guessing: the playbooks and the matcher only know English so far."""
+    cmd = command_prefix(platform)
+    return Reply(
+        text=f"This looks like {language}, and so far I only understand English, so I "
+        f"won't guess a playbook. Tell me what happened in English, or see every playbook "
+        f"with {cmd} list.",
+        ephemeral=ephemeral,
+        in_thread=in_thread,
+    )
+
+
 def playbook_reply(playbook: Playbook, *, ephemeral: bool = True, in_thread: bool = False) -> Reply:
     return Reply(
         text=f"{playbook.title}: {playbook.summary}",

@@ -73,6 +73,15 @@ async def test_answers_say_why_in_plain_words_and_explain_adds_evidence(
     assert evidence.startswith("Score ") and 'phrase "too expensive"' in evidence
 
 
+async def test_another_language_is_said_not_guessed(handler: Handler) -> None:
+    french = "le client dit que notre prix est trop élevé par rapport au concurrent"
+    (reply,) = await handler.handle(msg(french))
+    assert reply.ephemeral and not reply.buttons
+    assert reply.text.startswith("This looks like French, and so far I only understand English")
+    assert await handler.store.counters("guide:") == {}
+    assert await handler.handle(msg(french + " et veut annuler", kind="channel", id="f1")) == []
+
+
 async def test_guidance_for_free_text(handler: Handler) -> None:
     (reply,) = await handler.handle(msg("the client says our quote is way too expensive"))
     assert reply.ephemeral and not reply.in_thread
