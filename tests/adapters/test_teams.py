@@ -129,6 +129,7 @@ async def test_channel_mention_answers_in_its_thread_with_a_card(
     playbook = library.by_id[playbook_id]
     assert playbook.title in post.card_text
     assert "Why this playbook" in post.card_text
+    assert "Matched because" in post.card_text and "Score" not in post.card_text
     assert playbook.guidance[0] in post.card_text
     labels = [a["title"] for a in actions_of(post)]
     assert labels == ["Helpful", "Not helpful", "Show the whole playbook"]
