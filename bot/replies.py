@@ -83,15 +83,17 @@ def why_line(candidate: Candidate) -> str:
 
     Scores, regular expressions and feature names stay out; `why_text` has them.
     """
-    mentioned: list[str] = []
+    triggers: list[str] = []
     for evidence in sorted((e for e in candidate.why if e.kind in ("phrase", "keyword")),
                            key=lambda e: -len(e.text)):
-        if not any(evidence.text in said for said in mentioned):
-            mentioned.append(f'"{evidence.text}"')
+        if not any(evidence.text in said for said in triggers):
+            triggers.append(evidence.text)
+    mentioned = [f'"{said}"' for said in triggers]
     for evidence in candidate.why:
         if evidence.kind == "words":
-            mentioned.extend(SPOKEN[t[1:]] for t in evidence.terms
-                             if t.startswith("@") and t[1:] in SPOKEN)
+            mentioned.extend(SPOKEN[t[1:]] for t in evidence.terms if t.startswith("@")
+                             and t[1:] in SPOKEN
+                             and not any(said in SPOKEN[t[1:]] for said in triggers))
     mentioned = list(dict.fromkeys(mentioned))[:MAX_REASONS]
     example = next((e.text for e in candidate.why if e.kind == "example"), "")
     closest = f'"{_shorten(example, MAX_EXAMPLE)}"' if example else ""

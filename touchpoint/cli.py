@@ -120,7 +120,11 @@ def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
                                       explain=args.explain))
     interactive = sys.stdin.isatty()
     if interactive:
-        console.line_editing(Path.home() / HISTORY)
+        try:
+            history: Path | None = Path.home() / HISTORY
+        except RuntimeError:  # no home folder to keep it in: history for this session only
+            history = None
+        console.line_editing(history)
     banner = f"{len(library.playbooks)} playbooks from {cli_support.describe(args, settings)}.\n"
     ended = console.run(handler, interactive=interactive, banner=banner)
     return 0 if ended else INTERRUPTED

@@ -39,6 +39,15 @@ def test_the_reason_names_concepts_and_the_closest_example(library: PlaybookSet)
     assert "Score 0." in why_text(best) and "rival words" in why_text(best)
 
 
+def test_a_concept_that_repeats_a_trigger_is_left_out() -> None:
+    candidate = Candidate("renewal", 0.6, (
+        Evidence("keyword", "renewal", 0.4),
+        Evidence("words", "", 3.0, ("@customer", "@renewal", "wants")),
+        Evidence("example", "customer wants more seats", 0.29)))
+    assert why_line(candidate) == ('Matched because you mentioned "renewal" and a customer; '
+                                   'closest example: "customer wants more seats".')
+
+
 def test_a_trigger_inside_a_longer_one_is_not_named_twice() -> None:
     candidate = Candidate("price-objection", 0.9, (
         Evidence("phrase", "expensive", 0.2), Evidence("phrase", "too expensive", 0.8),
