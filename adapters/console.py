@@ -95,6 +95,7 @@ def run(
     write: Callable[[str], object] = sys.stdout.write,
     interactive: bool = True,
     banner: str = "",
+    flush: Callable[[], object] = sys.stdout.flush,
 ) -> bool:
     """Read lines until end of input, printing each reply; False when Ctrl-C ended it.
 
@@ -118,6 +119,7 @@ def run(
                           "down)\n")
                 for reply in answers:
                     write(render(reply) + "\n")
+                flush()
         except KeyboardInterrupt:
             write("\n")
             return False
