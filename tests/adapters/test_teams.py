@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import json
 import logging
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,21 +22,25 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientSession, web
+from fakes.bot_framework_keys import KID, FakeBotFrameworkKeys
 from fakes.teams_connector import FakeTeamsConnector, Recorded
 
 from adapters import teams
 from adapters.teams_cards import ACTION_KEY, PLAYBOOK_KEY
+from adapters.teams_connector import service_url_check
+from adapters.teams_outbound import TeamsOutbound
 from bot.handler import Handler
 from bot.library import PlaybookSet
 from bot.messages import Reply
 from bot.store import MemoryStore
 from touchpoint.server import build_app
-from touchpoint.settings import Settings
+from touchpoint.settings import TEAMS_SERVICE_URLS, Settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "teams"
 BOT_ID = "28:11111111-2222-3333-4444-555555555555"
 APP_ID = "11111111-2222-3333-4444-555555555555"
 USER_AAD = "00000000-1111-2222-3333-444444444444"
+TENANT = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
 CHANNEL = "19:fakechannelid000000000000000000001@thread.tacv2"
 PERSONAL = ("a:1FakePersonalConversationId00000000000000000000000000000000000000000000000000"
             "0000000000000000000")
@@ -556,13 +562,36 @@ def unsigned_jwt(claims: dict[str, Any]) -> str:
     return f"{part({'alg': 'RS256', 'typ': 'JWT', 'kid': 'x'})}.{part(claims)}.c2ln"
 
 
+LOCAL_SERVICE_URLS = r"^http://127\.0\.0\.1:\d+/"
+"""The serviceUrl allow-list pointed at the fake connector, for the authenticated tests."""
+
+
+def authenticated(keys: FakeBotFrameworkKeys, **changes: Any) -> Settings:
+    """A single-tenant bot whose tokens are checked against the fake's keys."""
+    return dataclasses.replace(Settings(
+        microsoft_app_id=APP_ID, microsoft_app_password="secret",
+        microsoft_app_tenant_id=TENANT, teams_openid_url=keys.openid_url,
+        teams_service_urls=LOCAL_SERVICE_URLS), **changes)
+
+
 async def test_with_an_app_id_unauthenticated_requests_get_401_offline(
         library: PlaybookSet, teams_connector: FakeTeamsConnector,
-        no_network: list[str]) -> None:
-    settings = Settings(microsoft_app_id=APP_ID, microsoft_app_password="secret")
-    async with start(settings, library, teams_connector) as running:
+        bot_framework_keys: FakeBotFrameworkKeys, no_network: list[str]) -> None:
+    keys = bot_framework_keys
+    async with start(authenticated(keys), library, teams_connector) as running:
         assert not running.bot.dev_mode
         raw = running.activity("personal_message.json", text="help")
+        url = raw["serviceUrl"]
+        stranger = FakeBotFrameworkKeys()
+        tokens = {
+            "another key": stranger.token(APP_ID, url),
+            "another key, our key id": stranger.token(APP_ID, url, kid=KID),
+            "another audience": keys.token("22222222-2222-3333-4444-555555555555", url),
+            "another issuer": keys.token(APP_ID, url, iss="https://attacker.example"),
+            "expired": keys.token(APP_ID, url, exp=int(time.time()) - 3600),
+            "another serviceUrl": keys.token(APP_ID, "https://smba.trafficmanager.net/amer/"),
+            "no expiry": keys.token(APP_ID, url, exp=None),
+        }
         headers: list[dict[str, str]] = [
             {},
             {"Authorization": ""},
@@ -571,13 +600,105 @@ async def test_with_an_app_id_unauthenticated_requests_get_401_offline(
             {"Authorization": "Bearer not-a-jwt"},
             {"Authorization": "Bearer " + unsigned_jwt(
                 {"iss": "https://attacker.example", "aud": APP_ID})},
-        ]
+        ] + [{"Authorization": f"Bearer {token}"} for token in tokens.values()]
         for header in headers:
             status, _ = await running.post(raw, header)
             assert status == 401, header
     assert no_network == []
     assert teams_connector.requests == []
     assert await running.store.counters() == {}
+
+
+async def test_a_signed_activity_is_accepted(
+        library: PlaybookSet, teams_connector: FakeTeamsConnector,
+        bot_framework_keys: FakeBotFrameworkKeys, no_network: list[str]) -> None:
+    """Replying needs a token from Microsoft Entra, which tests cannot reach: an
+    installationUpdate is answered by saving the reference, without posting."""
+    keys = bot_framework_keys
+    async with start(authenticated(keys), library, teams_connector) as running:
+        raw = running.activity("installation_update_add.json")
+        token = keys.token(APP_ID, raw["serviceUrl"])
+        status, _ = await running.post(raw, {"Authorization": f"Bearer {token}"})
+        assert status == 200
+        assert CHANNEL in await running.store.references("teams")
+        assert keys.requests == ["/v1/.well-known/openidconfiguration", "/v1/.well-known/keys"]
+        # The keys are cached: more requests, even with unknown key ids, fetch nothing now.
+        stranger = FakeBotFrameworkKeys().token(APP_ID, raw["serviceUrl"], kid="unknown")
+        for _ in range(5):
+            assert (await running.post(raw, {"Authorization": f"Bearer {stranger}"}))[0] == 401
+        assert len(keys.requests) == 2
+    assert no_network == []
+
+
+async def test_a_key_not_endorsed_for_the_channel_is_refused(
+        library: PlaybookSet, teams_connector: FakeTeamsConnector,
+        bot_framework_keys: FakeBotFrameworkKeys) -> None:
+    keys = bot_framework_keys
+    keys.endorsements = ["webchat"]
+    async with start(authenticated(keys), library, teams_connector) as running:
+        raw = running.activity("installation_update_add.json")
+        token = keys.token(APP_ID, raw["serviceUrl"])
+        assert (await running.post(raw, {"Authorization": f"Bearer {token}"}))[0] == 401
+        assert await running.store.references("teams") == {}
+
+
+async def test_other_tenants_are_refused(
+        library: PlaybookSet, teams_connector: FakeTeamsConnector,
+        bot_framework_keys: FakeBotFrameworkKeys) -> None:
+    keys = bot_framework_keys
+    other = "99999999-8888-7777-6666-555555555555"
+    async with start(authenticated(keys, microsoft_app_tenant_id=other), library,
+                     teams_connector) as running:
+        assert running.bot.tenants == (other,)
+        raw = running.activity("installation_update_add.json")
+        token = keys.token(APP_ID, raw["serviceUrl"])
+        assert (await running.post(raw, {"Authorization": f"Bearer {token}"}))[0] == 403
+        assert await running.store.references("teams") == {}
+    async with start(authenticated(keys, teams_tenants=(other, TENANT)), library,
+                     teams_connector) as running:
+        assert (await running.post(raw, {"Authorization": f"Bearer {token}"}))[0] == 200
+        assert CHANNEL in await running.store.references("teams")
+
+
+async def test_dev_mode_tenant_allow_list(library: PlaybookSet,
+                                          teams_connector: FakeTeamsConnector) -> None:
+    settings = Settings(teams_dev=True, teams_tenants=("99999999-8888-7777-6666-555555555555",))
+    async with start(settings, library, teams_connector) as running:
+        status, _ = await running.post(running.activity("personal_message.json", text="help"))
+        assert status == 403
+    assert teams_connector.requests == []
+
+
+async def test_service_urls_outside_the_allow_list_are_never_used(
+        library: PlaybookSet, teams_connector: FakeTeamsConnector,
+        bot_framework_keys: FakeBotFrameworkKeys, no_network: list[str]) -> None:
+    """Microsoft's hosts only: an activity naming the fake connector is refused before its
+    token is read, and a saved reference pointing there is never posted to."""
+    settings = authenticated(bot_framework_keys, teams_service_urls=TEAMS_SERVICE_URLS)
+    async with start(settings, library, teams_connector) as running:
+        raw = running.activity("installation_update_add.json")
+        token = bot_framework_keys.token(APP_ID, raw["serviceUrl"])
+        assert (await running.post(raw, {"Authorization": f"Bearer {token}"}))[0] == 401
+        reference = json.dumps({"bot": {"id": BOT_ID}, "conversation": {"id": CHANNEL},
+                                "channelId": "msteams", "serviceUrl": raw["serviceUrl"]})
+        await running.store.save_reference("teams", CHANNEL, reference)
+        assert await running.bot.post_to_reference(reference, [Reply(text="hi")]) == "refused"
+        assert not await running.bot.post(CHANNEL, [Reply(text="hi")])
+        outbound = TeamsOutbound(running.bot, running.store)
+        result = await outbound.send(CHANNEL, Reply(text="hi"))
+        assert result.outcome == "failed" and "serviceUrl" in result.reason
+    assert teams_connector.requests == []
+    assert no_network == []
+    check = service_url_check(Settings(microsoft_app_id=APP_ID))
+    for url in ("https://smba.trafficmanager.net/amer/", "https://smba.trafficmanager.net/emea/",
+                "https://smba.infra.gcc.teams.microsoft.com/", "https://webchat.botframework.com/",
+                "https://smba.infra.gov.teams.microsoft.us/"):
+        assert check(url), url
+    for url in ("http://smba.trafficmanager.net/amer/", "https://evil.trafficmanager.net/amer/",
+                "https://smba.trafficmanager.net.evil.example/", "https://botframework.com.evil/",
+                "https://x.botframework.com@evil.example/", "https://127.0.0.1/",
+                "https://evil.example/?https://smba.trafficmanager.net/"):
+        assert not check(url), url
 
 
 async def test_dev_mode_ignores_tokens_and_stays_offline(
