@@ -753,3 +753,108 @@ async def test_fake_connector_answers_member_lookups(teams_connector: FakeTeamsC
         member = await response.json()
     assert member["id"] == "29:user" and member["aadObjectId"] == USER_AAD
     assert teams_connector.requests[-1].kind == "members"
+
+
+# --- dev mode's limits ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("headers", "why"), [
+    ({"Host": "touchpoint.example.com"}, "Host"),
+    ({"Host": "attacker.example:3000"}, "Host"),
+    ({"Content-Type": "text/plain"}, "application/json"),
+    ({"Content-Type": "application/x-www-form-urlencoded"}, "application/json"),
+    ({"Origin": "https://attacker.example"}, "Origin"),
+    ({"Origin": "null"}, "Origin"),
+])
+async def test_dev_mode_refuses_what_a_browser_page_could_send(
+        server: Running, headers: dict[str, str], why: str) -> None:
+    status, text = await server.post(server.activity("personal_message.json", text="help"),
+                                     headers)
+    assert status == 401 and why in text
+    assert server.connector.requests == []
+
+
+async def test_dev_mode_accepts_local_hosts_and_origins(server: Running) -> None:
+    for n, headers in enumerate([{"Host": "localhost:3000"}, {"Host": "[::1]:3000"},
+                                 {"Origin": "http://localhost:3978"},
+                                 {"Content-Type": "application/json; charset=utf-8"}]):
+        raw = server.activity("personal_message.json", text="help", id=f"local-{n}")
+        assert (await server.post(raw, headers))[0] == 200, headers
+    await server.connector.wait_for(4)
+
+
+async def test_dev_mode_posts_to_loopback_service_urls_only(server: Running) -> None:
+    for url in ("https://smba.trafficmanager.net/amer/", "http://192.0.2.1:3978/",
+                "http://localhost.attacker.example/"):
+        raw = server.activity("personal_message.json", text="help", serviceUrl=url)
+        assert (await server.post(raw))[0] == 401, url
+    reference = json.dumps({"bot": {"id": BOT_ID}, "conversation": {"id": CHANNEL},
+                            "channelId": "msteams",
+                            "serviceUrl": "https://smba.trafficmanager.net/amer/"})
+    assert await server.bot.post_to_reference(reference, [Reply(text="hi")]) == "refused"
+    assert server.connector.requests == []
+
+
+# --- what a new user types -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["/touchpoint help", "/Touchpoint help", "@Touchpoint help",
+                                  "@touchpoint: help", "/touchpoint", "@FakeBot help"])
+async def test_a_leading_command_or_name_is_stripped_in_personal_chat(
+        server: Running, text: str) -> None:
+    assert (await server.post(server.activity("personal_message.json", text=text)))[0] == 200
+    [post] = await server.connector.wait_for(1)
+    assert "@Touchpoint list" in post.card_text, post.card_text
+
+
+async def test_slash_touchpoint_in_a_channel_answers_the_asker_alone(
+        server: Running, library: PlaybookSet) -> None:
+    """A targeted message: Teams shows it to the asker only, as Slack shows a command's
+    answer; its "Share in channel" button posts it for everyone."""
+    text, playbook_id = example(library)
+    raw = server.activity("message.json", text=f"/touchpoint {text}", entities=[])
+    assert (await server.post(raw))[0] == 200
+    [post] = await server.connector.wait_for(1)
+    assert post.query == {"isTargetedActivity": "true"}
+    assert post.body["recipient"]["id"] == raw["from"]["id"]
+    assert {"type": "activityTreatment", "treatment": "targeted"} in post.body["entities"]
+    assert post.reply_to == raw["id"]
+    labels = [a["title"] for a in actions_of(post)]
+    assert labels[0] == "Share in channel"
+    share = server.activity("message_card_submit.json", value=actions_of(post)[0]["data"],
+                            id="share-1")
+    assert (await server.post(share))[0] == 200
+    posts = await server.connector.wait_for(2)
+    assert posts[1].query == {} and "entities" not in posts[1].body
+    assert posts[1].conversation == CHANNEL and posts[1].reply_to == ""
+    assert library.by_id[playbook_id].title in posts[1].card_text
+
+
+async def test_a_mention_typed_as_text_is_answered_in_the_thread(
+        server: Running, library: PlaybookSet) -> None:
+    """Like a picked @mention: guidance for everyone in the thread; what the core keeps
+    private (help, list, mute) goes to the asker alone, as on Slack."""
+    text, playbook_id = example(library)
+    raw = server.activity("message.json", text=f"@Touchpoint {text}", entities=[])
+    assert (await server.post(raw))[0] == 200
+    help_raw = server.activity("message.json", text="@Touchpoint help", entities=[],
+                               id="help-1")
+    assert (await server.post(help_raw))[0] == 200
+    guidance, help_post = await server.connector.wait_for(2)
+    assert guidance.query == {} and guidance.reply_to == raw["id"]
+    assert library.by_id[playbook_id].title in guidance.card_text
+    assert "Share in channel" not in guidance.card_text
+    assert help_post.query == {"isTargetedActivity": "true"}
+    assert "@Touchpoint list" in help_post.card_text
+
+
+async def test_no_share_in_channel_in_a_personal_chat(server: Running,
+                                                      library: PlaybookSet) -> None:
+    playbook = library.playbooks[0]
+    raw = server.activity("personal_message.json", value={ACTION_KEY: "show",
+                                                          PLAYBOOK_KEY: playbook.id}, text="")
+    assert (await server.post(raw))[0] == 200
+    [post] = await server.connector.wait_for(1)
+    assert playbook.title in post.card_text
+    labels = [a["title"] for a in actions_of(post)]
+    assert "Share in channel" not in labels and "Helpful" in labels

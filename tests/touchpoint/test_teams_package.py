@@ -87,6 +87,7 @@ def test_app_id_comes_from_the_environment(tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MicrosoftAppId", APP_ID)
     monkeypatch.setenv("MicrosoftAppPassword", "s3cret")
+    monkeypatch.setenv("MicrosoftAppTenantId", "a1b2c3d4-e5f6-7890-abcd-ef1234567890")
     code, output = run(tmp_path, "--website-url", SITE)
     assert code == 0
     with zipfile.ZipFile(output) as archive:
