@@ -43,6 +43,7 @@ from adapters.teams_connector import (
     BotToken,
     ConnectorFactory,
     ServiceUrlRefused,
+    TokenUnavailable,
     service_url_check,
 )
 from bot.handler import Handler
@@ -364,6 +365,11 @@ class TeamsBot:
                 return "posted"
             except ServiceUrlRefused:
                 return "refused"
+            except TokenUnavailable as exc:
+                log.error("Teams post to %s failed: the bot has no token (%s); check "
+                          "MicrosoftAppId, MicrosoftAppPassword and MicrosoftAppTenantId",
+                          conversation, exc)
+                return "failed"
             except Exception as exc:  # aiohttp's ClientResponseError, ClientError, timeouts
                 status = _status(exc)
                 if status == 403:

@@ -51,6 +51,11 @@ class ServiceUrlRefused(Exception):
     """A serviceUrl outside the allow-list: nothing is sent there, least of all the token."""
 
 
+class TokenUnavailable(Exception):
+    """Microsoft Entra gave no token in time, or refused (wrong secret): the post is not
+    retried at once, since the next post asks again anyway."""
+
+
 def is_loopback_url(url: str) -> bool:
     """An http(s) URL whose host is this machine (dev mode's only allowed serviceUrl)."""
     parsed = urlparse(url)
@@ -111,8 +116,14 @@ class BotToken:
             return self._token
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(asyncio.to_thread(self._acquire))
-        self._token, self._expires = await asyncio.wait_for(asyncio.shield(self._task),
-                                                            TOKEN_TIMEOUT)
+        try:
+            self._token, self._expires = await asyncio.wait_for(asyncio.shield(self._task),
+                                                                TOKEN_TIMEOUT)
+        except TimeoutError:
+            raise TokenUnavailable(f"no token from Microsoft Entra within {TOKEN_TIMEOUT:g}s"
+                                   ) from None
+        except Exception as exc:  # MSAL's errors (ValueError for a refusal), network
+            raise TokenUnavailable(f"{type(exc).__name__}: {exc}") from None
         return self._token
 
     def _acquire(self) -> tuple[str, float]:

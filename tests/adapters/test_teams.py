@@ -642,6 +642,24 @@ async def test_a_key_not_endorsed_for_the_channel_is_refused(
         assert await running.store.references("teams") == {}
 
 
+async def test_without_a_token_from_entra_nothing_is_posted(
+        library: PlaybookSet, teams_connector: FakeTeamsConnector,
+        bot_framework_keys: FakeBotFrameworkKeys, no_network: list[str],
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Tests cannot reach Microsoft Entra: the bot's token is asked for (in a worker
+    thread), none comes, and the post fails without anything reaching the connector."""
+    async with start(authenticated(bot_framework_keys), library, teams_connector) as running:
+        reference = json.dumps({"bot": {"id": BOT_ID}, "conversation": {"id": CHANNEL},
+                                "channelId": "msteams",
+                                "serviceUrl": teams_connector.service_url})
+        with caplog.at_level(logging.ERROR, logger="touchpoint.teams"):
+            outcome = await running.bot.post_to_reference(reference, [Reply(text="hi")])
+        assert outcome == "failed"
+        assert "the bot has no token" in caplog.text
+    assert teams_connector.requests == []
+    assert set(no_network) == {"login.microsoftonline.com"}
+
+
 async def test_other_tenants_are_refused(
         library: PlaybookSet, teams_connector: FakeTeamsConnector,
         bot_framework_keys: FakeBotFrameworkKeys) -> None:
