@@ -13,7 +13,7 @@ messages, each answered with a card; half are channel messages without a mention
 server matches and sometimes nudges. Teams waits for the whole turn, replies included, so
 the latency is from sending an activity to having read the response.
 
-    python bench/teams_ack.py --against ../touchpoint-old      # 3 rounds of 2,000 + 2,000
+    python bench/teams_ack.py --against ../touchpoint-old      # 3 rounds: 600 at 20/s, 2,000
     python bench/teams_ack.py --quick                           # this checkout only, 1 round
 """
 
@@ -123,13 +123,15 @@ async def main() -> None:
                         help="an earlier checkout with its own .venv, measured in turn")
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--rate", type=float, default=100.0,
+    parser.add_argument("--rate", type=float, default=20.0,
                         help="activities/s of the open-loop run (below both builds' capacity)")
+    parser.add_argument("--steady", type=int, default=600,
+                        help="activities in the open-loop run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
-        args.events, args.rounds = 500, 1
+        args.events, args.steady, args.rounds = 500, 200, 1
     builds = {"current": (ROOT, sys.executable)}
     if args.against is not None:
         builds["earlier"] = (args.against.resolve(),
@@ -152,14 +154,14 @@ async def main() -> None:
         for _ in range(args.rounds):
             for name, (root, python) in builds.items():
                 at_rate, full, count = await measure(
-                    root, python, fake, batch(200), batch(args.events), batch(args.events),
+                    root, python, fake, batch(200), batch(args.steady), batch(args.events),
                     args.concurrency, args.rate)
                 merge(steady[name], at_rate)
                 merge(saturated[name], full)
                 posted[name] += count
     finally:
         fake.stop()
-    print(f"{args.rounds} round(s); each: {args.events} Teams activities at {args.rate:g}/s, "
+    print(f"{args.rounds} round(s); each: {args.steady} Teams activities at {args.rate:g}/s, "
           f"then {args.events} with {args.concurrency} in flight; {os.cpu_count()} CPUs, "
           f"Python {sys.version.split()[0]}\n")
     print("| build | load | activities/s | answer median ms | answer p99 ms | non-200 |")

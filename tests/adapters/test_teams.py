@@ -764,7 +764,7 @@ def test_dev_mode_warns_loudly_at_start(library: PlaybookSet,
 
 
 async def test_fake_connector_answers_member_lookups(teams_connector: FakeTeamsConnector) -> None:
-    """What a bot's member lookup (GET .../members/{id}) asks when a person joins (kept for its users)."""
+    """A member lookup (GET .../members/{id}), as a bot asks when a person joins."""
     url = f"{teams_connector.service_url}v3/conversations/{PERSONAL}/members/29%3Auser"
     async with ClientSession() as session, session.get(url) as response:
         assert response.status == 200
