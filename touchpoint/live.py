@@ -102,7 +102,11 @@ def attach(app: web.Application, handler: Handler, settings: Settings, store: St
 
     async def start(_: web.Application) -> None:
         if git is not None:
-            outcome = await git.sync("start")
+            try:
+                outcome = await git.sync("start")
+            except Exception as exc:  # a bug: serve what was loaded before, fetch later
+                log.exception("git: the first sync failed")
+                outcome = ReloadOutcome(False, False, "", 0, (f"{type(exc).__name__}: {exc}",))
             if git.commit:
                 log.info("git: serving %s at %s", git.describe(), git.commit[:12])
             else:

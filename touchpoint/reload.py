@@ -3,7 +3,8 @@
 Managers change playbooks while the bot serves, and a typo in one file must
 never take guidance down: a new set is loaded and indexed off the event loop,
 and only a fully valid set replaces the live one (in one assignment, through
-`Handler.swap`). A rejected change is reported with every `file:line` error in
+`Handler.swap`); whatever goes wrong while loading one, even running out of
+memory, makes it a rejected set. A rejected change is reported with every `file:line` error in
 the log and to the admin who asked, or to `TOUCHPOINT_ADMIN_CHANNEL`.
 """
 
@@ -100,8 +101,10 @@ class Reloader:
             except PlaybookErrors as exc:
                 errors = [str(e) for e in exc.errors]
                 return await self._reject(reason, requested_by, target, errors, shown_as)
-            except (OSError, ValueError) as exc:
-                errors = [f"{target}: cannot load: {exc}"]
+            except Exception as exc:  # MemoryError, a bug: still only a rejected set
+                if not isinstance(exc, OSError | ValueError):
+                    log.error("loading %s failed unexpectedly", target, exc_info=exc)
+                errors = [f"{target}: cannot load: {type(exc).__name__}: {exc}"]
                 return await self._reject(reason, requested_by, target, errors, shown_as)
             live = self.handler.playbooks
             changed = not _same(live, library)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from live_support import PlaybookRepo, break_weight, eventually, retitle
+from live_support import PLAYBOOKS, PlaybookRepo, break_weight, eventually, retitle
 
 from adapters.redis_store import RedisStore
 from bot.handler import Handler
@@ -18,6 +18,7 @@ from bot.messages import Message, Reply
 from bot.store import MemoryStore, Store
 from touchpoint import live, signing
 from touchpoint.gitsync import GitFollower, export_folder, redact
+from touchpoint.loader import load_folder
 from touchpoint.metrics import Metrics
 from touchpoint.server import build_app, make_handler
 from touchpoint.settings import Settings
@@ -200,3 +201,21 @@ async def test_export_folder_and_redact(repo: PlaybookRepo, tmp_path: Path) -> N
     old = await export_folder(repo.folder, first, tmp_path / "old")
     assert (old / "renewal.yaml").is_file() and old.name == "playbooks"
     assert redact("https://user:tok3n@git.example.com/pb.git") == "https://git.example.com/pb.git"
+
+
+async def test_a_regex_bomb_at_the_branch_head_is_a_rejected_commit_not_a_dead_server(
+        repo: PlaybookRepo, tmp_path: Path) -> None:
+    """`x{4294967294}` ran out of memory compiling: start-up died, and every sync retried it."""
+    path = repo.folder / "price-objection.yaml"
+    path.write_text(path.read_text().replace("regex: '", "regex: 'x{4294967294}|", 1))
+    bomb = repo.push("A regex bomb")
+    settings = settings_for(repo, tmp_path / "cache", playbooks=PLAYBOOKS)
+    async with instance(settings) as tp:
+        assert tp.git.commit == ""
+        assert len(tp.handler.playbooks.playbooks) == len(load_folder(PLAYBOOKS).playbooks)
+        [report] = tp.reports
+        assert any(b.startswith("playbooks/price-objection.yaml:6:") and "too costly" in b
+                   for s in report.sections for b in s.bullets), report
+        outcome = await tp.git.sync("the scheduled fetch")
+        assert not outcome.ok and len(tp.reports) == 1, "remembered as rejected, not retried"
+        assert bomb[:12] not in await tp.ask("about")
