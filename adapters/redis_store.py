@@ -38,7 +38,10 @@ outage is therefore still answered once per instance, where answering `True`
 blindly would post every retry. Those in-process marks are not written back
 to Redis afterwards: a retry that lands on another instance may be answered
 twice, which is the visible price of an outage (logged once when Redis goes
-away and once when it is back, and shown in `/healthz` meanwhile).
+away and once when it is back, and shown in `/healthz` meanwhile). And
+`is_muted` answers what Redis said of that person within the last
+`MUTE_MEMORY` seconds, and otherwise raises, which the handler takes for
+muted: nobody who may have muted the bot is nudged while it cannot tell.
 
 Nothing stored is ever removed to recover: no FLUSH, no deleting a key of the
 wrong type. A damaged value under one of our keys is logged and read as
@@ -79,6 +82,11 @@ MUTED = b"1"
 
 WEEK_TTL = WEEKS_KEPT * 7 * 86400
 
+MUTE_MEMORY = 60.0
+"""Seconds a mute Redis answered is trusted once Redis cannot be reached: long enough to
+ride out a restart without stopping every nudge, short enough that a mute made on another
+instance just before an outage is not missed for long."""
+
 
 class RedisStore:
     """The shared `Store`; see the module docstring for keys and outages."""
@@ -95,6 +103,11 @@ class RedisStore:
         self._redis = RedisConnection(client, prefix, reconnect_interval=reconnect_interval,
                                       clock=clock)
         self._local = MemoryStore(clock=clock, max_keys=local_keys)
+        self._clock = clock
+        self._local_keys = local_keys
+        self._mutes: dict[str, tuple[bool, float]] = {}
+        """What Redis last said of each person's mute, and when: trusted during an outage
+        for `MUTE_MEMORY` seconds."""
         self._first_time = self._redis.script(redis_scripts.FIRST_TIME)
         self._claim = self._redis.script(redis_scripts.CLAIM)
         self._renew = self._redis.script(redis_scripts.RENEW)
@@ -157,21 +170,36 @@ class RedisStore:
 
     async def set_muted(self, user: str, muted: bool) -> None:
         key = self._redis.key("mute", user)
+        self._mutes.pop(user, None)  # unknown until read again, whether or not this lands
         if muted:
             await self._redis.run(lambda c: c.set(key, MUTED))
         else:
             await self._redis.run(lambda c: c.delete(key))
 
     async def is_muted(self, user: str) -> bool:
+        """Whether Redis says `user` is muted; while it cannot be reached, what it said at
+        most `MUTE_MEMORY` seconds ago, else `StoreUnavailable` (the handler then stays
+        quiet: a muted person must not be nudged because Redis is down)."""
         key = self._redis.key("mute", user)
-        reply = await self._redis.read(lambda c: c.get(key), key, f"{user!r} as not muted")
-        if reply is None:
-            return False
-        if reply != MUTED:
+        try:
+            reply = await self._redis.read(lambda c: c.get(key), key, f"{user!r} as not muted")
+        except StoreUnavailable:
+            known = self._mutes.get(user)
+            if known is not None and self._clock() - known[1] <= MUTE_MEMORY:
+                return known[0]
+            raise
+        muted = reply == MUTED
+        if reply is not None and not muted:
             log.warning("redis: %s holds %s, not %r; treating %r as not muted",
                         key, short(reply), MUTED, user)
-            return False
-        return True
+        self._remember_mute(user, muted)
+        return muted
+
+    def _remember_mute(self, user: str, muted: bool) -> None:
+        self._mutes.pop(user, None)
+        self._mutes[user] = (muted, self._clock())
+        if len(self._mutes) > self._local_keys:
+            del self._mutes[next(iter(self._mutes))]  # the one read longest ago
 
     async def incr_counts(self, week: str, counter: str, amount: int = 1) -> tuple[int, int]:
         reply = await self._redis.run(lambda c: self._incr_week(

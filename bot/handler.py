@@ -136,8 +136,8 @@ class Handler:
                                        in_thread=in_thread)]
 
     async def _nudge(self, msg: Message) -> list[Reply]:
-        if await self._safely(self.store.is_muted(_person(msg)), False):
-            return []
+        if await self._safely(self.store.is_muted(_person(msg)), True):
+            return []  # muted, or no telling: a nudge to someone who muted us is worse
         playbooks = self._playbooks
         result = playbooks.matcher.match(msg.text, "nudge")
         if result.best is None:
