@@ -321,11 +321,20 @@ class RedisStore:
         await self._redis.run(lambda c: self._release(
             keys=[self._redis.key("claim", key)], args=[token], client=c))
 
-    async def reserve(self, key: str, interval: float, after: float = 0.0) -> float:
-        micros = [max(0, round(interval * 1_000_000)), max(0, round(after * 1_000_000))]
+    async def reserve(self, key: str, interval: float, after: float = 0.0,
+                      longest: float = math.inf) -> float:
+        furthest = round(longest * 1_000_000) if math.isfinite(longest) else 0
+        micros = [max(0, round(interval * 1_000_000)), max(0, round(after * 1_000_000)),
+                  max(0, furthest)]
         reply = await self._redis.run(lambda c: self._reserve(
             keys=[self._redis.key("pace", key)], args=micros, client=c))
-        return max(0.0, _int_reply(reply, "pacing") / 1_000_000)
+        if not isinstance(reply, list) or len(reply) != 2:
+            raise StoreError(f"unexpected pacing reply {short(reply)}")
+        if reply[1]:
+            log.warning("redis: %s held a slot further away than the %g s any instance books "
+                        "(%s); a damaged key, started over", self._redis.key("pace", key),
+                        longest, short(reply[1]))
+        return max(0.0, _int_reply(reply[0], "pacing") / 1_000_000)
 
     async def _int_hash(self, key: str, prefix: str = "", *, skipped: str,
                         about: tuple[object, ...] = ()) -> dict[str, int]:

@@ -7,6 +7,7 @@ atomic step, so no caller needs a lock around a read-then-write.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -115,13 +116,16 @@ class Store(Protocol):
     async def release(self, key: str, token: str) -> None:
         """Give up our lease at once, so another attempt need not wait for it to lapse."""
 
-    async def reserve(self, key: str, interval: float, after: float = 0.0) -> float:
+    async def reserve(self, key: str, interval: float, after: float = 0.0,
+                      longest: float = math.inf) -> float:
         """Book the next slot of something allowed once per `interval` seconds.
 
         Returns the seconds to wait before using it; shared by every instance,
         so together they keep a platform's rate. `after` keeps every slot at
         least that many seconds away (a platform's Retry-After) without adding
-        it to the slots already booked.
+        it to the slots already booked. A stored slot more than `longest`
+        seconds away was booked by no instance: the key is damaged, and is
+        started over (and logged) rather than waited for.
         """
 
 
@@ -274,9 +278,11 @@ class MemoryStore:
         if self._claims.get(key, ("", 0.0))[0] == f"lease:{token}":
             del self._claims[key]
 
-    async def reserve(self, key: str, interval: float, after: float = 0.0) -> float:
+    async def reserve(self, key: str, interval: float, after: float = 0.0,
+                      longest: float = math.inf) -> float:
         now = self._clock()
-        start = max(self._slots.get(key, now), now + after)
+        booked = self._slots.get(key, now)
+        start = max(booked if booked <= now + longest else now, now + after)
         self._slots[key] = start + interval
         return start - now
 
