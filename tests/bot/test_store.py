@@ -84,7 +84,9 @@ async def harness(request: pytest.FixtureRequest, clock: Clock) -> AsyncIterator
         return
     url: str = request.getfixturevalue("redis_url")
     prefix: str = request.getfixturevalue("redis_prefix")
-    store = RedisStore.from_url(url, prefix=prefix)
+    # Timeouts far past any stall of a busy machine: the contract is about what the store
+    # keeps; how it fails fast when Redis is gone is tests/adapters/test_redis_store.py's.
+    store = RedisStore.from_url(url, prefix=prefix, connect_timeout=30, timeout=30)
     raw = Redis.from_url(url)
     try:
         yield RedisHarness(store, raw)
