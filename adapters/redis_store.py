@@ -17,8 +17,10 @@ two versions of Touchpoint must agree on during a rolling deploy:
 - `refs:<platform>`: a hash of conversation id to serialised reference.
 - `week:<YYYY-Www>`: a hash of counter name to integer for one ISO week, and
   `questions:<YYYY-Www>`: a list of that week's unanswered questions (no user
-  ids), newest first, capped with `LTRIM`. Both expire `WEEKS_KEPT` weeks after
-  their last write, so analytics cannot grow without bound.
+  ids), newest first, capped with `LTRIM`. The week's hash expires `WEEKS_KEPT`
+  weeks after its last write, so analytics cannot grow without bound; the
+  questions, people's own words, after the TTL each write gives
+  (`TOUCHPOINT_QUESTIONS_DAYS`).
 - `value:<name>`: a small shared string, e.g. `value:playbooks-commit`, the
   playbook commit every instance converges on.
 
@@ -72,7 +74,7 @@ from adapters import redis_scripts
 from adapters.redis_connection import RedisConnection, fail_fast_client, short
 from adapters.redis_connection import StoreError as StoreError
 from adapters.redis_connection import StoreUnavailable as StoreUnavailable
-from bot.store import WEEKS_KEPT, Claim, Clock, MemoryStore
+from bot.store import QUESTIONS_TTL, WEEKS_KEPT, Claim, Clock, MemoryStore
 
 log = logging.getLogger("touchpoint.redis")
 
@@ -235,9 +237,11 @@ class RedisStore:
                                     skipped="redis: weekly counter %r of %s holds %s; skipped",
                                     about=(week,))
 
-    async def add_question(self, week: str, text: str, keep: int) -> None:
+    async def add_question(self, week: str, text: str, keep: int,
+                           ttl: float = QUESTIONS_TTL) -> None:
+        seconds = max(1, math.ceil(ttl)) if math.isfinite(ttl) else WEEK_TTL
         await self._redis.run(lambda c: self._add_question(
-            keys=[self._redis.key("questions", week)], args=[text, max(1, keep), WEEK_TTL],
+            keys=[self._redis.key("questions", week)], args=[text, max(1, keep), seconds],
             client=c))
 
     async def questions(self, week: str, limit: int) -> list[str]:

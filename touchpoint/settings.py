@@ -78,6 +78,8 @@ class Settings:
     """Daily-prompt posts per second to one workspace, shared by every instance."""
     prompt_lease: float = 60.0
     """Seconds an instance holds a channel's daily post before another may take over."""
+    questions_days: float = 90.0
+    """Days an unanswered question (scrubbed, for the manager page) is kept at most."""
     admin_token: str = field(default="", repr=False)
     """Opens the manager pages beyond this machine, to whoever signs in with it; empty: loopback
     only."""
@@ -140,6 +142,7 @@ class Settings:
             prompt_grace=number("TOUCHPOINT_PROMPT_GRACE", defaults.prompt_grace, 60, 86400),
             prompt_rate=number("TOUCHPOINT_PROMPT_RATE", defaults.prompt_rate, 0.01, 1000),
             prompt_lease=number("TOUCHPOINT_PROMPT_LEASE", defaults.prompt_lease, 1, 3600),
+            questions_days=number("TOUCHPOINT_QUESTIONS_DAYS", defaults.questions_days, 7, 420),
             admin_token=_admin_token(env, problems),
         )
         if problems:

@@ -109,3 +109,17 @@ async def test_redis_weekly_keys_expire(redis_url: str, redis_prefix: str) -> No
     finally:
         await store.close()
         await raw.aclose()
+
+
+async def test_redis_questions_expire_after_the_ttl_given(redis_url: str,
+                                                          redis_prefix: str) -> None:
+    store = RedisStore.from_url(redis_url, prefix=redis_prefix)
+    raw = Redis.from_url(redis_url)
+    try:
+        await store.add_question("2024-W05", "how do I quote a partner", keep=3, ttl=3600)
+        assert 3590 < await raw.ttl(f"{redis_prefix}questions:2024-W05") <= 3600
+        await store.add_question("2024-W06", "and a reseller", keep=3)
+        assert 89 * 86400 < await raw.ttl(f"{redis_prefix}questions:2024-W06") <= 90 * 86400
+    finally:
+        await store.close()
+        await raw.aclose()
