@@ -79,7 +79,8 @@ def attach(app: web.Application, handler: Handler, settings: Settings, store: St
     if settings.playbooks_git:
         git = GitFollower(settings.playbooks_git, settings.playbooks_branch,
                           settings.playbooks_git_path, settings.playbooks_git_cache, reloader,
-                          store=store, interval=settings.playbooks_git_interval)
+                          store=store, interval=settings.playbooks_git_interval,
+                          max_bytes=round(settings.playbooks_git_max_mb * 1_000_000))
     if git is None and settings.watch_interval > 0:
         reloader.remember_files()
     live = LivePlaybooks(reloader, git)

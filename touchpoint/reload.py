@@ -120,8 +120,14 @@ class Reloader:
             return ReloadOutcome(True, changed, library.version, len(library.playbooks),
                                  reason=reason)
 
-    async def _reject(self, reason: str, requested_by: str, target: Path, errors: list[str],
-                      shown_as: tuple[str, str] | None) -> ReloadOutcome:
+    async def refuse(self, reason: str, errors: list[str], requested_by: str = "",
+                     ) -> ReloadOutcome:
+        """Report a change rejected before it could be loaded (a git commit's files)."""
+        async with self._lock:
+            return await self._reject(reason, requested_by, None, errors, None)
+
+    async def _reject(self, reason: str, requested_by: str, target: Path | None,
+                      errors: list[str], shown_as: tuple[str, str] | None) -> ReloadOutcome:
         if shown_as is not None:
             errors = [e.replace(shown_as[0], shown_as[1], 1) for e in errors]
         if target == self.folder:

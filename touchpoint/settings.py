@@ -70,6 +70,8 @@ class Settings:
     """Seconds between two fetches; 0: only on the webhook, SIGHUP and /touchpoint reload."""
     playbooks_git_cache: Path = Path()
     """Where the repository is fetched to; empty: a folder per URL and branch in the temp dir."""
+    playbooks_git_max_mb: float = 50.0
+    """The most a commit's checkout may take, in MB; a larger commit is refused."""
     webhook_secret: str = field(default="", repr=False)
     """Verifies every `POST /hooks/...` (HMAC-SHA256, GitHub's X-Hub-Signature-256)."""
     prompt_grace: float = 7200.0
@@ -211,6 +213,7 @@ class _Live(TypedDict):
     playbooks_git_path: str
     playbooks_git_interval: float
     playbooks_git_cache: Path
+    playbooks_git_max_mb: float
     webhook_secret: str
 
 
@@ -283,6 +286,10 @@ def _live_settings(env: Mapping[str, str], problems: list[str], defaults: Settin
                                           defaults.playbooks_git_interval, 86400),
         "playbooks_git_cache": Path(cache) if cache else
         Path(tempfile.gettempdir()) / f"touchpoint-playbooks-{branch_digest(git, branch)}",
+        "playbooks_git_max_mb": _number(problems, "TOUCHPOINT_PLAYBOOKS_GIT_MAX_MB",
+                                        env.get("TOUCHPOINT_PLAYBOOKS_GIT_MAX_MB"),
+                                        defaults.playbooks_git_max_mb, 1, 10_000,
+                                        "a number of megabytes"),
         "webhook_secret": env.get("TOUCHPOINT_WEBHOOK_SECRET", "").strip(),
     }
 
