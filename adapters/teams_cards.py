@@ -137,9 +137,12 @@ def command_text(text: str, bot_name: str = "") -> tuple[str, str]:
     """The text without a leading `/touchpoint` or `@Touchpoint` (or `@<bot name>`), and
     which of `/` or `@` it started with ("" when neither). Teams sends both as plain text
     when typed rather than picked; a bare one asks for help."""
+    if bot_name and text[:1] == "@" and text[1:].lower().startswith(bot_name.lower()):
+        rest = text[1 + len(bot_name):]
+        if not rest[:1].isalnum():
+            return rest.lstrip(" :,") or "help", "@"
     match = _COMMAND.match(text)
-    names = {COMMAND, bot_name.lower()} if bot_name else {COMMAND}
-    if match is None or match.group(2).lower() not in names:
+    if match is None or match.group(2).lower() != COMMAND:
         return text, ""
     return text[match.end():] or "help", match.group(1)
 
