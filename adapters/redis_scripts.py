@@ -106,3 +106,16 @@ return start - micros
 """
 """A shared pacer (GCRA): the key holds when the next slot starts, in Redis's own
 clock, so instances on machines whose clocks disagree still share one rate."""
+
+# Nudges after customer calls
+
+OUTBOX_PUT = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'known' end
+local claim = redis.call('GET', KEYS[2])
+if claim and string.sub(claim, 1, 5) == 'done:' then return 'known' end
+if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 'full' end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 'added'
+"""
+"""Add to the outbox unless the key waits there already or its claim is settled (posted
+before), in one step: two instances taking the same re-sent delivery add it once."""

@@ -7,10 +7,11 @@ conversation that answers 403; its outcome says which happened, so a 403 is
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
-from adapters.outbound import Result
+from adapters.outbound import Result, Unavailable
 from adapters.teams import PLATFORM, TeamsBot
 from bot.messages import Reply
 from bot.store import Store
@@ -55,6 +56,28 @@ class TeamsOutbound:
             self._references.pop(channel, None)  # TeamsBot dropped it from the store
             return Result("gone", "Teams answered 403: the bot was removed there")
         return Result("retry", "the Bot Framework connector did not take the post")
+
+    async def person(self, email: str) -> str | None:
+        """The personal chat of the person whose user principal name is `email`, when they
+        have talked to the bot (its saved reference names them); None otherwise."""
+        try:
+            references = await self._store.references(PLATFORM)
+        except Exception as exc:  # any store backend's failure
+            raise Unavailable(f"cannot read Teams references ({type(exc).__name__})") from None
+        wanted = email.lower()
+        for conversation, raw in references.items():
+            try:
+                reference = json.loads(raw)
+            except ValueError:
+                continue
+            if not isinstance(reference, dict):
+                continue
+            kind = (reference.get("conversation") or {}).get("conversationType")
+            user = reference.get("user") or {}
+            names = {str(user.get(k, "")).lower() for k in ("userPrincipalName", "email")}
+            if kind == "personal" and wanted in names:
+                return conversation
+        return None
 
     async def find(self, channel: str, mark: str, since: float) -> bool | None:
         """Teams keeps no tags we could look for: an attempt that died midway may post twice."""
