@@ -166,3 +166,10 @@ def check_url_key(expected: str, given: str | None) -> str | None:
     if given and hmac.compare_digest(expected.encode(), given.encode()):
         return None
     return "a missing or wrong key in the URL"
+
+
+def webhook_headers(secret: str, body: bytes, msg_id: str, timestamp: int) -> dict[str, str]:
+    """The three headers a Standard Webhooks sender adds (scripts, tests and the docs' example)."""
+    stamp = str(timestamp)
+    return {"webhook-id": msg_id, "webhook-timestamp": stamp,
+            "webhook-signature": webhook_signature(webhook_key(secret), msg_id, stamp, body)}
