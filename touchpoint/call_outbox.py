@@ -76,12 +76,17 @@ class CallOutbox:
         if self._task is None:
             self._task = asyncio.create_task(self._run())
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def stop(self, drain: float = 10.0) -> None:
+        """Stop the worker, after one last try (for up to `drain` seconds) at what waits:
+        a call accepted just before a deploy goes out now, not after the next start."""
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+        with contextlib.suppress(Exception):  # any store failure: the entries keep waiting
+            await asyncio.wait_for(self.sweep(), drain)
 
     async def _run(self) -> None:
         while True:
