@@ -34,9 +34,10 @@ from adapters.redis_store import RedisStore
 from bot.handler import Handler
 from bot.library import PlaybookSet
 from bot.store import MemoryStore, Store
-from touchpoint import call_signatures, scheduler, signing, webhooks
+from touchpoint import call_signatures, metrics, scheduler, signing, webhooks
 from touchpoint.server import attach_calls, build_app
 from touchpoint.settings import Settings
+from touchpoint.web import app as web_pages
 
 SECRET = "whsec_" + base64.b64encode(b"call-hook-secret-for-tests-0123").decode()
 ZOOM_SECRET = "zoom-secret-token-for-tests"
@@ -150,12 +151,16 @@ async def serving(library: PlaybookSet, slack_api: FakeSlackAPI, secret: str = S
                         gong_public_key=public_pem(), zoom_secret=ZOOM_SECRET,
                         call_retry_max=0.2, **extra)
     store = store or MemoryStore()
-    handler = Handler(library, store)
+    registry = metrics.Metrics()
+    handler = Handler(library, store, observer=registry)
     app = build_app(settings, handler)
+    metrics.attach(app, registry)
     teams.attach(app, handler, settings, teams.RetryPolicy(attempts=2, base_delay=0.01))
     outbounds = scheduler.outbounds_for(app, settings, store)
     where = folder or Path(__file__).resolve().parents[2] / "playbooks"
-    attach_calls(app, handler, store, outbounds, settings, lambda: where)
+    attach_calls(app, handler, store, outbounds, settings, lambda: where,
+                 registry.call_nudges.inc)
+    web_pages.attach(app, handler, settings)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -483,6 +488,11 @@ async def test_gong_call_nobody_can_be_found_for_is_counted(redis_hook: Hook) ->
         await _tick()
     assert (await hook.store.counters()).get("call_unrouted") == 1
     assert hook.slack.calls("chat.postMessage") == []
+    async with hook.http.get(hook.url + "/metrics") as response:
+        assert 'touchpoint_call_nudges_total{outcome="unrouted"} 1' in await response.text()
+    async with hook.http.get(hook.url + "/manage/analytics") as response:
+        page = await response.text()
+    assert "1 customer calls found nobody to nudge" in page
 
 
 async def test_gong_call_goes_to_the_channel_its_workspace_is_routed_to(
