@@ -121,16 +121,16 @@ class LiveRouting:
 
     def __init__(self, folder: Callable[[], Path]) -> None:
         self._folder = folder
-        self._seen: tuple[Path, float, int] | None = None
+        self._seen: tuple[Path, int, int] | None = None
         self._routing = Routing()
 
     def current(self) -> Routing:
         path = self._folder() / ROUTING
         try:
             stat = path.stat()
-            seen = (path, stat.st_mtime, stat.st_size)
+            seen = (path, stat.st_mtime_ns, stat.st_size)
         except OSError:
-            seen = (path, 0.0, -1)
+            seen = (path, 0, -1)
         if seen != self._seen:
             self._seen = seen
             try:
