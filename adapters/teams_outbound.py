@@ -30,6 +30,7 @@ class TeamsOutbound:
         self._store = store
         self._references: dict[str, str] = {}
         self._read_at = float("-inf")
+        self._people: dict[str, frozenset[str]] = {}
 
     async def close(self) -> None:
         return None
@@ -58,25 +59,32 @@ class TeamsOutbound:
         return Result("retry", "the Bot Framework connector did not take the post")
 
     async def person(self, email: str) -> str | None:
-        """The personal chat of the person whose user principal name is `email`, when they
-        have talked to the bot (its saved reference names them); None otherwise."""
+        """The personal chat of the person with this e-mail (or user principal name), among
+        the chats people opened with the bot. Teams names the person of a chat when asked;
+        the answers are kept in this process, so each chat is asked about once. Only when
+        Teams answered for none of the chats asked is that `Unavailable` (the connector is
+        down): one chat Teams will not say anything about must not hold up every nudge."""
         try:
             references = await self._store.references(PLATFORM)
         except Exception as exc:  # any store backend's failure
             raise Unavailable(f"cannot read Teams references ({type(exc).__name__})") from None
         wanted = email.lower()
+        answered = unanswered = 0
         for conversation, raw in references.items():
-            try:
-                reference = json.loads(raw)
-            except ValueError:
+            if not _personal(raw):
                 continue
-            if not isinstance(reference, dict):
-                continue
-            kind = (reference.get("conversation") or {}).get("conversationType")
-            user = reference.get("user") or {}
-            names = {str(user.get(k, "")).lower() for k in ("userPrincipalName", "email")}
-            if kind == "personal" and wanted in names:
+            names = self._people.get(conversation)
+            if names is None:
+                found = await self._bot.person_in(raw)
+                if found is None:
+                    unanswered += 1
+                    continue
+                answered += 1
+                names = self._people[conversation] = frozenset(found.values())
+            if wanted in names:
                 return conversation
+        if unanswered and not answered and not self._people:
+            raise Unavailable("Teams could not say who the personal chats are with")
         return None
 
     async def find(self, channel: str, mark: str, since: float) -> bool | None:
@@ -84,3 +92,12 @@ class TeamsOutbound:
         log.warning("teams: an earlier attempt to post %s in %s died midway; posting again, "
                     "which shows twice if that attempt had got through", mark, channel)
         return False
+
+
+def _personal(reference: str) -> bool:
+    try:
+        parsed = json.loads(reference)
+    except ValueError:
+        return False
+    conversation = parsed.get("conversation") if isinstance(parsed, dict) else None
+    return isinstance(conversation, dict) and conversation.get("conversationType") == "personal"

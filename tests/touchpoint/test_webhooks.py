@@ -507,6 +507,27 @@ async def test_gong_call_goes_to_the_channel_its_workspace_is_routed_to(
     assert text_of(post).startswith(f"<@{OWNER}> The call with Acme")
 
 
+async def test_gong_owner_on_teams_gets_the_nudge_in_their_chat_with_the_bot(
+        library: PlaybookSet, slack_api: FakeSlackAPI, teams_connector: FakeTeamsConnector,
+        tmp_path: Path) -> None:
+    (tmp_path / "routing.yaml").write_text("direct_messages: teams\n")
+    async with serving(library, slack_api, teams_dev=True, folder=tmp_path) as hook:
+        chat = json.loads((ROOT / "teams" / "personal_message.json").read_text())
+        chat["serviceUrl"] = teams_connector.service_url
+        async with hook.http.post(hook.url + "/api/messages", json=chat) as response:
+            assert response.status == 200
+        await teams_connector.wait_for(1)
+        gong = gong_fixture()
+        gong["callData"]["parties"][0]["emailAddress"] = "Test.User@example.com"  # the fake's
+        assert (await hook.gong(gong))[0] == 202
+        posts = await teams_connector.wait_for(2)
+    nudge = posts[1]
+    assert nudge.conversation == chat["conversation"]["id"] and nudge.card is not None
+    assert "Price objection" in json.dumps(nudge.card)
+    assert [r.kind for r in teams_connector.requests].count("members") == 1
+    assert slack_api.calls("chat.postMessage") == []
+
+
 # --- Zoom: the Marketplace app's event subscription ---------------------------------------
 
 
