@@ -347,6 +347,15 @@ async def test_without_a_secret_there_is_no_route(library: PlaybookSet,
         assert (await off.send(call(), secret=SECRET))[0] == 404
 
 
+async def test_without_its_own_secret_the_shared_one_signs_as_standard_webhooks(
+        library: PlaybookSet, slack_api: FakeSlackAPI) -> None:
+    shared = "the-shared-webhook-secret-0123"
+    async with serving(library, slack_api, secret="", webhook_secret=shared) as hook:
+        assert (await hook.send(call(HAPPY), secret=shared))[0] == 202
+        assert (await hook.send(call(HAPPY), secret=SECRET))[0] == 401
+        await slack_api.wait_for("chat.postMessage")
+
+
 async def test_the_old_signature_works_only_with_the_legacy_flag(
         library: PlaybookSet, slack_api: FakeSlackAPI, caplog: pytest.LogCaptureFixture) -> None:
     secret = "an-old-shared-secret-0123"
