@@ -19,7 +19,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from adapters.outbound import Outbound, Unavailable
 from bot.calls import Call
@@ -31,6 +31,7 @@ from bot.store import Queued, Store
 log = logging.getLogger("touchpoint.calls")
 
 Observe = Callable[[str], None]
+FINAL = frozenset({"posted", "already", "unrouted", "gone", "failed"})
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class CallOutbox:
 
     async def accept(self, call: Call) -> Queued:
         """Into the store's outbox, or why not; raises when the store is unreachable."""
-        entry = call if call.accepted else Call(**{**call.__dict__, "accepted": time.time()})
+        entry = call if call.accepted else replace(call, accepted=time.time())
         queued = await self._store.outbox_put(call.key, entry.to_json(), self.settings.limit)
         if queued == "added":
             self._wake.set()
@@ -118,6 +119,7 @@ class CallOutbox:
             log.debug("calls: cannot claim %s (%s)", key, exc)
             return "unavailable"
         if claim.state == "settled":
+            self._forget(key)
             await self._drop(key)
             return "already"
         if claim.state == "held":
@@ -128,10 +130,18 @@ class CallOutbox:
             log.error("calls: dropping a damaged outbox entry %s (%s)", key, exc)
             return await self._finish(key, "failed")
         outcome = await self._post(key, token, call, claim.attempt)
-        if outcome in ("posted", "unrouted", "failed", "gone", "already"):
-            self._failures.pop(key, None)
-            self._built.pop(key, None)
+        if outcome in FINAL:
+            self._forget(key)
         return outcome
+
+    def _forget(self, key: str) -> None:
+        """What this process kept about a call's tries; all of it when another instance may
+        have finished calls it tried (it never hears of those again)."""
+        self._failures.pop(key, None)
+        self._built.pop(key, None)
+        if len(self._failures) + len(self._built) > 2 * self.settings.limit:
+            self._failures.clear()
+            self._built.clear()
 
     async def _post(self, key: str, token: str, call: Call, attempt: int) -> str:
         try:
@@ -188,7 +198,7 @@ class CallOutbox:
                           platform="slack" if target.platform == "slack" else "teams",
                           kind="call_ended", value=call.customer)
         replies = await self._handler.handle(message)
-        return target, channel, [Reply(**{**r.__dict__, "channel": channel}) for r in replies]
+        return target, channel, [replace(r, channel=channel) for r in replies]
 
     async def _later(self, key: str, token: str, reason: str,
                      asked: float | None = None) -> str:

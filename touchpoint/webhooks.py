@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiohttp import web
 
@@ -218,7 +218,7 @@ class CallHooks:
             return _answer(200, status="ignored", reason="not a customer call")
         call = event.call
         if host is not None:
-            call = Call(**{**call.__dict__, "owner_email": host.email})
+            call = replace(call, owner_email=host.email)
         return await self._accept(call)
 
     async def _accept(self, call: Call) -> web.Response:
