@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import io
 import itertools
 import json
 import time
@@ -474,6 +475,20 @@ async def test_gong_bad_bodies_are_400(hook: Hook) -> None:
     status, _ = await hook.post(webhooks.GONG_ROUTE, body, {"Content-Type": "text/plain",
                                                             "Authorization": jwt})
     assert status == 400
+
+
+async def test_gong_token_may_come_as_a_bearer_and_huge_bodies_are_413(hook: Hook) -> None:
+    hook.slack.add_person("jane@touchpoint.example", OWNER)
+    body = json.dumps(gong_fixture()).encode()
+    jwt = gong_jwt(body, "https://touchpoint.example.com" + webhooks.GONG_ROUTE)
+    assert (await hook.gong(body, token=f"Bearer {jwt}"))[0] == 202
+    for route, size in ((webhooks.GONG_ROUTE, webhooks.MAX_CALL_BODY),
+                        (webhooks.ZOOM_ROUTE, webhooks.MAX_BODY)):
+        huge = io.BytesIO(b"{" + b" " * size + b"}")
+        async with hook.http.post(hook.url + route, data=huge, headers={
+                "Content-Type": "application/json"}) as response:
+            assert response.status == 413
+    await hook.slack.wait_for("chat.postMessage")
 
 
 async def test_gong_url_includes_key(library: PlaybookSet, slack_api: FakeSlackAPI) -> None:
