@@ -135,7 +135,9 @@ def attach_calls(app: web.Application, handler: Handler, store: Store,
                                        retry_max=settings.call_retry_max), observe)
     secrets = webhooks.HookSecrets(
         call=settings.call_webhook_secret or settings.webhook_secret,
-        legacy=settings.webhook_legacy, gong_public_key=settings.gong_public_key,
+        legacy=(settings.webhook_secret or settings.call_webhook_secret)
+        if settings.webhook_legacy else "",
+        gong_public_key=settings.gong_public_key,
         gong_url_key=settings.gong_url_key, zoom=settings.zoom_secret)
     webhooks.attach(app, outbox, secrets, frozenset(outbounds), lambda: handler.playbooks,
                     routing.current)

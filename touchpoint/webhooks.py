@@ -16,6 +16,7 @@ sender retries, and nothing was promised.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -95,7 +96,9 @@ class HookSecrets:
     call: str = ""
     """TOUCHPOINT_CALL_WEBHOOK_SECRET, or TOUCHPOINT_WEBHOOK_SECRET: no call-ended route
     without one."""
-    legacy: bool = False
+    legacy: str = ""
+    """The secret old senders sign the body with (`X-Touchpoint-Signature`), with
+    TOUCHPOINT_WEBHOOK_LEGACY=1; empty: the old signature is refused."""
     gong_public_key: str = ""
     gong_url_key: str = ""
     zoom: str = ""
@@ -150,11 +153,11 @@ class CallHooks:
                 return headers["webhook-id"].strip()
             log.warning("refused %s from %s: %s", ROUTE, request.remote, problem)
             return None
-        if signing.verify(self._secrets.call, body, headers.get(HEADER)):
+        if signing.verify(self._secrets.legacy, body, headers.get(HEADER)):
             log.warning("%s: accepted a request signed the old way (%s); move the sender to "
                         "Standard Webhooks before TOUCHPOINT_WEBHOOK_LEGACY goes away",
                         ROUTE, HEADER)
-            return "legacy-" + signing.sign(self._secrets.call, body).removeprefix("sha256=")[:32]
+            return "legacy-" + hashlib.sha256(body).hexdigest()[:32]
         log.warning("refused %s from %s: bad or missing %s", ROUTE, request.remote, HEADER)
         return None
 

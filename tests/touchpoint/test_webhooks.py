@@ -359,17 +359,18 @@ async def test_without_its_own_secret_the_shared_one_signs_as_standard_webhooks(
 
 async def test_the_old_signature_works_only_with_the_legacy_flag(
         library: PlaybookSet, slack_api: FakeSlackAPI, caplog: pytest.LogCaptureFixture) -> None:
-    secret = "an-old-shared-secret-0123"
+    old_secret = "an-old-shared-secret-0123"
     body = json.dumps(call(HAPPY)).encode()
-    old = {"Content-Type": "application/json", webhooks.HEADER: signing.sign(secret, body)}
-    async with serving(library, slack_api, secret=secret) as strict:
+    old = {"Content-Type": "application/json", webhooks.HEADER: signing.sign(old_secret, body)}
+    async with serving(library, slack_api, webhook_secret=old_secret) as strict:
         assert (await strict.post(webhooks.ROUTE, body, old))[0] == 401
-    async with serving(library, slack_api, secret=secret, legacy=True) as lenient:
+    async with serving(library, slack_api, webhook_secret=old_secret, legacy=True) as lenient:
         assert (await lenient.post(webhooks.ROUTE, body, old))[0] == 202
         await slack_api.wait_for("chat.postMessage")
+        assert (await lenient.post(webhooks.ROUTE, body, old)) == (200, {"status": "duplicate"})
         bad = {**old, webhooks.HEADER: signing.sign("another-secret", body)}
         assert (await lenient.post(webhooks.ROUTE, body, bad))[0] == 401
-        assert (await lenient.send(call(UNHAPPY), secret=secret))[0] == 202
+        assert (await lenient.send(call(UNHAPPY)))[0] == 202  # the new scheme, its own secret
         await slack_api.wait_for("chat.postMessage", 2)
     assert "signed the old way" in caplog.text
 
