@@ -31,6 +31,7 @@ from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import TurnContext
 from microsoft_agents.hosting.core.authorization import ClaimsIdentity
 from microsoft_agents.hosting.core.connector import ConnectorClientBase
+from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 from pydantic import ValidationError
 
 from adapters import teams_cards
@@ -213,6 +214,40 @@ class TeamsBot:
         if "gone" in outcomes:
             return "gone"
         return "failed" if "failed" in outcomes else "posted"
+
+    async def person_in(self, reference: str) -> dict[str, str] | None:
+        """The e-mail and user principal name Teams has for the person of a saved personal
+        chat (lower case; empty when it has none), or None when Teams could not be asked."""
+        try:
+            parsed = ConversationReference.model_validate(json.loads(reference))
+            user_id = parsed.user.id if parsed.user is not None else ""
+        except (ValueError, ValidationError) as exc:  # a damaged or foreign stored value
+            log.error("unreadable Teams conversation reference (%s)", exc)
+            return {}
+        if not user_id or not self.service_url_allowed(parsed.service_url or ""):
+            log.error("a saved Teams reference for %s names no person or a serviceUrl that is "
+                      "not an allowed connector host: not asking", parsed.conversation.id)
+            return {}
+        found: dict[str, str] = {}
+
+        async def logic(context: TurnContext) -> None:
+            connector = context.services.get(ConnectorClientBase)  # type: ignore[type-abstract]
+            if not isinstance(connector, TeamsConnectorClient):
+                raise TypeError("no Teams connector for this turn")
+            member = await connector.get_conversation_member(context.activity.conversation.id,
+                                                             user_id)
+            for key, value in (("email", member.email),
+                               ("userPrincipalName", member.user_principal_name)):
+                if isinstance(value, str) and value:
+                    found[key] = value.lower()
+
+        try:
+            await self.adapter.continue_conversation(
+                self._app_id, parsed.get_continuation_activity(), logic)
+        except Exception as exc:  # the connector's failure: ask again later
+            log.info("could not ask Teams who %s is (%s: %s)", user_id, type(exc).__name__, exc)
+            return None
+        return found
 
     async def _turn(self, context: TurnContext, raw: dict[str, Any]) -> None:
         """One authenticated activity; errors are logged, never raised into the server."""
