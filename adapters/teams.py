@@ -1,8 +1,9 @@
 """Microsoft Teams through the Microsoft 365 Agents SDK: `POST /api/messages` on the one server.
 
-All Agents SDK code lives here and in `teams_auth` and `teams_connector`. Requests are
-checked (size, JSON, shape, who may call) before the SDK sees them, their token by
-`teams_auth` (never blocking the event loop on Microsoft's key endpoint), translated by
+The Agents SDK is used here and in `teams_connector` (posting, the bot's token). Requests
+are checked by `teams_requests` (size, JSON, shape, who may call) before the SDK sees
+them, their token by `teams_auth` with PyJWT (never blocking the event loop on
+Microsoft's key endpoint), translated by
 `teams_cards` into the core's `Message`, and the core's replies are posted back through
 the SDK's connector client with a bounded retry of our own: 429 and 5xx are retried
 within limits, a 403 means the bot was removed.
