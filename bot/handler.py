@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from bot import admin, analytics, replies, subscriptions
+from bot import admin, analytics, calls, replies, subscriptions
 from bot.language import foreign_language
 from bot.library import PlaybookSet
 from bot.messages import Message, Reply
@@ -38,6 +38,8 @@ class HandlerSettings:
     """Who may reload playbooks and read statistics (`TOUCHPOINT_ADMINS`)."""
     stats_weeks: int = 4
     """Weeks `/touchpoint stats` sums up."""
+    questions_days: float = 90.0
+    """Days an unanswered question is kept at most (`TOUCHPOINT_QUESTIONS_DAYS`)."""
     explain: bool = False
     """Answers carry the matcher's full evidence, not only the one line people read
     (`touchpoint console --explain`)."""
@@ -127,11 +129,14 @@ class Handler:
         playbooks = self._playbooks
         result = playbooks.matcher.match(text, "guide")
         if result.best is None:
-            week = analytics.iso_week(self.clock())
+            now = self.clock()
+            week = analytics.iso_week(now)
             await self._count(analytics.UNMATCHED, week)
-            question = analytics.scrub_question(text)
-            await self._safely(self.store.add_question(week, question, analytics.QUESTIONS_KEPT),
-                               None)
+            ttl = analytics.question_ttl(now, self.settings.questions_days)
+            if ttl > 0:
+                question = analytics.scrub_question(text)
+                await self._safely(self.store.add_question(week, question,
+                                                           analytics.QUESTIONS_KEPT, ttl), None)
             return [
                 replies.no_match_reply(
                     text, result, dict(playbooks.by_id), msg.platform,
@@ -144,8 +149,8 @@ class Handler:
                                        in_thread=in_thread, explain=self.settings.explain)]
 
     async def _nudge(self, msg: Message) -> list[Reply]:
-        if await self._safely(self.store.is_muted(_person(msg)), False):
-            return []
+        if await self._safely(self.store.is_muted(_person(msg)), True):
+            return []  # muted, or no telling: a nudge to someone who muted us is worse
         if foreign_language(msg.text) is not None:
             return []
         playbooks = self._playbooks
@@ -178,9 +183,9 @@ class Handler:
 
     async def _call_ended(self, msg: Message) -> list[Reply]:
         playbooks = self._playbooks
-        checklist = playbooks.by_id.get("post-call")
-        result = playbooks.matcher.match(msg.text, "guide")
-        matched = playbooks.by_id.get(result.best.playbook) if result.best else None
+        checklist = playbooks.by_id.get(calls.CHECKLIST)
+        best = calls.best_match(playbooks.matcher, msg.text.split("\n"))
+        matched = playbooks.by_id.get(best.playbook) if best else None
         await self._count("call_ended")
         return [replies.call_ended_reply(checklist, matched, msg.value, msg.user)]
 
@@ -251,6 +256,10 @@ class Handler:
 
     async def _first_time(self, key: str, ttl: float) -> bool:
         return await self._safely(self.store.first_time(key, ttl), True)
+
+    async def count(self, counter: str) -> None:
+        """Count something the core did not see happen (a call nobody could be found for)."""
+        await self._count(counter)
 
     async def _count(self, counter: str, week: str = "") -> None:
         """Count all-time and in `week` (this ISO week unless given), in one store call."""
