@@ -23,6 +23,8 @@ two versions of Touchpoint must agree on during a rolling deploy:
   (`TOUCHPOINT_QUESTIONS_DAYS`).
 - `value:<name>`: a small shared string, e.g. `value:playbooks-commit`, the
   playbook commit every instance converges on.
+- `nudges-off:<platform>`: a hash of channel id to who switched that channel's
+  nudges off (`/touchpoint nudges off`); `HEXISTS` on it is the nudge path's check.
 - `outbox`: a hash of delivery key (`call:gong:<call id>`, ...) to the accepted
   call nudge (JSON), written before the sender is answered and removed once its
   `claim:<delivery key>` is settled. No TTL: an accepted nudge waits for as
@@ -378,6 +380,23 @@ class RedisStore:
 
     async def outbox_drop(self, key: str) -> None:
         await self._redis.run(lambda c: c.hdel(self._redis.key("outbox"), key))
+
+    # Channel switches
+
+    async def set_nudges(self, platform: str, channel: str, off_by: str) -> None:
+        key = self._redis.key("nudges-off", platform)
+        if off_by:
+            await self._redis.run(lambda c: c.hset(key, channel, off_by))
+        else:
+            await self._redis.run(lambda c: c.hdel(key, channel))
+
+    async def nudges_off(self, platform: str) -> dict[str, str]:
+        return await self._redis.read_hash(self._redis.key("nudges-off", platform))
+
+    async def nudges_allowed(self, platform: str, channel: str) -> bool:
+        key = self._redis.key("nudges-off", platform)
+        reply = await self._redis.run(lambda c: c.hexists(key, channel))
+        return not reply
 
     async def _int_hash(self, key: str, prefix: str = "", *, skipped: str,
                         about: tuple[object, ...] = ()) -> dict[str, int]:

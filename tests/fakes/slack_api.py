@@ -109,6 +109,7 @@ class FakeSlackAPI:
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._people: dict[str, str] = {}
+        self._members: dict[str, list[str]] = defaultdict(list)
         self._thread = threading.Thread(target=self._run, name="fake-slack-api", daemon=True)
 
     # lifecycle ------------------------------------------------------------
@@ -135,6 +136,7 @@ class FakeSlackAPI:
             self._limit = None
             self._history.clear()
             self._people.clear()
+            self._members.clear()
         for method in list(self._holds):
             self.release(method)
         self._call_soon(self._close_sockets()).result(10)
@@ -201,6 +203,11 @@ class FakeSlackAPI:
         """Someone `users.lookupByEmail` finds; anyone else is `users_not_found`."""
         with self._lock:
             self._people[email.lower()] = user_id
+
+    def add_member(self, user: str, *channels: str) -> None:
+        """Channels `users.conversations` lists for `user`."""
+        with self._lock:
+            self._members[user].extend(channels)
 
     def refuse(self) -> None:
         """Stop listening, so every call is refused at connect: Slack unreachable."""
@@ -367,9 +374,32 @@ class FakeSlackAPI:
             return {**sent, "channel": body.get("channel", ""), "ts": ts, "message": message}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
+        if method == "views.publish":
+            return self._publish(body)
+        if method == "users.conversations":
+            with self._lock:
+                channels = list(self._members.get(str(body.get("user", "")), []))
+            return {"ok": True, "channels": [{"id": c, "is_channel": True} for c in channels],
+                    "response_metadata": {"next_cursor": ""}}
         if method == "users.lookupByEmail":
             return self._lookup(str(body.get("email", "")))
         return {"ok": True}
+
+    def _publish(self, body: dict[str, Any]) -> dict[str, Any]:
+        """views.publish: Slack's answer echoes the view it now shows; a view that is not a
+        home view, or not JSON, is `invalid_arguments`."""
+        view = body.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except json.JSONDecodeError:
+                view = None
+        if (not isinstance(view, dict) or view.get("type") != "home"
+                or not str(body.get("user_id", "")).startswith(("U", "W"))
+                or not isinstance(view.get("blocks"), list) or len(view["blocks"]) > 100):
+            return RESPONSES["views.publish.invalid_arguments"]["body"]
+        sent = RESPONSES["views.publish.ok"]["body"]
+        return {**sent, "view": {**sent["view"], "blocks": view["blocks"]}}
 
     def _lookup(self, email: str) -> dict[str, Any]:
         """users.lookupByEmail, in the shape of Slack's answer (the fields the bot reads)."""
