@@ -168,3 +168,15 @@ def test_the_schema_check_finds_real_mistakes() -> None:
     assert any(p.startswith("id:") for p in found), found
     assert any(p.startswith("bots/0/scopes/0:") for p in found), found
     assert any("unknownField" in p for p in found), found
+
+
+def test_the_message_action_is_declared_as_the_adapter_expects() -> None:
+    from adapters import teams_extension
+
+    template = json.loads((teams_package.SOURCE / "manifest.json").read_text(encoding="utf-8"))
+    [extension] = template["composeExtensions"]
+    assert extension["botId"] == template["bots"][0]["botId"]
+    [command] = extension["commands"]
+    assert command["id"] == teams_extension.COMMAND_ID
+    assert (command["type"], command["context"], command["fetchTask"]) == (
+        "action", ["message"], True)
