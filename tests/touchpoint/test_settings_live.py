@@ -26,7 +26,9 @@ def test_values_are_read() -> None:
         "TOUCHPOINT_PLAYBOOKS_GIT_INTERVAL": "60",
         "TOUCHPOINT_PLAYBOOKS_GIT_CACHE": "/var/cache/tp",
         "TOUCHPOINT_WEBHOOK_SECRET": " hush ",
+        "TOUCHPOINT_NUDGE_SWITCHERS": "U0TEAMLEAD, teams:abc-1",
     })
+    assert settings.nudge_switchers == ("U0TEAMLEAD", "teams:abc-1")
     assert settings.admins == ("U0123ABCD", "slack:U0999ZZZZ", "teams:29:1abc-DEF")
     assert settings.admin_channel == "teams:19:abc@thread.tacv2"
     assert settings.watch_interval == 0 and settings.playbooks_git_interval == 60
@@ -54,6 +56,7 @@ def test_git_sources_accepted(url: str) -> None:
     ("TOUCHPOINT_WATCH_INTERVAL", "often", "TOUCHPOINT_WATCH_INTERVAL"),
     ("TOUCHPOINT_ADMIN_CHANNEL", "C0123", "slack:<channel id>"),
     ("TOUCHPOINT_ADMINS", "U1, <@U2>", "TOUCHPOINT_ADMINS"),
+    ("TOUCHPOINT_NUDGE_SWITCHERS", "#general", "TOUCHPOINT_NUDGE_SWITCHERS"),
 ])
 def test_problems_are_named(name: str, value: str, problem: str) -> None:
     with pytest.raises(SettingsError) as error:
