@@ -79,7 +79,8 @@ def test_package_has_the_filled_manifest_and_both_icons(tmp_path: Path) -> None:
     assert bot["botId"] == APP_ID
     assert set(bot["scopes"]) == {"personal", "team", "groupChat"}
     commands = [c["title"] for c in bot["commandLists"][0]["commands"]]
-    assert commands == ["help", "list", "show", "mute", "unmute", "subscribe", "unsubscribe"]
+    assert commands == ["help", "list", "show", "mute", "unmute", "subscribe", "unsubscribe",
+                        "nudges"]
     assert manifest["webApplicationInfo"]["id"] == APP_ID
     assert {"name": "ChannelMessage.Read.Group", "type": "Application"} in \
         manifest["authorization"]["permissions"]["resourceSpecific"]
