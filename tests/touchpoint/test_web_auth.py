@@ -116,13 +116,30 @@ async def test_without_a_token_only_this_machine_is_served(library: PlaybookSet)
             assert response.headers["X-Frame-Options"] == "DENY"
             assert "default-src 'none'" in response.headers["Content-Security-Policy"]
         for headers in ({"X-Forwarded-For": "203.0.113.9"}, {"Forwarded": "for=203.0.113.9"},
-                        {"Host": "rebound.example"}):
+                        {"Host": "rebound.example"}, {"X-Client-IP": "203.0.113.9"},
+                        {"True-Client-IP": "203.0.113.9"}, {"CF-Connecting-IP": "203.0.113.9"},
+                        {"Via": "1.1 proxy.example"}):
             async with http.get(f"{url}/manage/playbooks", headers=headers) as response:
                 assert response.status == 403, headers
                 assert "TOUCHPOINT_ADMIN_TOKEN" in await response.text()
         async with http.get(f"{url}/manage/static/style.css",
                             headers={"X-Forwarded-For": "203.0.113.9"}) as response:
             assert response.status == 200 and response.content_type == "text/css"
+
+
+async def test_serve_without_a_token_serves_the_pages_to_nobody(library: PlaybookSet) -> None:
+    async with serving(Handler(library, MemoryStore()), Settings(), local=False) as url, \
+            ClientSession() as http:
+        for path in ("/manage/", "/manage/analytics", "/manage/login"):
+            for headers in ({}, {"Host": "localhost"}):
+                async with http.get(f"{url}{path}", headers=headers) as response:
+                    assert response.status == 403, (path, headers)
+                    assert "TOUCHPOINT_ADMIN_TOKEN" in await response.text()
+        async with http.post(f"{url}/manage/reload", data={},
+                             headers={"Host": "localhost", "Origin": url}) as response:
+            assert response.status == 403
+        async with http.get(f"{url}/manage/static/style.css") as response:
+            assert response.status == 200
 
 
 async def test_forms_need_our_origin_and_the_csrf_token(library: PlaybookSet) -> None:

@@ -33,11 +33,13 @@ def _asset(name: str) -> bytes:
     return resources.files("touchpoint.web").joinpath("static", name).read_bytes()
 
 
-def pages(handler: Handler, settings: Settings, *, preview: bool = False) -> web.Application:
-    """The pages on their own, to be mounted at `PREFIX`."""
+def pages(handler: Handler, settings: Settings, *, preview: bool = False,
+          local: bool = False) -> web.Application:
+    """The pages on their own, to be mounted at `PREFIX`; `local`: without a token, served to a
+    browser on this machine (else to nobody)."""
     app = web.Application(middlewares=[auth.guard_pages])
     app[CONTEXT_KEY] = Context(handler, settings, preview)
-    app[auth.GUARD_KEY] = auth.Guard(settings.admin_token)
+    app[auth.GUARD_KEY] = auth.Guard(settings.admin_token, local=local)
     assets = {name: _asset(name) for name in ASSETS}
 
     async def static(request: web.Request) -> web.Response:
@@ -62,17 +64,28 @@ def pages(handler: Handler, settings: Settings, *, preview: bool = False) -> web
 
 
 def attach(app: web.Application, handler: Handler, settings: Settings, *,
-           preview: bool = False) -> None:
-    """Serve the pages under `PREFIX`, and send `/` there."""
+           preview: bool = False, local: bool | None = None) -> None:
+    """Serve the pages under `PREFIX`, and send `/` there.
+
+    Without a token they are served to a browser on this machine when `local` (by
+    default: in `preview`), and to nobody otherwise.
+    """
 
     async def home(_: web.Request) -> web.Response:
         raise web.HTTPFound(f"{PREFIX}/")
 
+    local = preview if local is None else local
     app.router.add_get("/", home)
-    app.add_subapp(PREFIX, pages(handler, settings, preview=preview))
-    who = "holders of TOUCHPOINT_ADMIN_TOKEN" if settings.admin_token else \
-        "this machine only (set TOUCHPOINT_ADMIN_TOKEN to open them to others)"
-    log.info("manager pages on %s/ for %s", PREFIX, who)
+    app.add_subapp(PREFIX, pages(handler, settings, preview=preview, local=local))
+    if settings.admin_token:
+        log.info("manager pages on %s/ for holders of TOUCHPOINT_ADMIN_TOKEN", PREFIX)
+    elif local:
+        log.info("manager pages on %s/ for this machine only (set TOUCHPOINT_ADMIN_TOKEN to "
+                 "open them to others)", PREFIX)
+    else:
+        log.info("manager pages on %s/: off (set TOUCHPOINT_ADMIN_TOKEN to serve them to "
+                 "whoever signs in with it, or run touchpoint preview on your own machine)",
+                 PREFIX)
 
 
 def preview_settings(settings: Settings) -> Settings:

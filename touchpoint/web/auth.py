@@ -1,11 +1,15 @@
-"""Who may see the manager pages: this machine only, or whoever holds TOUCHPOINT_ADMIN_TOKEN.
+"""Who may see the manager pages: whoever holds TOUCHPOINT_ADMIN_TOKEN, or, in
+`touchpoint preview` only, a browser on this machine.
 
-The pages show what people asked the bot and can reload playbooks, so without
-a token they answer only a browser on the same machine. "Same machine" means
-more than a loopback peer address: a reverse proxy on the same host is a
-loopback peer for every visitor (so any forwarding header means "not local"),
-and a web page whose DNS name was rebound to 127.0.0.1 talks to us with its
-own name in `Host` (so `Host` must name this machine too).
+The pages show what people asked the bot and can reload playbooks. `touchpoint
+serve` runs behind proxies and load balancers, where no check of the peer can
+tell a visitor from the proxy, so without a token it serves them to nobody.
+`touchpoint preview` is one person's tool on their own machine: without a token
+it answers only a browser there. "This machine" means more than a loopback peer
+address: a reverse proxy on the same host is a loopback peer for every visitor
+(so any forwarding header means "not local"), and a web page whose DNS name was
+rebound to 127.0.0.1 talks to us with its own name in `Host` (so `Host` must
+name this machine too).
 
 With a token, every request must carry it: as `Authorization: Bearer`, or in
 the cookie the login form sets (signed with a key derived from the token, so
@@ -84,9 +88,11 @@ def _mac(key: bytes, message: str) -> str:
 
 @dataclass
 class Guard:
-    """The token (empty: loopback only) and the keys derived from it."""
+    """The token and the keys derived from it; without a token, `local` says whether a browser
+    on this machine is served (`touchpoint preview`) or nobody is (`touchpoint serve`)."""
 
     token: str = field(default="", repr=False)
+    local: bool = False
     clock: Callable[[], float] = time.time
     key: bytes = field(default=b"", repr=False)
 
@@ -157,11 +163,17 @@ def safe_next(path: str) -> str:
 def _let_in(request: web.Request, guard: Guard) -> str | web.Response:
     """How the request is let in, or the page that turns it away."""
     if not guard.token:
+        if not guard.local:
+            return refusal(403, "The manager page is off",
+                           "touchpoint serve shows these pages only to holders of the admin "
+                           "token: set TOUCHPOINT_ADMIN_TOKEN and sign in with it, or run "
+                           "touchpoint preview on your own machine.")
         if is_local(request.remote, request.host, forwarded(request.headers)):
             return "local"
         return refusal(403, "Only on this machine",
-                       "These pages are served to a browser on the server itself. To reach "
-                       "them from elsewhere, set TOUCHPOINT_ADMIN_TOKEN and sign in with it.")
+                       "These pages are served to a browser on the machine running touchpoint "
+                       "preview. To reach them from elsewhere, set TOUCHPOINT_ADMIN_TOKEN and "
+                       "sign in with it.")
     if guard.bearer_ok(request.headers.get("Authorization")):
         return "bearer"
     if guard.session_ok(request.cookies.get(COOKIE)):
