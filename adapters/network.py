@@ -11,8 +11,8 @@ import ipaddress
 from collections.abc import Mapping
 
 FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host",
-                      "X-Forwarded-Proto", "X-Forwarded-Server", "X-Real-IP", "X-Client-IP", "Client-IP",
-                      "True-Client-IP", "CF-Connecting-IP", "Fastly-Client-IP",
+                      "X-Forwarded-Proto", "X-Forwarded-Server", "X-Real-IP", "X-Client-IP",
+                      "Client-IP", "True-Client-IP", "CF-Connecting-IP", "Fastly-Client-IP",
                       "X-Cluster-Client-IP", "X-Original-Forwarded-For", "Via")
 
 

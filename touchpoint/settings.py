@@ -79,8 +79,14 @@ class Settings:
     prompt_lease: float = 60.0
     """Seconds an instance holds a channel's daily post before another may take over."""
     admin_token: str = field(default="", repr=False)
-    """Opens the manager pages beyond this machine, to whoever signs in with it; empty: loopback
-    only."""
+    """Opens the manager pages to whoever signs in with it; empty: `serve` does not serve them,
+    `preview` serves a browser on its own machine."""
+    header_timeout: float = 20.0
+    """Seconds a client has to send a request's headers (and an idle connection is kept)."""
+    body_timeout: float = 15.0
+    """Seconds a client has to send a request's body."""
+    body_reads: int = 32
+    """Request bodies over 64 KiB read at once; more wait (within `body_timeout`) for a turn."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -121,6 +127,10 @@ class Settings:
                 c.isspace() or not c.isprintable() for c in redis_prefix):
             problems.append(f"TOUCHPOINT_REDIS_PREFIX={redis_prefix!r}: must be 1 to 100 "
                             "printable characters without spaces")
+        body_reads = number("TOUCHPOINT_BODY_READS", defaults.body_reads, 1, 10000)
+        if body_reads != int(body_reads):
+            problems.append(f"TOUCHPOINT_BODY_READS={env.get('TOUCHPOINT_BODY_READS')!r}: must "
+                            "be a whole number")
         teams = _teams_settings(env, problems)
         live = _live_settings(env, problems, defaults)
         settings = cls(
@@ -141,6 +151,9 @@ class Settings:
             prompt_rate=number("TOUCHPOINT_PROMPT_RATE", defaults.prompt_rate, 0.01, 1000),
             prompt_lease=number("TOUCHPOINT_PROMPT_LEASE", defaults.prompt_lease, 1, 3600),
             admin_token=_admin_token(env, problems),
+            header_timeout=number("TOUCHPOINT_HEADER_TIMEOUT", defaults.header_timeout, 1, 3600),
+            body_timeout=number("TOUCHPOINT_BODY_TIMEOUT", defaults.body_timeout, 1, 3600),
+            body_reads=int(body_reads),
         )
         if problems:
             raise SettingsError(problems)

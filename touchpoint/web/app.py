@@ -13,6 +13,7 @@ from importlib import resources
 
 from aiohttp import web
 
+from adapters import bodies
 from bot.handler import Handler, HandlerSettings
 from bot.store import MemoryStore
 from touchpoint import live as live_playbooks
@@ -92,7 +93,8 @@ def preview_settings(settings: Settings) -> Settings:
     """The embedded defaults: the playbook folder and the token, nothing that reaches out."""
     return Settings(playbooks=settings.playbooks, log_level=settings.log_level,
                     nudge_cooldown=settings.nudge_cooldown, watch_interval=settings.watch_interval,
-                    admin_token=settings.admin_token)
+                    admin_token=settings.admin_token, header_timeout=settings.header_timeout,
+                    body_timeout=settings.body_timeout, body_reads=settings.body_reads)
 
 
 async def preview(settings: Settings, host: str, port: int) -> None:
@@ -106,6 +108,7 @@ async def preview(settings: Settings, host: str, port: int) -> None:
     handler = Handler(library, MemoryStore(),
                       HandlerSettings(nudge_cooldown=settings.nudge_cooldown))
     app = web.Application()
+    bodies.gate(app, settings.body_timeout, settings.body_reads)
     live_playbooks.attach(app, handler, settings, handler.store, Metrics())
     attach(app, handler, settings, preview=True)
     # Imported here: touchpoint.server imports this module.
@@ -115,4 +118,5 @@ async def preview(settings: Settings, host: str, port: int) -> None:
         log.info("preview of %d playbooks on http://%s:%d%s/", len(library.playbooks), host,
                  bound, PREFIX)
 
-    await run_until_signalled(app, host, port, listening)
+    await run_until_signalled(app, host, port, listening,
+                              header_timeout=settings.header_timeout)

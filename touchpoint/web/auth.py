@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from adapters.bodies import read_form
 from adapters.network import forwarded, is_loopback
 from touchpoint.web.html import PREFIX, Html, document, el
 
@@ -205,7 +206,7 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
     if isinstance(let_in, web.StreamResponse):
         return let_in
     if request.method not in ("GET", "HEAD") and let_in != "bearer":
-        form = await request.post()
+        form = await read_form(request)
         given = form.get("csrf")
         if not same_origin(request.headers.get("Origin"), request.headers.get("Referer"),
                            request.host) or not isinstance(given, str) or \
@@ -218,7 +219,7 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
 async def login(request: web.Request) -> web.StreamResponse:
     """`POST /manage/login`: the token from the form; a good one gets the session cookie."""
     guard = request.config_dict[GUARD_KEY]
-    form = await request.post()
+    form = await read_form(request)
     target = safe_next(str(form.get("next", "")))
     if not guard.token:
         raise web.HTTPSeeOther(target)
