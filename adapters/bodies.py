@@ -33,7 +33,6 @@ BODY_TIMEOUT = 15.0
 """Seconds a client has to send a whole body (waiting for a slot included)."""
 BODY_READS = 32
 """Bodies larger than `SMALL_BODY` read at once; others wait for a slot."""
-_FORM_KEY = "touchpoint.form"
 
 
 @dataclass
@@ -49,6 +48,7 @@ class BodyGate:
 
 
 GATE_KEY: web.AppKey[BodyGate] = web.AppKey("body_gate", BodyGate)
+FORM_KEY: web.RequestKey[MultiDictProxy[str]] = web.RequestKey("form", MultiDictProxy)
 
 
 def gate(app: web.Application, timeout: float = BODY_TIMEOUT, slots: int = BODY_READS) -> None:
@@ -104,15 +104,14 @@ async def read_form(request: web.Request, limit: int = SMALL_BODY) -> Mapping[st
     Read once per request: the guard and the page may both ask. A body over the
     limit is refused with 413.
     """
-    known = request.get(_FORM_KEY)
+    known: MultiDictProxy[str] | None = request.get(FORM_KEY)
     if known is not None:
-        found: Mapping[str, str] = known
-        return found
+        return known
     body = await read_body(request, limit)
     if body is None:
         raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length
                                             or limit + 1)
     fields: MultiDictProxy[str] = MultiDictProxy(MultiDict(
         parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)))
-    request[_FORM_KEY] = fields
+    request[FORM_KEY] = fields
     return fields

@@ -25,4 +25,6 @@ def verify(secret: str, body: bytes, signature: str | None) -> bool:
     """
     if not secret or not signature or not signature.startswith(PREFIX):
         return False
-    return hmac.compare_digest(sign(secret, body).encode(), signature.strip().encode())
+    # aiohttp hands undecodable header bytes over as surrogates, which cannot be encoded back.
+    given = signature.strip().encode("utf-8", errors="replace")
+    return hmac.compare_digest(sign(secret, body).encode(), given)

@@ -6,11 +6,13 @@ and the login in headless Chromium (cookie flags as the browser stored them).
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
 import pytest
 from aiohttp import ClientSession
+from raw_http import raw_request
 from web_support import chromium, new_page, screenshot, serving
 
 from bot.handler import Handler
@@ -179,6 +181,35 @@ async def test_with_a_token_every_request_must_carry_it(library: PlaybookSet) ->
                 "Authorization": f"Bearer {TOKEN}", "X-Forwarded-For": "203.0.113.9"}) \
                 as response:
             assert response.status == 200 and "Price objection" in await response.text()
+
+
+STRANGE_CREDENTIALS = ["²²²".encode(), "9" * 5000, b"\xff\xfe", "é".encode() * 40]
+
+
+@pytest.mark.parametrize("value", STRANGE_CREDENTIALS)
+async def test_strange_cookies_and_bearers_are_refused_never_a_crash(
+        library: PlaybookSet, caplog: pytest.LogCaptureFixture, value: bytes | str) -> None:
+    raw = value.encode() if isinstance(value, str) else value
+    async with serving(Handler(library, MemoryStore()), Settings(admin_token=TOKEN)) as url:
+        for path in ("/manage/analytics", "/manage/login"):
+            for header in ((("Cookie", COOKIE.encode() + b"=" + raw + b".00"),),
+                           (("Cookie", COOKIE.encode() + b"=1." + raw),),
+                           (("Authorization", b"Bearer " + raw),)):
+                status, _ = await raw_request(url, "GET", path, header)
+                assert status in (200, 401), (path, header)
+        status, _ = await raw_request(url, "POST", "/manage/login", [
+            ("Cookie", COOKIE.encode() + b"=" + raw), ("Origin", url.encode()),
+            ("Content-Type", b"application/x-www-form-urlencoded")],
+            b"token=" + raw + b"&csrf=" + raw)
+        assert status in (401, 403)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+def test_a_session_needs_a_few_ascii_digits() -> None:
+    guard = Guard(TOKEN)
+    for expires in ("²²²²²²²²²²", "9" * 5000, "\udcff\udcfe", "１２３４５６７８９０"):
+        assert not guard.session_ok(f"{expires}.{'0' * 64}")
+    assert not guard.bearer_ok("Bearer \udcff\udcfe")
 
 
 async def test_sign_in_with_the_token_in_the_browser(library: PlaybookSet,

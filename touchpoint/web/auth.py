@@ -84,7 +84,8 @@ def same_origin(origin: str | None, referer: str | None, host: str) -> bool:
 
 
 def _mac(key: bytes, message: str) -> str:
-    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+    # A cookie may hold undecodable bytes (surrogates here): they must not raise.
+    return hmac.new(key, message.encode("utf-8", errors="replace"), hashlib.sha256).hexdigest()
 
 
 @dataclass
@@ -103,7 +104,9 @@ class Guard:
                         if self.token else secrets.token_bytes(32))
 
     def token_ok(self, given: str) -> bool:
-        return bool(self.token) and hmac.compare_digest(given.encode(), self.token.encode())
+        # Undecodable bytes arrive as surrogates, which only `errors="replace"` can encode.
+        return bool(self.token) and hmac.compare_digest(
+            given.encode("utf-8", errors="replace"), self.token.encode())
 
     def bearer_ok(self, authorization: str | None) -> bool:
         scheme, _, given = (authorization or "").partition(" ")
@@ -116,9 +119,12 @@ class Guard:
 
     def session_ok(self, value: str | None) -> bool:
         expires, _, mac = (value or "").partition(".")
-        if not expires.isdigit() or int(expires) < self.clock():
+        # ASCII digits only, and few: "²".isdigit() holds, and int() refuses 5,000 digits.
+        if not (expires.isascii() and expires.isdigit() and len(expires) <= 12) \
+                or int(expires) < self.clock():
             return False
-        return hmac.compare_digest(mac.encode(), _mac(self.key, f"session:{expires}").encode())
+        return hmac.compare_digest(mac.encode("utf-8", errors="replace"),
+                                   _mac(self.key, f"session:{expires}").encode())
 
     def csrf(self, request: web.Request) -> str:
         """The form token: bound to the session cookie, so another session's is refused."""
@@ -210,7 +216,8 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
         given = form.get("csrf")
         if not same_origin(request.headers.get("Origin"), request.headers.get("Referer"),
                            request.host) or not isinstance(given, str) or \
-                not hmac.compare_digest(given.encode(), guard.csrf(request).encode()):
+                not hmac.compare_digest(given.encode("utf-8", errors="replace"),
+                                        guard.csrf(request).encode()):
             return refusal(403, "Refused", "This form did not come from these pages, or it "
                            "is out of date: reload the page and try again.")
     return await handler(request)
