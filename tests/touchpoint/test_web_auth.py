@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from aiohttp import ClientSession
+from aiohttp import ClientSession, DummyCookieJar
 from raw_http import raw_request
 from web_support import chromium, new_page, screenshot, serving
 
@@ -181,6 +181,68 @@ async def test_with_a_token_every_request_must_carry_it(library: PlaybookSet) ->
                 "Authorization": f"Bearer {TOKEN}", "X-Forwarded-For": "203.0.113.9"}) \
                 as response:
             assert response.status == 200 and "Price objection" in await response.text()
+
+
+async def _sign_in(http: ClientSession, url: str) -> str:
+    """The cookie a good token gets from the login form."""
+    async with http.get(f"{url}/manage/login") as response:
+        found = CSRF.search(await response.text())
+        assert found is not None
+    async with http.post(f"{url}/manage/login", allow_redirects=False,
+                         data={"token": TOKEN, "next": "/manage/", "csrf": found.group(1)},
+                         headers={"Origin": url}) as response:
+        assert response.status == 303
+        return response.cookies[COOKIE].value
+
+
+async def _status(http: ClientSession, url: str, cookie: str) -> int:
+    async with http.get(f"{url}/manage/analytics", allow_redirects=False,
+                        headers={"Cookie": f"{COOKIE}={cookie}"}) as response:
+        return response.status
+
+
+async def test_signing_out_voids_the_cookie_on_every_instance(library: PlaybookSet) -> None:
+    store = MemoryStore()  # the shared store two instances behind a balancer have
+    settings = Settings(admin_token=TOKEN)
+    async with serving(Handler(library, store), settings) as one, \
+            serving(Handler(library, store), settings) as two, \
+            ClientSession(cookie_jar=DummyCookieJar()) as http:
+        cookie = await _sign_in(http, one)
+        other = await _sign_in(http, two)
+        assert [await _status(http, url, c) for url in (one, two) for c in (cookie, other)] \
+            == [200] * 4
+        async with http.get(f"{one}/manage/playbooks",
+                            headers={"Cookie": f"{COOKIE}={cookie}"}) as response:
+            page = await response.text()
+            assert 'class="signout"' in page
+            found = CSRF.search(page.split('class="signout"', 1)[1])
+            assert found is not None
+        async with http.post(f"{one}/manage/logout", data={"csrf": found.group(1)},
+                             allow_redirects=False,
+                             headers={"Cookie": f"{COOKIE}={cookie}", "Origin": one}) \
+                as response:
+            assert response.status == 303
+        assert [await _status(http, url, c) for url in (one, two) for c in (cookie, other)] \
+            == [401] * 4
+        fresh = await _sign_in(http, two)
+        assert await _status(http, one, fresh) == 200
+
+
+class _DownStore(MemoryStore):
+    async def get_value(self, name: str) -> str | None:
+        raise ConnectionError("the store is down")
+
+
+async def test_while_the_store_is_down_cookies_are_refused_and_the_bearer_works(
+        library: PlaybookSet) -> None:
+    settings = Settings(admin_token=TOKEN)
+    cookie = Guard(TOKEN).session()
+    async with serving(Handler(library, _DownStore()), settings) as url, \
+            ClientSession(cookie_jar=DummyCookieJar()) as http:
+        assert await _status(http, url, cookie) == 401
+        async with http.get(f"{url}/manage/analytics",
+                            headers={"Authorization": f"Bearer {TOKEN}"}) as response:
+            assert response.status == 200
 
 
 STRANGE_CREDENTIALS = ["²²²".encode(), "9" * 5000, b"\xff\xfe", "é".encode() * 40]

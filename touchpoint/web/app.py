@@ -40,7 +40,7 @@ def pages(handler: Handler, settings: Settings, *, preview: bool = False,
     browser on this machine (else to nobody)."""
     app = web.Application(middlewares=[auth.guard_pages])
     app[CONTEXT_KEY] = Context(handler, settings, preview)
-    app[auth.GUARD_KEY] = auth.Guard(settings.admin_token, local=local)
+    app[auth.GUARD_KEY] = auth.Guard(settings.admin_token, local=local, store=handler.store)
     assets = {name: _asset(name) for name in ASSETS}
 
     async def static(request: web.Request) -> web.Response:
