@@ -71,7 +71,10 @@ class Settings:
     playbooks_git_cache: Path = Path()
     """Where the repository is fetched to; empty: a folder per URL and branch in the temp dir."""
     webhook_secret: str = field(default="", repr=False)
-    """Verifies every `POST /hooks/...` (HMAC-SHA256, GitHub's X-Hub-Signature-256)."""
+    """Verifies `POST /hooks/call-ended`, and `/hooks/playbooks-updated` when
+    `git_webhook_secret` is not set (HMAC-SHA256 of the body)."""
+    git_webhook_secret: str = field(default="", repr=False)
+    """Verifies `POST /hooks/playbooks-updated` (GitHub's X-Hub-Signature-256)."""
     prompt_grace: float = 7200.0
     """Seconds after its time within which a daily prompt missed while down is still posted."""
     prompt_rate: float = 4.0
@@ -222,6 +225,7 @@ class _Live(TypedDict):
     playbooks_git_interval: float
     playbooks_git_cache: Path
     webhook_secret: str
+    git_webhook_secret: str
 
 
 _BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<![./])$")
@@ -293,11 +297,23 @@ def _live_settings(env: Mapping[str, str], problems: list[str], defaults: Settin
                                           defaults.playbooks_git_interval, 86400),
         "playbooks_git_cache": Path(cache) if cache else
         Path(tempfile.gettempdir()) / f"touchpoint-playbooks-{branch_digest(git, branch)}",
-        "webhook_secret": env.get("TOUCHPOINT_WEBHOOK_SECRET", "").strip(),
+        "webhook_secret": _secret(env, "TOUCHPOINT_WEBHOOK_SECRET", problems),
+        "git_webhook_secret": _secret(env, "TOUCHPOINT_GIT_WEBHOOK_SECRET", problems),
     }
 
 
 MIN_TOKEN = 16
+MIN_SECRET = 16
+"""Characters a shared secret needs at least, so it cannot be guessed (Slack's have 32)."""
+
+
+def _secret(env: Mapping[str, str], name: str, problems: list[str]) -> str:
+    """A webhook secret: unset, or long enough. Never echoed into the problems."""
+    secret = env.get(name, "").strip()
+    if secret and len(secret) < MIN_SECRET:
+        problems.append(f"{name}: must be at least {MIN_SECRET} characters (e.g. the output "
+                        "of openssl rand -hex 32)")
+    return secret
 
 
 def _admin_token(env: Mapping[str, str], problems: list[str]) -> str:
@@ -322,6 +338,9 @@ def _slack_problems(bot_token: str, signing_secret: str, app_token: str) -> list
     if signing_secret.startswith(("xox", "xapp-")) or any(c.isspace() for c in signing_secret):
         problems.append("SLACK_SIGNING_SECRET: must be the app's Signing Secret (Basic "
                         "Information > App Credentials), not a token")
+    elif signing_secret and len(signing_secret) < MIN_SECRET:
+        problems.append(f"SLACK_SIGNING_SECRET: must be at least {MIN_SECRET} characters (the "
+                        "app's Signing Secret has 32)")
     if not bot_token and (signing_secret or app_token):
         problems.append("SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN "
                         "is set (OAuth & Permissions > Bot User OAuth Token, xoxb-...)")

@@ -1,7 +1,7 @@
 """Signed webhooks: the `X-Hub-Signature-256` scheme GitHub, Gitea and Forgejo use.
 
-Every `/hooks/...` route shares `TOUCHPOINT_WEBHOOK_SECRET` and this one check,
-so there is a single place where a comparison could go wrong.
+Every `/hooks/...` route (each with its own secret) uses this one check, so there
+is a single place where a comparison could go wrong.
 """
 
 from __future__ import annotations

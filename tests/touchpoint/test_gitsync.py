@@ -106,6 +106,21 @@ async def test_the_poller_picks_up_a_push(repo: PlaybookRepo, tmp_path: Path) ->
         assert len(list((tmp_path / "cache" / "trees").iterdir())) <= 2
 
 
+async def test_the_git_host_has_its_own_secret_and_the_old_one_still_works_with_a_warning(
+        repo: PlaybookRepo, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    body = json.dumps({"ref": "refs/heads/experiment"}).encode()
+    own = "git-host-secret-0123456789"
+    settings = settings_for(repo, tmp_path / "cache", git_webhook_secret=own)
+    async with instance(settings) as tp:
+        assert await tp.hook(body, signing.sign(own, body)) == 202
+        assert await tp.hook(body, signing.sign(SECRET, body)) == 401
+    assert "TOUCHPOINT_GIT_WEBHOOK_SECRET" not in caplog.text
+    async with instance(settings_for(repo, tmp_path / "cache2")) as tp:
+        assert await tp.hook(body, signing.sign(SECRET, body)) == 202
+    [warning] = [r for r in caplog.records if "TOUCHPOINT_GIT_WEBHOOK_SECRET" in r.getMessage()]
+    assert warning.levelname == "WARNING"
+
+
 async def test_a_signed_webhook_fetches_and_a_bad_signature_does_nothing(
         repo: PlaybookRepo, tmp_path: Path) -> None:
     async with instance(settings_for(repo, tmp_path / "cache")) as tp:
