@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import re
 import resource
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -53,11 +54,27 @@ class Health:
 HEALTH_KEY: web.AppKey[Health] = web.AppKey("health", Health)
 
 
+_ADDRESS = re.compile(
+    r"\(\s*'[^']*'\s*,\s*\d+[^)]*\)"                  # ('10.0.0.5', 6379), as Python shows it
+    r"|(?:\[[0-9A-Fa-f:.]+\]|[\w.-]*):\d{1,5}(?!\d)"  # host:port, [v6]:port
+    r"|\b\d{1,3}(?:\.\d{1,3}){3}\b"                  # IPv4
+    r"|\b(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}\b"  # IPv6
+    r"|(?<![\w.])/[^\s,;()]+")                       # a file or socket path
+"""What in a part's reason could tell a visitor about the network behind the server."""
+
+
+def public_state(state: str) -> str:
+    """A part's state for `/healthz`, which anyone can read: why it is degraded, without the
+    addresses and paths the log has."""
+    return state if state == "ok" else _ADDRESS.sub("<address>", state)
+
+
 async def healthz(request: web.Request) -> web.Response:
     handler = request.app[HANDLER_KEY]
     parts = await request.app[HEALTH_KEY].report()
     status = "ok" if all(v == "ok" for v in parts.values()) else "degraded"
-    body = {"status": status, "playbooks": len(handler.playbooks.playbooks), **parts}
+    shown = {name: public_state(state) for name, state in parts.items()}
+    body = {"status": status, "playbooks": len(handler.playbooks.playbooks), **shown}
     return web.json_response(body)
 
 

@@ -90,9 +90,24 @@ async def test_start_serves_the_branch_head_and_about_shows_it(repo: PlaybookRep
         assert tp.git.commit == repo.head()
         assert len(tp.handler.playbooks.playbooks) == 3
         assert tp.handler.playbooks.version == repo.head()[:12]
-        about = await tp.ask("about", user="U0ANYONE1")
+        about = await tp.ask("about")
         assert repo.head() in about and '"First playbooks"' in about
         assert "3 playbooks live" in about
+
+
+async def test_about_shows_anyone_what_is_live_and_only_admins_where_from(
+        repo: PlaybookRepo, tmp_path: Path) -> None:
+    async with instance(settings_for(repo, tmp_path / "cache")) as tp:
+        live = tp.git.commit
+        retitle(repo.folder / "renewal.yaml", "")
+        repo.push("Break renewal")
+        await tp.ask("reload")
+        anyone = await tp.ask("about", user="U0ANYONE1")
+        admin = await tp.ask("about")
+    assert anyone == f"Touchpoint: 3 playbooks live, version {live[:12]}."
+    for detail in (str(repo.origin), str(tmp_path / "cache"), "rejected",
+                   "playbooks/renewal.yaml:3:1"):
+        assert detail in admin, detail
 
 
 async def test_the_poller_picks_up_a_push(repo: PlaybookRepo, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 from fakes.slack_api import FakeSlackAPI
 from live_support import eventually
 from serve_process import HANG_GUARD, Instance, rss, serving
@@ -22,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "adapters"))
 
 from slack_harness import FORM, SECRET, TOKEN, command_body, signed_headers  # noqa: E402
 
+from touchpoint.server import public_state  # noqa: E402
 from touchpoint.settings import Settings, SettingsError  # noqa: E402
 
 HALF_SENT = 500
@@ -127,3 +129,18 @@ def test_the_limits_are_settings() -> None:
             assert name in str(exc)
         else:
             raise AssertionError(f"{name}={bad} was accepted")
+
+
+@pytest.mark.parametrize("state", [
+    "degraded: redis unreachable (ConnectionError: Error 111 connecting to 10.0.0.5:6379.)",
+    "degraded: redis unreachable (ConnectionError: Error -2 connecting to redis.internal:6380.)",
+    "degraded: redis unreachable (ConnectionError: Error 111 connecting to [fd00::5]:6379.)",
+    "degraded: redis unreachable (ConnectionError: Error 2 connecting to unix socket: "
+    "/var/run/redis/redis.sock. No such file or directory.)",
+])
+def test_healthz_states_name_no_address(state: str) -> None:
+    shown = public_state(state)
+    assert shown.startswith("degraded: redis unreachable (ConnectionError: Error ")
+    for secret in ("10.0.0.5", "6379", "redis.internal", "fd00::5", "/var/run"):
+        assert secret not in shown
+    assert public_state("ok") == "ok"
