@@ -29,7 +29,7 @@ from bot.library import PlaybookSet
 from bot.messages import Reply
 from bot.playbooks import PlaybookErrors
 from bot.store import MemoryStore, Store
-from touchpoint import live, memory, metrics, scheduler, webhooks
+from touchpoint import live, logs, memory, metrics, scheduler, webhooks
 from touchpoint.loader import load_folder
 from touchpoint.reload import Poster
 from touchpoint.settings import Settings
@@ -208,7 +208,8 @@ async def serve(settings: Settings, host: str, port: int, socket_mode_only: bool
                  bound)
 
     await run_until_signalled(app, host, port, listening, lambda: log.info("shutting down"),
-                              header_timeout=settings.header_timeout)
+                              header_timeout=settings.header_timeout,
+                              log_text=settings.log_text)
 
 
 LINGER = 2.0
@@ -237,17 +238,20 @@ def open_files() -> int:
 async def run_until_signalled(app: web.Application, host: str, port: int,
                               listening: Callable[[int], None],
                               stopping: Callable[[], None] = lambda: None, *,
-                              header_timeout: float = Settings.header_timeout) -> None:
+                              header_timeout: float = Settings.header_timeout,
+                              log_text: bool = False) -> None:
     """Serve `app` until SIGTERM or SIGINT, then stop taking requests and finish the ones taken.
 
     `listening` is told the port bound (`port` 0 picks one) once the app has started;
     `stopping`, that a signal came. A connection that has not sent a whole request's
     headers within `header_timeout` seconds of opening (or of its previous answer) is
-    closed: aiohttp's keep-alive timer is the one deadline it has for headers.
+    closed: aiohttp's keep-alive timer is the one deadline it has for headers. Unless
+    `log_text`, the access log leaves out query strings.
     """
     log.debug("open files allowed: %d", open_files())
     runner = web.AppRunner(app, handle_signals=False, keepalive_timeout=header_timeout,
-                           read_bufsize=READ_BUFFER, lingering_time=LINGER)
+                           read_bufsize=READ_BUFFER, lingering_time=LINGER,
+                           access_log_class=logs.access_log(log_text))
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

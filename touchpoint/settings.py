@@ -36,6 +36,8 @@ class SettingsError(ValueError):
 class Settings:
     playbooks: Path = Path("playbooks")
     log_level: str = "INFO"
+    log_text: bool = False
+    """Let message and customer text into the log (query strings, libraries' DEBUG bodies)."""
     nudge_cooldown: float = 6 * 3600.0
     port: int = 3000
     slack_bot_token: str = field(default="", repr=False)
@@ -107,6 +109,11 @@ class Settings:
         if log_level not in LOG_LEVELS:
             problems.append(f"TOUCHPOINT_LOG_LEVEL={log_level!r}: must be one of "
                             + ", ".join(LOG_LEVELS))
+        raw_log_text = text("TOUCHPOINT_LOG_TEXT", "").lower()
+        log_text = _FLAGS.get(raw_log_text)
+        if log_text is None:
+            problems.append(f"TOUCHPOINT_LOG_TEXT={raw_log_text!r}: must be 1 or 0")
+            log_text = False
         port = number("PORT", defaults.port, 1, 65535)
         if port != int(port):
             problems.append(f"PORT={env.get('PORT')!r}: must be a whole number")
@@ -139,6 +146,7 @@ class Settings:
         settings = cls(
             playbooks=Path(text("TOUCHPOINT_PLAYBOOKS", str(defaults.playbooks)) or "playbooks"),
             log_level=log_level,
+            log_text=log_text,
             nudge_cooldown=number("TOUCHPOINT_NUDGE_COOLDOWN", defaults.nudge_cooldown,
                                   0, 30 * 86400),
             port=int(port),

@@ -92,6 +92,7 @@ def attach(app: web.Application, handler: Handler, settings: Settings, *,
 def preview_settings(settings: Settings) -> Settings:
     """The embedded defaults: the playbook folder and the token, nothing that reaches out."""
     return Settings(playbooks=settings.playbooks, log_level=settings.log_level,
+                    log_text=settings.log_text,
                     nudge_cooldown=settings.nudge_cooldown, watch_interval=settings.watch_interval,
                     admin_token=settings.admin_token, header_timeout=settings.header_timeout,
                     body_timeout=settings.body_timeout, body_reads=settings.body_reads)
@@ -119,4 +120,5 @@ async def preview(settings: Settings, host: str, port: int) -> None:
                  bound, PREFIX)
 
     await run_until_signalled(app, host, port, listening,
-                              header_timeout=settings.header_timeout)
+                              header_timeout=settings.header_timeout,
+                              log_text=settings.log_text)
