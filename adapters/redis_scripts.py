@@ -97,12 +97,20 @@ round, `@day`/`@pick` for today's, so every retry on one day gets the same promp
 RESERVE = """
 local now = redis.call('TIME')
 local micros = tonumber(now[1]) * 1000000 + tonumber(now[2])
-local start = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+local stored = redis.call('GET', KEYS[1])
+local start = tonumber(stored or '0') or 0
+local damaged = ''
+if tonumber(ARGV[3]) > 0 and start > micros + tonumber(ARGV[3]) then
+  damaged = stored
+  start = 0
+end
 if start < micros + tonumber(ARGV[2]) then start = micros + tonumber(ARGV[2]) end
 local after = start + tonumber(ARGV[1])
 redis.call('SET', KEYS[1], string.format('%.0f', after), 'PX',
            math.ceil((after - micros) / 1000) + 1000)
-return start - micros
+return {start - micros, damaged}
 """
 """A shared pacer (GCRA): the key holds when the next slot starts, in Redis's own
-clock, so instances on machines whose clocks disagree still share one rate."""
+clock, so instances on machines whose clocks disagree still share one rate. A slot
+further away than ARGV[3] microseconds (when not 0) was booked by no instance: the
+key is started over, and its value returned second, to be logged."""

@@ -2,9 +2,10 @@
 
 Managers ask "did my change last week help?", so counters are kept per week as
 well as all-time, and the questions no playbook answered are kept as text for
-them to turn into examples. Those questions are scrubbed of mentions, user ids
-and e-mail addresses before they are stored: the statistics are about the
-playbooks, never about who asked.
+them to turn into examples. Those questions are scrubbed (`SCRUBBED` says of what,
+in the words the manager page uses) before they are stored, and kept for a limited
+time only: the statistics are about the playbooks, never about who asked or whom
+they asked about.
 """
 
 from __future__ import annotations
@@ -31,6 +32,23 @@ _MENTION = re.compile(r"@[\w.\-]+")
 _PLATFORM_ID = re.compile(r"\b(?:[UW][A-Z0-9]{8,}|29:[\w-]+|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-"
                           r"[0-9a-f]{12})\b", re.IGNORECASE)
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_CODE = re.compile(r"\b\w*\d\w*\b")
+"""A word with a digit in it: one with four or more (`INC0012345`) is an id."""
+_DIGIT_RUN = re.compile(r"\+?\(?\d[\d ().\-/]*\d")
+"""Digits with the spaces, dashes, dots, slashes and brackets phone numbers are written with."""
+_NOT_NAMES = ("me|us|him|her|them|you|it|myself|the|a|an|my|our|your|their|his|its|this|"
+              "that|these|those|there|here|someone|somebody|anyone|anybody|everyone|"
+              "everybody|customer|customers|client|clients|prospect|prospects|home|now|"
+              "today|then|what|how|why|when|where|which|who|whether|if|all|some|any|each|"
+              "every|one|both|time|scratch")
+_NAME = re.compile(rf"(?i:\b(from|tell)\s+)(?!(?i:{_NOT_NAMES})\b)"
+                   r"[^\W\d_][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,2}")
+"""The word after "from" or "tell" (unless a common one such as "the" or "me"), and up to
+two capitalised words after it: "tell John Smith", "a call from Acme"."""
+MIN_ID_DIGITS = 4
+SCRUBBED = ("@-mentions, user ids, e-mail addresses, numbers and codes of four or more "
+            'digits (phone numbers, ids) and the name after "from" or "tell"')
+"""What `scrub_question` takes out of a question, as the manager page and README say it."""
 
 
 class Observer(Protocol):
@@ -71,12 +89,37 @@ def is_week(text: str) -> bool:
 
 
 def scrub_question(text: str) -> str:
-    """A question as managers may read it: one line, short, nobody's name or id in it."""
+    """A question as managers may read it: one line, short, without `SCRUBBED`."""
     line = " ".join(text.split())
     line = _EMAIL.sub("<email>", line)
     line = _MENTION.sub("@someone", line)
     line = _PLATFORM_ID.sub("<id>", line)
+    line = _CODE.sub(_code, line)
+    line = _DIGIT_RUN.sub(_number, line)
+    line = _NAME.sub(lambda found: f"{found.group(1)} <name>", line)
     return line if len(line) <= MAX_QUESTION else line[: MAX_QUESTION - 1] + "…"
+
+
+def _digits(text: str) -> int:
+    return sum(c.isdigit() for c in text)
+
+
+def _code(found: re.Match[str]) -> str:
+    word = found.group()
+    return "<id>" if _digits(word) >= MIN_ID_DIGITS and not word.isdigit() else word
+
+
+def _number(found: re.Match[str]) -> str:
+    return "<number>" if _digits(found.group()) >= MIN_ID_DIGITS else found.group()
+
+
+def question_ttl(timestamp: float, days: float) -> float:
+    """Seconds a question asked at `timestamp` may be kept: its week's list goes `days` days
+    after the week began, so none is kept longer than `days` days (nor much shorter)."""
+    moment = datetime.fromtimestamp(timestamp, tz=UTC)
+    monday = datetime(moment.year, moment.month, moment.day, tzinfo=UTC) - timedelta(
+        days=moment.weekday())
+    return monday.timestamp() + days * 86400 - timestamp
 
 
 @dataclass

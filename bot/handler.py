@@ -37,6 +37,8 @@ class HandlerSettings:
     """Who may reload playbooks and read statistics (`TOUCHPOINT_ADMINS`)."""
     stats_weeks: int = 4
     """Weeks `/touchpoint stats` sums up."""
+    questions_days: float = 90.0
+    """Days an unanswered question is kept at most (`TOUCHPOINT_QUESTIONS_DAYS`)."""
 
 
 class Handler:
@@ -119,11 +121,14 @@ class Handler:
         ephemeral = msg.kind == "command"
         in_thread = not ephemeral
         if result.best is None:
-            week = analytics.iso_week(self.clock())
+            now = self.clock()
+            week = analytics.iso_week(now)
             await self._count(analytics.UNMATCHED, week)
-            question = analytics.scrub_question(text)
-            await self._safely(self.store.add_question(week, question, analytics.QUESTIONS_KEPT),
-                               None)
+            ttl = analytics.question_ttl(now, self.settings.questions_days)
+            if ttl > 0:
+                question = analytics.scrub_question(text)
+                await self._safely(self.store.add_question(week, question,
+                                                           analytics.QUESTIONS_KEPT, ttl), None)
             return [
                 replies.no_match_reply(
                     text, result, dict(playbooks.by_id), msg.platform,
@@ -136,8 +141,8 @@ class Handler:
                                        in_thread=in_thread)]
 
     async def _nudge(self, msg: Message) -> list[Reply]:
-        if await self._safely(self.store.is_muted(_person(msg)), False):
-            return []
+        if await self._safely(self.store.is_muted(_person(msg)), True):
+            return []  # muted, or no telling: a nudge to someone who muted us is worse
         playbooks = self._playbooks
         result = playbooks.matcher.match(msg.text, "nudge")
         if result.best is None:

@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from bot.backtracking import slow_regexes
 from bot.checks import run_examples
 from bot.handler import Handler, HandlerSettings
 from bot.matcher import MatchResult
 from bot.playbooks import Background, Playbook, PlaybookErrors
 from bot.store import MemoryStore
 from touchpoint import cli_support, logs, prompt_cli, review
-from touchpoint.loader import SCHEDULE
+from touchpoint.loader import SCHEDULE, read_documents
 from touchpoint.review import print_errors
 from touchpoint.settings import Settings, SettingsError
 
@@ -29,6 +30,10 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     library, scheduled = loaded
     triggers = sum(len(p.triggers) for p in library.playbooks)
     folder = cli_support.folder(args, settings)
+    slow = slow_regexes(read_documents(folder)[0])
+    if slow:
+        print_errors(slow, args.format)
+        return 1
     prompts = f", {len(scheduled)} channels in {SCHEDULE}" if (folder / SCHEDULE).is_file() else ""
     print(f"ok: {len(library.playbooks)} playbooks, {triggers} triggers in {folder}{prompts}")
     return 0

@@ -6,22 +6,37 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from bot.matcher import Matcher, Observation
+
+Kind = Literal["guide", "channel"]
 
 
 @dataclass(frozen=True)
 class Labelled:
+    """One message and its playbook (None: chatter).
+
+    `mode` says where it was written: "guide" for a question after /touchpoint, "channel"
+    for a message in a channel. A message without one counts in both, as the first
+    evaluation set was scored. `writer` names who wrote it, so a split by writer is visible.
+    """
+
     text: str
     expected: str | None
+    mode: Kind | None = None
+    writer: str | None = None
 
 
 @dataclass
 class Scores:
     touchpoints: int = 0
     chatter: int = 0
+    guide_asked: int = 0
     guide_correct: int = 0
+    guide_top2: int = 0
     guide_quiet_on_chatter: int = 0
+    nudge_reports: int = 0
     nudged: int = 0
     nudged_correct: int = 0
     misses: list[tuple[str, str | None, str | None]] = field(default_factory=list)
@@ -29,7 +44,11 @@ class Scores:
 
     @property
     def guide_accuracy(self) -> float:
-        return self.guide_correct / self.touchpoints if self.touchpoints else 0.0
+        return self.guide_correct / self.guide_asked if self.guide_asked else 0.0
+
+    @property
+    def guide_top2_accuracy(self) -> float:
+        return self.guide_top2 / self.guide_asked if self.guide_asked else 0.0
 
     @property
     def guide_quiet(self) -> float:
@@ -41,15 +60,16 @@ class Scores:
 
     @property
     def nudge_recall(self) -> float:
-        return self.nudged_correct / self.touchpoints if self.touchpoints else 0.0
+        return self.nudged_correct / self.nudge_reports if self.nudge_reports else 0.0
 
     def summary(self) -> str:
         return (
             f"messages: {self.touchpoints} touchpoints, {self.chatter} chatter\n"
-            f"guide top-1 accuracy: {self.guide_accuracy:.3f}\n"
+            f"guide top-1 accuracy: {self.guide_accuracy:.3f} ({self.guide_asked} questions)\n"
+            f"guide top-2 accuracy: {self.guide_top2_accuracy:.3f}\n"
             f"guide quiet on chatter: {self.guide_quiet:.3f}\n"
             f"nudge precision: {self.nudge_precision:.3f} ({self.nudged} nudges)\n"
-            f"nudge recall: {self.nudge_recall:.3f}"
+            f"nudge recall: {self.nudge_recall:.3f} ({self.nudge_reports} channel reports)"
         )
 
 
@@ -60,11 +80,23 @@ def read_labelled(paths: Iterable[Path]) -> list[Labelled]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
-                items.append(Labelled(str(row["text"]), row["expected"]))
+                items.append(_labelled(json.loads(line)))
             except (ValueError, KeyError, TypeError) as exc:
                 raise ValueError(f"{path}:{number}: not a labelled message: {exc}") from None
     return items
+
+
+def _labelled(row: object) -> Labelled:
+    if not isinstance(row, dict):
+        raise ValueError("expected a JSON object")
+    expected, mode, writer = row["expected"], row.get("mode"), row.get("writer")
+    if expected is not None and not isinstance(expected, str):
+        raise ValueError(f"expected must be a playbook id or null, not {expected!r}")
+    if mode not in (None, "guide", "channel"):
+        raise ValueError(f'mode must be "guide" or "channel", not {mode!r}')
+    if writer is not None and not isinstance(writer, str):
+        raise ValueError(f"writer must be a string, not {writer!r}")
+    return Labelled(str(row["text"]), expected, mode, writer)
 
 
 def evaluate(matcher: Matcher, items: Iterable[Labelled]) -> Scores:
@@ -79,14 +111,22 @@ def evaluate_observed(matcher: Matcher, seen: Iterable[tuple[Labelled, Observati
         nudge = matcher.decide(observation, "nudge")
         got = guide.best.playbook if guide.best else None
         nudged = nudge.best.playbook if nudge.best else None
+        asked = item.mode in (None, "guide")
+        posted = item.mode in (None, "channel")
         if item.expected is None:
             scores.chatter += 1
             scores.guide_quiet_on_chatter += got is None
         else:
             scores.touchpoints += 1
+        if item.expected is not None and asked:
+            scores.guide_asked += 1
             scores.guide_correct += got == item.expected
+            scores.guide_top2 += item.expected in (c.playbook for c in guide.candidates[:2])
             if got != item.expected:
                 scores.misses.append((item.text, item.expected, got))
+        if not posted:
+            continue
+        scores.nudge_reports += item.expected is not None
         if nudged is not None:
             scores.nudged += 1
             if nudged == item.expected:

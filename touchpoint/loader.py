@@ -36,12 +36,14 @@ def playbook_files(folder: Path) -> list[Path]:
 
 
 def _read_text(path: Path) -> str:
-    """A playbook or schedule file's text: UTF-8, at most `MAX_FILE_BYTES`; else a
+    """A playbook, background or schedule file's text: UTF-8, at most `MAX_FILE_BYTES`; else a
     `PlaybookError` saying why not."""
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
+        with path.open("rb") as file:  # never more than the cap, even if the file grows
+            data = file.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
             raise ValueError(f"file is larger than {MAX_FILE_BYTES} bytes")
-        return path.read_text(encoding="utf-8")
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except (OSError, ValueError) as exc:
         reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
         raise PlaybookError(str(path), 1, 1, "", reason) from None
@@ -73,11 +75,11 @@ def load_folder(folder: Path, version: str = "") -> PlaybookSet:
     path = folder / BACKGROUND
     if path.is_file():
         try:
-            background = parse_background(str(path), path.read_text(encoding="utf-8"))
+            background = parse_background(str(path), _read_text(path))
         except PlaybookErrors as exc:
             errors.extend(exc.errors)
-        except (OSError, UnicodeDecodeError) as exc:
-            errors.append(PlaybookError(str(path), 1, 1, "", f"cannot read: {exc}"))
+        except PlaybookError as exc:
+            errors.append(exc)
     if errors:
         raise PlaybookErrors(errors)
     return PlaybookSet.build(playbooks, background, version)

@@ -152,6 +152,7 @@ def make_handler(settings: Settings, store: Store, observer: Observer | None = N
                  exc.errors[0])
         library = PlaybookSet.build([])
     handler_settings = HandlerSettings(nudge_cooldown=settings.nudge_cooldown,
+                                       questions_days=settings.questions_days,
                                        admins=Admins.parse(settings.admins))
     return Handler(library, store, handler_settings, observer=observer)
 

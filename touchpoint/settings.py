@@ -72,6 +72,8 @@ class Settings:
     """Seconds between two fetches; 0: only on the webhook, SIGHUP and /touchpoint reload."""
     playbooks_git_cache: Path = Path()
     """Where the repository is fetched to; empty: a folder per URL and branch in the temp dir."""
+    playbooks_git_max_mb: float = 50.0
+    """The most a commit's checkout may take, in MB; a larger commit is refused."""
     webhook_secret: str = field(default="", repr=False)
     """Verifies `POST /hooks/call-ended`, and `/hooks/playbooks-updated` when
     `git_webhook_secret` is not set (HMAC-SHA256 of the body)."""
@@ -83,6 +85,8 @@ class Settings:
     """Daily-prompt posts per second to one workspace, shared by every instance."""
     prompt_lease: float = 60.0
     """Seconds an instance holds a channel's daily post before another may take over."""
+    questions_days: float = 90.0
+    """Days an unanswered question (scrubbed, for the manager page) is kept at most."""
     admin_token: str = field(default="", repr=False)
     """Opens the manager pages to whoever signs in with it; empty: `serve` does not serve them,
     `preview` serves a browser on its own machine."""
@@ -161,6 +165,7 @@ class Settings:
             prompt_grace=number("TOUCHPOINT_PROMPT_GRACE", defaults.prompt_grace, 60, 86400),
             prompt_rate=number("TOUCHPOINT_PROMPT_RATE", defaults.prompt_rate, 0.01, 1000),
             prompt_lease=number("TOUCHPOINT_PROMPT_LEASE", defaults.prompt_lease, 1, 3600),
+            questions_days=number("TOUCHPOINT_QUESTIONS_DAYS", defaults.questions_days, 7, 420),
             admin_token=_admin_token(env, problems),
             header_timeout=number("TOUCHPOINT_HEADER_TIMEOUT", defaults.header_timeout, 1, 3600),
             body_timeout=number("TOUCHPOINT_BODY_TIMEOUT", defaults.body_timeout, 1, 3600),
@@ -232,6 +237,7 @@ class _Live(TypedDict):
     playbooks_git_path: str
     playbooks_git_interval: float
     playbooks_git_cache: Path
+    playbooks_git_max_mb: float
     webhook_secret: str
     git_webhook_secret: str
 
@@ -305,6 +311,10 @@ def _live_settings(env: Mapping[str, str], problems: list[str], defaults: Settin
                                           defaults.playbooks_git_interval, 86400),
         "playbooks_git_cache": Path(cache) if cache else
         Path(tempfile.gettempdir()) / f"touchpoint-playbooks-{branch_digest(git, branch)}",
+        "playbooks_git_max_mb": _number(problems, "TOUCHPOINT_PLAYBOOKS_GIT_MAX_MB",
+                                        env.get("TOUCHPOINT_PLAYBOOKS_GIT_MAX_MB"),
+                                        defaults.playbooks_git_max_mb, 1, 10_000,
+                                        "a number of megabytes"),
         "webhook_secret": _secret(env, "TOUCHPOINT_WEBHOOK_SECRET", problems),
         "git_webhook_secret": _secret(env, "TOUCHPOINT_GIT_WEBHOOK_SECRET", problems),
     }

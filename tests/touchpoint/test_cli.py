@@ -129,3 +129,20 @@ def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
         errors = proc.stderr.read()
     assert proc.returncode in (0, 1)
     assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors
+
+
+@pytest.mark.parametrize("pattern", ["a{10000000}", "(\\w|\\w)*$", "(a|aa)+$",
+                                     "\\bquote (\\w+\\s?)+$"])
+def test_check_fails_a_regex_that_is_too_costly_or_backtracks(tmp_path: Path,
+                                                              pattern: str) -> None:
+    """The bomb would take gigabytes to compile; the others make the matcher's cut-off
+    fire on a message built for them, so the trigger would never match."""
+    good = (ROOT / "playbooks" / "price-objection.yaml").read_text()
+    line = next(n for n, text in enumerate(good.splitlines(), 1) if "regex:" in text)
+    (tmp_path / "price.yaml").write_text(
+        good.replace("regex: '", f"regex: '{pattern.replace(chr(39), chr(39) * 2)}|", 1))
+    done = run("check", str(tmp_path), "--format", "github")
+    assert done.returncode == 1, done.stdout
+    assert f"price.yaml:{line}:" in done.stderr and "triggers[0]" in done.stderr, done.stderr
+    assert "too costly" in done.stderr or "backtracks catastrophically" in done.stderr
+    assert f"::error file={tmp_path / 'price.yaml'},line={line}" in done.stdout

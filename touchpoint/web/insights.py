@@ -122,8 +122,9 @@ async def analytics_view(request: web.Request) -> web.Response:
                class_="muted quiet-playbooks") if quiet else None,
             el("h2", "Totals"), _table(total),
             el("h2", "The next playbooks to write"),
-            el("p", "The questions no playbook answered, most frequent first (names, ids and "
-               "e-mail addresses removed). Open one to see the near misses.", class_="muted"),
+            el("p", "The questions no playbook answered, most frequent first "
+               f"({analytics.SCRUBBED} removed). Open one to see the near misses.",
+               class_="muted"),
             questions]
     return respond(request, "Analytics", "analytics", body)
 
