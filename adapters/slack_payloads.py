@@ -46,7 +46,8 @@ class BadBody(ValueError):
 
 
 def parse_body(body: bytes, content_type: str) -> dict[str, Any]:
-    """What Slack sent, read by its content type: the Events API's JSON object, or a form.
+    """What Slack sent, read by its content type: the Events API's JSON object, or a form
+    (a body labelled otherwise is read by its shape, as bolt reads it: JSON starts with `{`).
 
     A form is interactivity when it has a `payload` field (JSON inside), otherwise a
     slash command's fields. bolt instead looks for the word "payload" anywhere in a
@@ -57,15 +58,13 @@ def parse_body(body: bytes, content_type: str) -> dict[str, Any]:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise BadBody("the body is not UTF-8") from None
-    if content_type == "application/json":
+    if content_type == "application/json" or text.startswith("{"):
         found = _json_object(text, "the body")
-    elif content_type == "application/x-www-form-urlencoded":
+    else:
         fields = dict(parse_qsl(text, keep_blank_values=True))
         if "payload" not in fields:
             return fields
         found = _json_object(fields["payload"], "the payload field")
-    else:
-        raise BadBody(f"unexpected content type {content_type or 'none'!r}")
     if not isinstance(found.get("type", ""), str):
         raise BadBody("type is not a string")
     actions = found.get("actions")
