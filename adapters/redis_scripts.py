@@ -114,3 +114,17 @@ return {start - micros, damaged}
 clock, so instances on machines whose clocks disagree still share one rate. A slot
 further away than ARGV[3] microseconds (when not 0) was booked by no instance: the
 key is started over, and its value returned second, to be logged."""
+
+
+# Nudges after customer calls
+
+OUTBOX_PUT = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'known' end
+local claim = redis.call('GET', KEYS[2])
+if claim and string.sub(claim, 1, 5) == 'done:' then return 'known' end
+if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 'full' end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 'added'
+"""
+"""Add to the outbox unless the key waits there already or its claim is settled (posted
+before), in one step: two instances taking the same re-sent delivery add it once."""

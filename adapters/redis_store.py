@@ -23,6 +23,10 @@ two versions of Touchpoint must agree on during a rolling deploy:
   (`TOUCHPOINT_QUESTIONS_DAYS`).
 - `value:<name>`: a small shared string, e.g. `value:playbooks-commit`, the
   playbook commit every instance converges on.
+- `outbox`: a hash of delivery key (`call:gong:<call id>`, ...) to the accepted
+  call nudge (JSON), written before the sender is answered and removed once its
+  `claim:<delivery key>` is settled. No TTL: an accepted nudge waits for as
+  long as it takes Slack or Teams to take it.
 
 Later parts (channel subscriptions, each channel's prompt rotation) add
 their own kinds through the connection's `key` and `run`, and so get the same
@@ -74,7 +78,7 @@ from adapters import redis_scripts
 from adapters.redis_connection import RedisConnection, fail_fast_client, short
 from adapters.redis_connection import StoreError as StoreError
 from adapters.redis_connection import StoreUnavailable as StoreUnavailable
-from bot.store import QUESTIONS_TTL, WEEKS_KEPT, Claim, Clock, MemoryStore
+from bot.store import QUESTIONS_TTL, WEEKS_KEPT, Claim, Clock, MemoryStore, Queued
 
 log = logging.getLogger("touchpoint.redis")
 
@@ -118,6 +122,7 @@ class RedisStore:
         self._reserve = self._redis.script(redis_scripts.RESERVE)
         self._incr_week = self._redis.script(redis_scripts.INCR_WEEK)
         self._add_question = self._redis.script(redis_scripts.ADD_QUESTION)
+        self._outbox_put = self._redis.script(redis_scripts.OUTBOX_PUT)
 
     @classmethod
     def from_url(
@@ -339,6 +344,40 @@ class RedisStore:
                         "(%s); a damaged key, started over", self._redis.key("pace", key),
                         longest, short(reply[1]))
         return max(0.0, _int_reply(reply[0], "pacing") / 1_000_000)
+
+    # Nudges after customer calls
+
+    async def outbox_put(self, key: str, entry: str, limit: int) -> Queued:
+        reply = await self._redis.run(lambda c: self._outbox_put(
+            keys=[self._redis.key("outbox"), self._redis.key("claim", key)],
+            args=[key, entry, max(0, limit)], client=c))
+        if reply == b"added":
+            return "added"
+        if reply == b"known":
+            return "known"
+        if reply == b"full":
+            return "full"
+        raise StoreError(f"unexpected outbox reply {short(reply)}")
+
+    async def outbox(self, limit: int) -> dict[str, str]:
+        if limit <= 0:
+            return {}
+        key = self._redis.key("outbox")
+        reply = await self._redis.read(lambda c: c.hrandfield(key, limit, withvalues=True),
+                                       key, "it as empty")
+        if not isinstance(reply, list):
+            return {}
+        found: dict[str, str] = {}
+        for name, value in zip(reply[::2], reply[1::2], strict=True):
+            try:
+                found[name.decode()] = value.decode()
+            except (AttributeError, UnicodeDecodeError):
+                log.warning("redis: %s holds %s: %s, not text; skipped", key, short(name),
+                            short(value))
+        return found
+
+    async def outbox_drop(self, key: str) -> None:
+        await self._redis.run(lambda c: c.hdel(self._redis.key("outbox"), key))
 
     async def _int_hash(self, key: str, prefix: str = "", *, skipped: str,
                         about: tuple[object, ...] = ()) -> dict[str, int]:

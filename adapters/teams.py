@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 from botbuilder.core import BotAdapter, InvokeResponse, TurnContext
+from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
@@ -202,6 +203,35 @@ class TeamsBot:
         if "gone" in outcomes:
             return "gone"
         return "failed" if "failed" in outcomes else "posted"
+
+    async def person_in(self, reference: str) -> dict[str, str] | None:
+        """The e-mail and user principal name Teams has for the person of a saved personal
+        chat (lower case; empty when it has none), or None when Teams could not be asked."""
+        try:
+            parsed = ConversationReference().deserialize(json.loads(reference))
+            user_id = parsed.user.id
+        except Exception as exc:  # a damaged or foreign stored value
+            log.error("unreadable Teams conversation reference (%s)", exc)
+            return {}
+        found: dict[str, str] = {}
+
+        async def logic(context: TurnContext) -> None:
+            try:
+                context.activity.channel_data = context.activity.channel_data or {}  # no team
+                member = await TeamsInfo.get_member(context, user_id)
+                for key, value in (("email", member.email),
+                                   ("userPrincipalName", member.user_principal_name)):
+                    if isinstance(value, str) and value:
+                        found[key] = value.lower()
+            finally:
+                await _close_connector(context)
+
+        try:
+            await self.adapter.continue_conversation(parsed, logic, self._app_id)
+        except Exception as exc:  # the connector's failure: ask again later
+            log.info("could not ask Teams who %s is (%s: %s)", user_id, type(exc).__name__, exc)
+            return None
+        return found
 
     async def _turn(self, context: TurnContext, raw: dict[str, Any]) -> None:
         """One authenticated activity; errors are logged, never raised into the server."""

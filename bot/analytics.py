@@ -21,6 +21,9 @@ from bot.store import Store
 KINDS = ("guide", "nudge", "helpful", "not_helpful", "share")
 """The per-playbook counters, as `<kind>:<playbook id>`, in table order."""
 UNMATCHED = "unmatched"
+CALLS = "call_ended"
+UNROUTED_CALLS = "call_unrouted"
+"""Customer calls reported by a webhook whose owner nobody could find (no route, no user)."""
 QUESTIONS_KEPT = 200
 """Unmatched questions kept per week; older ones give way to newer."""
 MAX_QUESTION = 300
@@ -130,17 +133,22 @@ class WeekStats:
     playbooks: dict[str, dict[str, int]] = field(default_factory=dict)
     unmatched: int = 0
     questions: list[str] = field(default_factory=list)
+    calls: int = 0
+    """Call-ended nudges built (a nudge retried after a failed post may count twice)."""
+    unrouted_calls: int = 0
 
     def to_json(self) -> dict[str, object]:
         return {"week": self.week, "playbooks": self.playbooks, "unmatched": self.unmatched,
-                "questions": self.questions}
+                "questions": self.questions, "calls": self.calls,
+                "unrouted_calls": self.unrouted_calls}
 
 
 def week_stats(week: str, counters: Mapping[str, int], questions: Sequence[str] = (),
                playbook_ids: Iterable[str] = ()) -> WeekStats:
     """Group `<kind>:<id>` counters by playbook; every id in `playbook_ids` gets a row."""
     stats = WeekStats(week, {pid: dict.fromkeys(KINDS, 0) for pid in playbook_ids},
-                      counters.get(UNMATCHED, 0), list(questions))
+                      counters.get(UNMATCHED, 0), list(questions), counters.get(CALLS, 0),
+                      counters.get(UNROUTED_CALLS, 0))
     for name, value in counters.items():
         kind, _, playbook = name.partition(":")
         if kind in KINDS and playbook:
@@ -160,6 +168,8 @@ def combine(weeks: Sequence[WeekStats]) -> WeekStats:
             for kind, value in counts.items():
                 row[kind] = row.get(kind, 0) + value
         total.unmatched += week.unmatched
+        total.calls += week.calls
+        total.unrouted_calls += week.unrouted_calls
         total.questions.extend(week.questions)
     total.playbooks = dict(sorted(total.playbooks.items()))
     return total

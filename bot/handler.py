@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from bot import admin, analytics, replies, subscriptions
+from bot import admin, analytics, calls, replies, subscriptions
 from bot.library import PlaybookSet
 from bot.messages import Message, Reply
 from bot.store import Store
@@ -173,9 +173,9 @@ class Handler:
 
     async def _call_ended(self, msg: Message) -> list[Reply]:
         playbooks = self._playbooks
-        checklist = playbooks.by_id.get("post-call")
-        result = playbooks.matcher.match(msg.text, "guide")
-        matched = playbooks.by_id.get(result.best.playbook) if result.best else None
+        checklist = playbooks.by_id.get(calls.CHECKLIST)
+        best = calls.best_match(playbooks.matcher, msg.text.split("\n"))
+        matched = playbooks.by_id.get(best.playbook) if best else None
         await self._count("call_ended")
         return [replies.call_ended_reply(checklist, matched, msg.value, msg.user)]
 
@@ -248,6 +248,10 @@ class Handler:
 
     async def _first_time(self, key: str, ttl: float) -> bool:
         return await self._safely(self.store.first_time(key, ttl), True)
+
+    async def count(self, counter: str) -> None:
+        """Count something the core did not see happen (a call nobody could be found for)."""
+        await self._count(counter)
 
     async def _count(self, counter: str, week: str = "") -> None:
         """Count all-time and in `week` (this ISO week unless given), in one store call."""

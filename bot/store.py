@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 Clock = Callable[[], float]
+Queued = Literal["added", "known", "full"]
 
 
 QUESTIONS_TTL = 90 * 86400.0
@@ -134,6 +135,22 @@ class Store(Protocol):
         started over (and logged) rather than waited for.
         """
 
+    # Nudges after customer calls (issue 16)
+
+    async def outbox_put(self, key: str, entry: str, limit: int) -> Queued:
+        """Keep `entry` until a worker has posted it, in one step with the duplicate check.
+
+        `known`: `key` is already waiting, or its claim (see `claim`) is settled, so
+        a delivery re-sent before or after it was posted is recognised; `full`:
+        `limit` entries wait already and nothing was added.
+        """
+
+    async def outbox(self, limit: int) -> dict[str, str]:
+        """Up to `limit` waiting entries by key (any of them, when more wait)."""
+
+    async def outbox_drop(self, key: str) -> None:
+        """Forget a waiting entry, once its claim is settled."""
+
 
 WEEKS_KEPT = 60
 """Weeks of analytics a store keeps: a year of week-on-week comparisons, then they go."""
@@ -159,6 +176,7 @@ class MemoryStore:
         self._questions: dict[str, deque[str]] = {}
         self._questions_until: dict[str, float] = {}
         self._values: dict[str, str] = {}
+        self._outbox: dict[str, str] = {}
 
     async def first_time(self, key: str, ttl: float) -> bool:
         now = self._clock()
@@ -304,6 +322,21 @@ class MemoryStore:
         start = max(booked if booked <= now + longest else now, now + after)
         self._slots[key] = start + interval
         return start - now
+
+    async def outbox_put(self, key: str, entry: str, limit: int) -> Queued:
+        value, expires = self._claims.get(key, ("", 0.0))
+        if key in self._outbox or (value.startswith("done:") and expires > self._clock()):
+            return "known"
+        if len(self._outbox) >= limit:
+            return "full"
+        self._outbox[key] = entry
+        return "added"
+
+    async def outbox(self, limit: int) -> dict[str, str]:
+        return dict(list(self._outbox.items())[: max(0, limit)])
+
+    async def outbox_drop(self, key: str) -> None:
+        self._outbox.pop(key, None)
 
     def _attempt(self, key: str, now: float) -> int:
         count, expires = self._attempts.get(key, (0, 0.0))

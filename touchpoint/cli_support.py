@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.library import PlaybookSet
 from bot.playbooks import PlaybookErrors
 from bot.schedule import Subscription
-from touchpoint.loader import load_folder, load_schedule
+from touchpoint.loader import load_folder, load_routing, load_schedule
 from touchpoint.review import print_errors
 from touchpoint.settings import Settings
 
@@ -31,12 +31,21 @@ def load(args: argparse.Namespace, settings: Settings) -> PlaybookSet | None:
 def load_with_schedule(args: argparse.Namespace,
                        settings: Settings) -> tuple[PlaybookSet, list[Subscription]] | None:
     """The playbook set and the prompts in its schedule.yaml, or None after printing every
-    error (as annotations with --format)."""
+    error of the playbooks, schedule.yaml and routing.yaml (as annotations with --format)."""
     library = load(args, settings)
     if library is None:
         return None
+    errors = []
+    scheduled: list[Subscription] = []
     try:
-        return library, load_schedule(folder(args, settings), library.by_id)
+        scheduled = load_schedule(folder(args, settings), library.by_id)
     except PlaybookErrors as exc:
-        print_errors(exc.errors, getattr(args, "format", "text"))
+        errors.extend(exc.errors)
+    try:
+        load_routing(folder(args, settings))
+    except PlaybookErrors as exc:
+        errors.extend(exc.errors)
+    if errors:
+        print_errors(errors, getattr(args, "format", "text"))
         return None
+    return library, scheduled

@@ -97,9 +97,8 @@ def attach(app: web.Application, handler: Handler, settings: Settings, store: St
     if git is not None:
         secret = settings.git_webhook_secret or settings.webhook_secret
         if secret and not settings.git_webhook_secret:
-            log.warning("git: %s is verified with TOUCHPOINT_WEBHOOK_SECRET, which the call "
-                        "sources share; give the git host its own secret in "
-                        "TOUCHPOINT_GIT_WEBHOOK_SECRET", HOOK_PATH)
+            log.warning("git: %s is verified with the shared TOUCHPOINT_WEBHOOK_SECRET; give "
+                        "the git host its own secret in TOUCHPOINT_GIT_WEBHOOK_SECRET", HOOK_PATH)
         if secret:
             app.router.add_post(HOOK_PATH, _webhook(git, secret))
         else:

@@ -13,14 +13,16 @@ import logging
 import re
 import resource
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import web
 
 from adapters import bodies, teams
 from adapters.bodies import MAX_BODY
+from adapters.outbound import Outbound
 from adapters.redis_store import RedisStore
 from bot.admin import Admins
 from bot.analytics import Observer
@@ -30,7 +32,8 @@ from bot.messages import Reply
 from bot.playbooks import PlaybookErrors
 from bot.store import MemoryStore, Store
 from touchpoint import live, logs, memory, metrics, scheduler, webhooks
-from touchpoint.loader import load_folder
+from touchpoint.call_outbox import CallOutbox, OutboxSettings
+from touchpoint.loader import LiveRouting, load_folder
 from touchpoint.reload import Poster
 from touchpoint.settings import Settings
 from touchpoint.web import app as web_pages
@@ -141,6 +144,26 @@ def attach_slack(app: web.Application, handler: Handler, settings: Settings,
     slack.attach(app, handler, settings, http=http, socket_mode=bool(settings.slack_app_token))
 
 
+def attach_calls(app: web.Application, handler: Handler, store: Store,
+                 outbounds: Mapping[str, Outbound], settings: Settings,
+                 folder: Callable[[], Path],
+                 observe: Callable[[str], None] = lambda outcome: None) -> CallOutbox:
+    """The call-ended, Gong and Zoom routes, and the outbox worker that posts their nudges."""
+    routing = LiveRouting(folder)
+    outbox = CallOutbox(store, handler, outbounds, routing.current,
+                        OutboxSettings(lease=settings.call_lease,
+                                       retry_max=settings.call_retry_max), observe)
+    secrets = webhooks.HookSecrets(
+        call=settings.call_webhook_secret or settings.webhook_secret,
+        legacy=(settings.webhook_secret or settings.call_webhook_secret)
+        if settings.webhook_legacy else "",
+        gong_public_key=settings.gong_public_key,
+        gong_url_key=settings.gong_url_key, zoom=settings.zoom_secret)
+    webhooks.attach(app, outbox, secrets, frozenset(outbounds), lambda: handler.playbooks,
+                    routing.current)
+    return outbox
+
+
 def make_handler(settings: Settings, store: Store, observer: Observer | None = None) -> Handler:
     try:
         library = load_folder(settings.playbooks)
@@ -195,7 +218,8 @@ async def serve(settings: Settings, host: str, port: int, socket_mode_only: bool
     attach_slack(app, handler, settings, socket_mode_only)
     playbooks = live.attach(app, handler, settings, store, registry, admin_poster(app, settings))
     outbounds = scheduler.outbounds_for(app, settings, store)
-    webhooks.attach(app, handler, outbounds, settings.webhook_secret)
+    attach_calls(app, handler, store, outbounds, settings,
+                 lambda: playbooks.reloader.folder, registry.call_nudges.inc)
     scheduler.attach(app, store, outbounds, lambda: handler.playbooks.playbooks,
                      lambda: playbooks.reloader.folder, settings,
                      observe=registry.scheduler_posts.inc)

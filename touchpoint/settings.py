@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TypedDict
 from urllib.parse import parse_qs, unquote, urlparse
 
+from touchpoint.call_signatures import load_public_key, webhook_key
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 REDIS_CERT_REQS = ("none", "optional", "required")
@@ -96,6 +98,21 @@ class Settings:
     """Seconds a client has to send a request's body."""
     body_reads: int = 32
     """Request bodies over 64 KiB read at once; more wait (within `body_timeout`) for a turn."""
+    call_webhook_secret: str = field(default="", repr=False)
+    """Verifies `POST /hooks/call-ended` (Standard Webhooks, `whsec_...`); empty: falls back to
+    `webhook_secret`."""
+    webhook_legacy: bool = False
+    """Also accept the old body-only `X-Touchpoint-Signature` on `/hooks/call-ended`."""
+    gong_public_key: str = field(default="", repr=False)
+    """The Gong rule's public key (PEM), for its signed JWT header; empty: no JWT check."""
+    gong_url_key: str = field(default="", repr=False)
+    """The Gong rule's "URL includes key" token (`/hooks/gong?key=...`)."""
+    zoom_secret: str = field(default="", repr=False)
+    """The Zoom app's secret token; empty: no `/hooks/zoom` route."""
+    call_lease: float = 60.0
+    """Seconds an instance holds a call's nudge before another may take it over."""
+    call_retry_max: float = 300.0
+    """The longest pause between two tries of a call nudge Slack or Teams did not take."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -170,6 +187,7 @@ class Settings:
             header_timeout=number("TOUCHPOINT_HEADER_TIMEOUT", defaults.header_timeout, 1, 3600),
             body_timeout=number("TOUCHPOINT_BODY_TIMEOUT", defaults.body_timeout, 1, 3600),
             body_reads=int(body_reads),
+            **_call_settings(env, problems, defaults),
         )
         if problems:
             raise SettingsError(problems)
@@ -332,6 +350,74 @@ def _secret(env: Mapping[str, str], name: str, problems: list[str]) -> str:
         problems.append(f"{name}: must be at least {MIN_SECRET} characters (e.g. the output "
                         "of openssl rand -hex 32)")
     return secret
+
+
+class _Calls(TypedDict):
+    call_webhook_secret: str
+    webhook_legacy: bool
+    gong_public_key: str
+    gong_url_key: str
+    zoom_secret: str
+    call_lease: float
+    call_retry_max: float
+
+
+def _call_settings(env: Mapping[str, str], problems: list[str], defaults: Settings) -> _Calls:
+    """The senders of call nudges (issue 16): Touchpoint's own hook, Gong, Zoom.
+
+    Secrets and keys are never echoed into the problems.
+    """
+    secret = env.get("TOUCHPOINT_CALL_WEBHOOK_SECRET", "").strip()
+    if secret:
+        try:
+            key = webhook_key(secret) if secret.startswith("whsec_") else b""
+        except ValueError:
+            key = b""
+        if len(key) < MIN_TOKEN:
+            problems.append(f"TOUCHPOINT_CALL_WEBHOOK_SECRET: must be whsec_ followed by the "
+                            f"base64 of at least {MIN_TOKEN} random bytes (e.g. whsec_$(openssl "
+                            "rand -base64 32))")
+    raw_legacy = env.get("TOUCHPOINT_WEBHOOK_LEGACY", "").strip().lower()
+    legacy = _FLAGS.get(raw_legacy)
+    if legacy is None:
+        problems.append(f"TOUCHPOINT_WEBHOOK_LEGACY={raw_legacy!r}: must be 1 or 0")
+    gong_key = env.get("TOUCHPOINT_GONG_PUBLIC_KEY", "").strip()
+    if gong_key and "-----BEGIN" not in gong_key and len(gong_key) < 200:
+        path = Path(gong_key)
+        try:
+            gong_key = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"TOUCHPOINT_GONG_PUBLIC_KEY: neither a PEM key nor a readable file "
+                            f"({type(exc).__name__})")
+            gong_key = ""
+    if gong_key:
+        try:
+            load_public_key(gong_key)
+        except ValueError:
+            problems.append("TOUCHPOINT_GONG_PUBLIC_KEY: not an RSA public key (copy it from the "
+                            "Gong rule's Show public key, or give the path of a PEM file)")
+    url_key = env.get("TOUCHPOINT_GONG_URL_KEY", "").strip()
+    if url_key and not (MIN_TOKEN <= len(url_key) <= 256 and re.match(r"^[\w.~-]+$", url_key)):
+        problems.append(f"TOUCHPOINT_GONG_URL_KEY: must be {MIN_TOKEN} to 256 letters, digits, "
+                        "'-', '_', '.' or '~' (e.g. the output of openssl rand -hex 32)")
+    zoom = env.get("TOUCHPOINT_ZOOM_SECRET", "").strip()
+    if zoom and (len(zoom) < MIN_TOKEN or any(c.isspace() for c in zoom)):
+        problems.append(f"TOUCHPOINT_ZOOM_SECRET: must be the app's Secret Token (at least "
+                        f"{MIN_TOKEN} characters, no spaces)")
+
+    def seconds(name: str, default: float, low: float, high: float) -> float:
+        return _number(problems, name, env.get(name), default, low, high, "a number of seconds")
+
+    return {
+        "call_webhook_secret": secret,
+        "webhook_legacy": bool(legacy),
+        "gong_public_key": gong_key,
+        "gong_url_key": url_key,
+        "zoom_secret": zoom,
+        "call_lease": seconds("TOUCHPOINT_CALL_LEASE", defaults.call_lease, 1, 3600),
+        "call_retry_max": seconds("TOUCHPOINT_CALL_RETRY_MAX", defaults.call_retry_max, 0.1,
+                                  86400),
+    }
 
 
 def _admin_token(env: Mapping[str, str], problems: list[str]) -> str:

@@ -41,6 +41,16 @@ def test_check_reports_errors_with_position(tmp_path: Path) -> None:
     assert any("is already used by" in line for line in lines) or len(lines) == 1
 
 
+def test_check_reports_routing_yaml_errors_with_their_line(tmp_path: Path) -> None:
+    (tmp_path / "renewal.yaml").write_text((ROOT / "playbooks" / "renewal.yaml").read_text())
+    (tmp_path / "routing.yaml").write_text("routes:\n  - email_domain: example.com\n"
+                                           "    channel: '#sales'\n")
+    done = run("check", str(tmp_path))
+    assert done.returncode == 1
+    assert f"{tmp_path / 'routing.yaml'}:3:" in done.stderr
+    assert "routes[0].channel" in done.stderr and "slack:<channel id>" in done.stderr
+
+
 def test_check_missing_folder(tmp_path: Path) -> None:
     done = run("check", str(tmp_path / "nope"))
     assert done.returncode == 1 and "no such folder" in done.stderr

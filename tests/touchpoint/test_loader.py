@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.playbooks import MAX_FILE_BYTES, PlaybookErrors
-from touchpoint.loader import load_folder, load_schedule, read_documents
+from touchpoint.loader import LiveRouting, load_folder, load_schedule, read_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 UNREADABLE = [
@@ -58,3 +58,16 @@ def test_an_unreadable_background_file_is_named_with_why(tmp_path: Path, content
         load_folder(tmp_path)
     assert [str(e) for e in info.value.errors] == [
         f"{tmp_path / 'background.yaml'}:1:1: {reason}"]
+
+
+def test_routing_yaml_is_read_again_when_changed_and_a_bad_edit_keeps_the_last_good(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    routing = LiveRouting(lambda: tmp_path)
+    assert routing.current().routes == ()
+    path = tmp_path / "routing.yaml"
+    path.write_text("routes:\n  - email_domain: example.com\n    channel: slack:C1\n")
+    assert [r.channel for r in routing.current().routes] == ["slack:C1"]
+    path.write_text("routes:\n  - email_domain: example.com\n    channel: nowhere at all\n")
+    assert [r.channel for r in routing.current().routes] == ["slack:C1"]
+    assert "routing.yaml rejected; keeping the routing in use" in caplog.text
+    assert f"{path}:3:" in caplog.text
