@@ -66,17 +66,20 @@ async def read_body(request: web.Request, limit: int) -> bytes | None:
     gate = request.config_dict.get(GATE_KEY)
     # An application nobody gated (a test's own app) still never waits for ever.
     timeout = BODY_TIMEOUT if gate is None else gate.timeout
+    body = bytearray()
     try:
         async with asyncio.timeout(timeout):
-            return await _read(request, limit, None if gate is None else gate.slots_free)
+            return await _read(request, limit, None if gate is None else gate.slots_free, body)
     except TimeoutError:
+        # The exception's traceback holds the frames that hold `body`: until the collector
+        # ran, each stalled body's megabyte would stay.
+        body.clear()
         raise web.HTTPRequestTimeout(
             text="the request body did not arrive in time") from None
 
 
-async def _read(request: web.Request, limit: int,
-                slots: asyncio.Semaphore | None) -> bytes | None:
-    body = bytearray()
+async def _read(request: web.Request, limit: int, slots: asyncio.Semaphore | None,
+                body: bytearray) -> bytes | None:
     small = min(limit, SMALL_BODY)
     if not await _fill(request, body, small):
         return bytes(body)

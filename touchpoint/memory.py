@@ -4,8 +4,10 @@ glibc keeps freed heap memory for reuse rather than returning it. Each socket
 read takes up to 256 KiB, so after a crowd of stalled megabyte bodies had been
 cut off the process still held some 100 MB it no longer used, and kept it. A
 look every few seconds at the resident size costs nothing; when it has grown
-since the last time memory was handed back, glibc is asked (`malloc_trim`) to
-return what is free. Elsewhere than glibc nothing is done.
+since the last time memory was handed back, the collector frees what only
+reference cycles hold (a refused request's exception holds its frames) and glibc
+is asked (`malloc_trim`) to return what is free. Elsewhere than glibc nothing is
+done.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import gc
 import logging
 import os
 from collections.abc import Callable
@@ -66,6 +69,8 @@ class Trimmer:
         if now < self._baseline + GROWTH:
             self._baseline = min(self._baseline, now)
             return
+        # Cheap: `serve` froze what lives as long as the process, so the collector skips it.
+        gc.collect()
         self._trim()
         after = self._measure()
         log.debug("memory: %d MiB resident, %d MiB after handing free memory back",
