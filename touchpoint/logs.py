@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_log import AccessLogger
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -27,8 +28,25 @@ Socket Mode, the Bot Framework connector)."""
 def configure(level: str, log_text: bool) -> None:
     """The process's logging: `level` for Touchpoint, and the text kept out unless `log_text`."""
     logging.basicConfig(level=level, format=FORMAT)
+    logging.getLogger("aiohttp.server").addFilter(MalformedHttp())
     if not log_text:
         quiet(BODY_LOGGERS)
+
+
+class MalformedHttp(logging.Filter):
+    """aiohttp answers a request it cannot parse (a raw byte in the URL, a broken header)
+    with 400, and logs an ERROR with a traceback: anyone could fill the log with those.
+    Said here as one WARNING line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and record.levelno > logging.WARNING:
+            said = record.getMessage()
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = "%s: malformed HTTP (%s)"
+            record.args = (said, f"{type(error).__name__}: {error.message}")
+            record.exc_info = record.exc_text = None
+        return True
 
 
 def quiet(names: Iterable[str]) -> None:

@@ -13,7 +13,8 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 from fakes.slack_api import FakeSlackAPI
-from serve_process import serving
+from raw_http import raw_request
+from serve_process import serving, unexpected_problems, wait_for_log
 from test_serve_slack import clean_env
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "adapters"))
@@ -75,3 +76,14 @@ def test_the_setting_is_a_flag() -> None:
     assert not Settings.from_env({}).log_text
     with pytest.raises(SettingsError, match="TOUCHPOINT_LOG_TEXT"):
         Settings.from_env({"TOUCHPOINT_LOG_TEXT": "maybe"})
+
+
+async def test_a_request_aiohttp_cannot_parse_is_a_warning_not_an_error() -> None:
+    env = clean_env()
+    async with serving(env) as server:
+        status, _ = await raw_request(server.url, "GET", "/healthz?key=\xff", [])
+        assert status == 400
+        status, _ = await raw_request(server.url, "GET", "/healthz", [("X-Bad", b"a\x00b")])
+        assert status == 400
+        await wait_for_log(server, "malformed HTTP")
+    assert not unexpected_problems(server, []), server.log

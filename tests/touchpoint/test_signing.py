@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import pytest
 from fakes.slack_api import FakeSlackAPI
@@ -33,6 +34,34 @@ async def test_strange_signature_headers_are_401_never_a_crash(
     async with serving(library, slack_api) as hook:
         status, _ = await raw_request(hook.url, "POST", webhooks.ROUTE, [
             ("Content-Type", b"application/json"), (webhooks.HEADER, signature)], body)
+    assert status == 401
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    assert slack_api.posts() == []
+
+
+def _now() -> bytes:
+    return str(int(time.time())).encode()
+
+
+@pytest.mark.parametrize(("path", "headers"), [
+    (webhooks.ROUTE, [("webhook-id", b"msg_1"), ("webhook-timestamp", "²²".encode()),
+                      ("webhook-signature", b"v1,AAAA")]),
+    (webhooks.ROUTE, [("webhook-id", b"msg_\xff"), ("webhook-timestamp", None),
+                      ("webhook-signature", b"v1,\xff\xfe")]),
+    (webhooks.ROUTE, [("webhook-id", b"msg_1"), ("webhook-timestamp", b"9" * 5000),
+                      ("webhook-signature", b"v1," + b"9" * 5000)]),
+    ("/hooks/zoom", [("x-zm-request-timestamp", "²".encode()), ("x-zm-signature", b"v0=00")]),
+    ("/hooks/zoom", [("x-zm-request-timestamp", None), ("x-zm-signature", b"v0=\xff\xfe")]),
+    ("/hooks/gong", [("Authorization", b"Bearer \xff\xfe.\xff.\xff")]),
+])
+async def test_call_senders_strange_headers_are_401_never_a_crash(
+        library: PlaybookSet, slack_api: FakeSlackAPI, caplog: pytest.LogCaptureFixture,
+        path: str, headers: list[tuple[str, bytes | None]]) -> None:
+    body = json.dumps(call()).encode()
+    sent = [(name, _now() if value is None else value) for name, value in headers]
+    async with serving(library, slack_api) as hook:
+        status, _ = await raw_request(hook.url, "POST", path,
+                                      [("Content-Type", b"application/json"), *sent], body)
     assert status == 401
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
     assert slack_api.posts() == []
