@@ -20,9 +20,9 @@ from aiohttp.web_log import AccessLogger
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 BODY_LOGGERS = ("touchpoint.slack.web", "touchpoint.slack.bolt", "slack_sdk", "slack_bolt",
-                "botbuilder", "botframework", "msrest", "msal", "aiohttp.client")
+                "microsoft_agents", "msal", "aiohttp.client")
 """Libraries whose DEBUG lines hold what was sent or received (Slack's Web API client, bolt,
-Socket Mode, the Bot Framework connector)."""
+Socket Mode, the Agents SDK's Teams connector)."""
 
 
 def configure(level: str, log_text: bool) -> None:

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 from aiohttp import web
 
@@ -90,6 +91,27 @@ def build_app(settings: Settings, handler: Handler) -> web.Application:
     app[HEALTH_KEY] = Health()
     app.router.add_get("/healthz", healthz)
     return app
+
+
+def store_notice(settings: Settings) -> tuple[int, str]:
+    """The log level and line that say at start which store holds the state.
+
+    Memory only is a warning: on a restart mutes, subscriptions, Teams conversation
+    references and counts are gone, and instances do not share them. The Redis URL is
+    shown without its password.
+    """
+    if not settings.redis_url:
+        return logging.WARNING, (
+            "store: this process's memory only (REDIS_URL is not set): mutes, channel "
+            "subscriptions, Teams conversation references and usage counts are lost on "
+            "restart and not shared with other instances")
+    parsed = urlparse(settings.redis_url)
+    if parsed.scheme == "unix":
+        where = f"unix://{parsed.path}"
+    else:
+        host = f"[{parsed.hostname}]" if ":" in (parsed.hostname or "") else parsed.hostname
+        where = f"{parsed.scheme}://{host}:{parsed.port or 6379}{parsed.path or '/0'}"
+    return logging.INFO, f"store: Redis at {where} (prefix {settings.redis_prefix!r})"
 
 
 def make_store(settings: Settings) -> Store:
@@ -174,6 +196,9 @@ def make_handler(settings: Settings, store: Store, observer: Observer | None = N
         log.info("no usable playbooks in %s (%s); waiting for git", settings.playbooks,
                  exc.errors[0])
         library = PlaybookSet.build([])
+    else:
+        log.info("playbooks: %d from %s (%s)", len(library.playbooks),
+                 settings.playbooks.resolve(), settings.playbooks_origin)
     handler_settings = HandlerSettings(nudge_cooldown=settings.nudge_cooldown,
                                        questions_days=settings.questions_days,
                                        admins=Admins.parse(settings.admins))
@@ -207,6 +232,7 @@ def admin_poster(app: web.Application, settings: Settings) -> Poster | None:
 
 async def serve(settings: Settings, host: str, port: int, socket_mode_only: bool = False) -> None:
     """Run until SIGTERM or SIGINT, then stop taking requests and finish the ones taken."""
+    log.log(*store_notice(settings))
     store = make_store(settings)
     registry = metrics.Metrics()
     handler = make_handler(settings, store, registry)

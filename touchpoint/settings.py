@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TypedDict
 from urllib.parse import parse_qs, unquote, urlparse
 
+from touchpoint import shipped
 from touchpoint.call_signatures import load_public_key, webhook_key
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -22,6 +23,13 @@ REDIS_SCHEMES = ("redis", "rediss", "unix")
 REDIS_CERT_REQS = ("none", "optional", "required")
 REDIS_TLS_FILES = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
 TEAMS_APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
+TEAMS_SERVICE_URLS = (r"^https://(smba\.trafficmanager\.net|[a-z0-9.-]+\.botframework\.com"
+                      r"|[a-z0-9.-]+\.botframework\.azure\.us|[a-z0-9.-]+\.teams\.microsoft\.com"
+                      r"|[a-z0-9.-]+\.teams\.microsoft\.us)(:443)?/")
+"""Teams' and the Bot Framework's connector hosts, and nothing anyone else can register."""
+TEAMS_OPENID_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+TEAMS_DEV_PREFIX = "teams-dev:"
+"""Added to the Redis key prefix in Teams dev mode, so it never shares a production's keys."""
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _TENANT_DOMAIN = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _FLAGS = {"": False, "0": False, "false": False, "no": False, "off": False,
@@ -37,6 +45,9 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     playbooks: Path = Path("playbooks")
+    playbooks_origin: str = "./playbooks"
+    """Why `playbooks` is that folder: `TOUCHPOINT_PLAYBOOKS`, `./playbooks`, or `shipped with
+    Touchpoint` (no setting and no ./playbooks here), so a command can say which it uses."""
     log_level: str = "INFO"
     log_text: bool = False
     """Let message and customer text into the log (query strings, libraries' DEBUG bodies)."""
@@ -55,10 +66,17 @@ class Settings:
     microsoft_app_id: str = ""
     """Empty: Teams is off (unless `teams_dev`)."""
     microsoft_app_password: str = field(default="", repr=False)
-    microsoft_app_type: str = "MultiTenant"
+    microsoft_app_type: str = "SingleTenant"
+    """New multi-tenant bot registrations are deprecated; `SingleTenant` needs the tenant id."""
     microsoft_app_tenant_id: str = ""
     teams_dev: bool = False
     """Unauthenticated Teams endpoint for local tools and tests; loopback callers only."""
+    teams_tenants: tuple[str, ...] = ()
+    """Tenant ids whose activities are served; empty: the app's own tenant (single tenant)."""
+    teams_service_urls: str = TEAMS_SERVICE_URLS
+    """The serviceUrls the bot posts to (a regular expression): Microsoft's connector hosts."""
+    teams_openid_url: str = TEAMS_OPENID_URL
+    """Where the Bot Framework's token signing keys are published."""
     admins: tuple[str, ...] = ()
     """User ids (`U0123`, `slack:U0123`, `teams:<aad id>`) who may reload and read stats."""
     admin_channel: str = ""
@@ -163,9 +181,13 @@ class Settings:
             problems.append(f"TOUCHPOINT_BODY_READS={env.get('TOUCHPOINT_BODY_READS')!r}: must "
                             "be a whole number")
         teams = _teams_settings(env, problems)
+        if teams["teams_dev"]:
+            redis_prefix += TEAMS_DEV_PREFIX
         live = _live_settings(env, problems, defaults)
+        playbooks, origin = shipped.playbooks(text("TOUCHPOINT_PLAYBOOKS", ""), Path.cwd())
         settings = cls(
-            playbooks=Path(text("TOUCHPOINT_PLAYBOOKS", str(defaults.playbooks)) or "playbooks"),
+            playbooks=playbooks,
+            playbooks_origin=origin,
             log_level=log_level,
             log_text=log_text,
             nudge_cooldown=number("TOUCHPOINT_NUDGE_COOLDOWN", defaults.nudge_cooldown,
@@ -200,6 +222,9 @@ class _Teams(TypedDict):
     microsoft_app_type: str
     microsoft_app_tenant_id: str
     teams_dev: bool
+    teams_tenants: tuple[str, ...]
+    teams_service_urls: str
+    teams_openid_url: str
 
 
 def _teams_settings(env: Mapping[str, str], problems: list[str]) -> _Teams:
@@ -210,7 +235,7 @@ def _teams_settings(env: Mapping[str, str], problems: list[str]) -> _Teams:
     app_id = env.get("MicrosoftAppId", "").strip()
     password = env.get("MicrosoftAppPassword", "").strip()
     tenant = env.get("MicrosoftAppTenantId", "").strip()
-    raw_type = env.get("MicrosoftAppType", "").strip() or "MultiTenant"
+    raw_type = env.get("MicrosoftAppType", "").strip() or "SingleTenant"
     app_type = next((t for t in TEAMS_APP_TYPES if t.lower() == raw_type.lower()), "")
     raw_dev = env.get("TOUCHPOINT_TEAMS_DEV", "").strip().lower()
     dev = _FLAGS.get(raw_dev)
@@ -236,13 +261,37 @@ def _teams_settings(env: Mapping[str, str], problems: list[str]) -> _Teams:
         problems.append(f"MicrosoftAppPassword: required with MicrosoftAppId for a "
                         f"{app_type} bot (the client secret of the bot's app registration)")
     if app_id and app_type in ("SingleTenant", "UserAssignedMSI") and not tenant:
-        problems.append(f"MicrosoftAppTenantId: required for MicrosoftAppType={app_type}")
+        problems.append(f"MicrosoftAppTenantId: required for MicrosoftAppType={app_type} "
+                        "(the default; set MicrosoftAppType=MultiTenant for a multi-tenant "
+                        "registration)")
+    tenants = tuple(t.lower() for t in env.get("TOUCHPOINT_TEAMS_TENANTS", "")
+                    .replace(",", " ").split())
+    for bad in [t for t in tenants if not _GUID.match(t)]:
+        problems.append(f"TOUCHPOINT_TEAMS_TENANTS: {bad!r} is not a tenant id (a GUID)")
+    if (app_id and app_type in ("SingleTenant", "UserAssignedMSI") and tenant
+            and not _GUID.match(tenant) and not tenants):
+        problems.append("TOUCHPOINT_TEAMS_TENANTS: required when MicrosoftAppTenantId is a "
+                        "domain: set it to your tenant's id (a GUID), which Teams sends")
+    service_urls = env.get("TOUCHPOINT_TEAMS_SERVICE_URLS", "").strip() or TEAMS_SERVICE_URLS
+    try:
+        re.compile(service_urls)
+    except re.error as exc:
+        problems.append(f"TOUCHPOINT_TEAMS_SERVICE_URLS: not a regular expression ({exc})")
+    openid_url = env.get("TOUCHPOINT_TEAMS_OPENID_URL", "").strip() or TEAMS_OPENID_URL
+    parsed = urlparse(openid_url)
+    if not parsed.netloc or not (parsed.scheme == "https" or (
+            parsed.scheme == "http" and parsed.hostname in ("127.0.0.1", "localhost", "::1"))):
+        problems.append(f"TOUCHPOINT_TEAMS_OPENID_URL={openid_url!r}: must be an https:// URL "
+                        "(http:// only on this machine, for tests)")
     return {
         "microsoft_app_id": app_id,
         "microsoft_app_password": password,
-        "microsoft_app_type": app_type or "MultiTenant",
+        "microsoft_app_type": app_type or "SingleTenant",
         "microsoft_app_tenant_id": tenant,
         "teams_dev": dev,
+        "teams_tenants": tenants,
+        "teams_service_urls": service_urls,
+        "teams_openid_url": openid_url,
     }
 
 
