@@ -114,6 +114,7 @@ class RedisStore:
         self._clock = clock
         self._local_keys = local_keys
         self._mutes: dict[str, tuple[bool, float]] = {}
+        self._switches: dict[str, tuple[bool, float]] = {}
         """What Redis last said of each person's mute, and when: trusted during an outage
         for `MUTE_MEMORY` seconds."""
         self._first_time = self._redis.script(redis_scripts.FIRST_TIME)
@@ -384,6 +385,7 @@ class RedisStore:
     # Channel switches
 
     async def set_nudges(self, platform: str, channel: str, off_by: str) -> None:
+        self._switches.pop(f"{platform}:{channel}", None)
         key = self._redis.key("nudges-off", platform)
         if off_by:
             await self._redis.run(lambda c: c.hset(key, channel, off_by))
@@ -394,9 +396,24 @@ class RedisStore:
         return await self._redis.read_hash(self._redis.key("nudges-off", platform))
 
     async def nudges_allowed(self, platform: str, channel: str) -> bool:
+        """Whether Redis says the channel's nudges are on; while it cannot be reached, what
+        it said at most `MUTE_MEMORY` seconds ago (as `is_muted`), else `StoreUnavailable`."""
         key = self._redis.key("nudges-off", platform)
-        reply = await self._redis.run(lambda c: c.hexists(key, channel))
-        return not reply
+        seen = f"{platform}:{channel}"
+        try:
+            reply = await self._redis.read(lambda c: c.hexists(key, channel), key,
+                                           "the channel's nudges as on")
+        except StoreUnavailable:
+            known = self._switches.get(seen)
+            if known is not None and self._clock() - known[1] <= MUTE_MEMORY:
+                return known[0]
+            raise
+        allowed = not reply
+        self._switches.pop(seen, None)
+        self._switches[seen] = (allowed, self._clock())
+        if len(self._switches) > self._local_keys:
+            del self._switches[next(iter(self._switches))]
+        return allowed
 
     async def _int_hash(self, key: str, prefix: str = "", *, skipped: str,
                         about: tuple[object, ...] = ()) -> dict[str, int]:
