@@ -109,7 +109,11 @@ class Handler:
         if msg.kind == "action":
             return await self._action(msg)
         if msg.kind == "shortcut":
-            return await self._guide(msg, " ".join(msg.text.split()))
+            text = " ".join(msg.text.split())
+            if not text:
+                return [replies.notice("That message has no text I can read, so I can't "
+                                       "find a playbook for it.")]
+            return await self._guide(msg, text)
         if msg.kind == "call_ended":
             return await self._call_ended(msg)
         if msg.kind == "added":

@@ -116,3 +116,16 @@ def test_digest_times_days_and_zones() -> None:
         parse_digest("slack", "C1", "weekly mon-fri")
     with pytest.raises(ValueError):
         parse_digest("slack", "C1", "daily")
+
+
+async def test_a_shortcut_on_a_message_without_text_says_so(library: PlaybookSet) -> None:
+    (reply,) = await handler_with(library).handle(msg("  ", kind="shortcut"))
+    assert reply.ephemeral and "no text" in reply.text
+
+
+async def test_a_shortcut_is_answered_privately_like_the_command(library: PlaybookSet) -> None:
+    text = library.playbooks[0].examples.match[0]
+    handler = handler_with(library)
+    (shortcut,) = await handler.handle(msg(text, kind="shortcut"))
+    (command,) = await handler.handle(msg(text))
+    assert shortcut == command and shortcut.ephemeral and not shortcut.in_thread
