@@ -28,6 +28,9 @@ class Tuning:
     """The knobs that turn evidence into a decision; fitted with scripts/tune.py."""
 
     trigger_gain: float = 5.0
+    temperature: float = 1.0
+    """Divides the log-likelihood gaps before they become shares of the score: summed
+    over every word, they make the best playbook look surer than it is."""
     gate_trigger: float = 1.5
     gate_mid: float = 3.0
     guide_gate_mid: float = 1.0
@@ -255,7 +258,7 @@ class Matcher:
         logits = {i: reading.labels.get(i, floor) + tuning.trigger_gain * triggered.get(i, 0.0)
                   for i in indexes}
         top = max(logits.values())
-        weights = {i: math.exp(v - top) for i, v in logits.items()}
+        weights = {i: math.exp((v - top) / tuning.temperature) for i, v in logits.items()}
         total = sum(weights.values())
         strongest = max(triggered.values(), default=0.0)
         touch = (reading.touch or 0.0) + tuning.gate_trigger * strongest

@@ -71,7 +71,9 @@ def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if failed else 0
 
 
-def result_json(text: str, result: MatchResult) -> dict[str, object]:
+def result_json(text: str, result: MatchResult, floor: float = 0.0) -> dict[str, object]:
+    """The decision and every ranked candidate scoring `floor` or more, best first, so a
+    script can measure top-2 or see how close the runner-up came."""
     top = result.best or (result.candidates[0] if result.candidates else None)
     return {
         "text": text,
@@ -80,7 +82,7 @@ def result_json(text: str, result: MatchResult) -> dict[str, object]:
         "score": top.score if top else 0.0,
         "why": [str(e) for e in top.why] if top else [],
         "candidates": [{"playbook": c.playbook, "score": c.score}
-                       for c in result.candidates[:5]],
+                       for c in result.candidates if c.score >= floor],
     }
 
 
@@ -94,7 +96,8 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
     for text in texts:
         result = library.matcher.match(text, args.mode)
         if args.json:
-            print(json.dumps(result_json(text, result), ensure_ascii=False), flush=False)
+            print(json.dumps(result_json(text, result, args.floor), ensure_ascii=False),
+                  flush=False)
         elif result.best:
             print(f"{result.best.playbook}\t{result.best.score:.2f}\t"
                   + "; ".join(str(e) for e in result.best.why))
@@ -219,6 +222,16 @@ def cmd_teams_package(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _score(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"a score is between 0 and 1, not {value}")
+    return number
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="touchpoint", description=__doc__)
     top.add_argument("--playbooks", help="playbook folder (default: $TOUCHPOINT_PLAYBOOKS "
@@ -258,6 +271,9 @@ def parser() -> argparse.ArgumentParser:
     match = sub.add_parser("match", help="which playbook a message matches")
     match.add_argument("--mode", choices=("guide", "nudge"), default="guide")
     match.add_argument("--json", action="store_true", help="one JSON object per message")
+    match.add_argument("--floor", type=_score, default=0.0,
+                       help="--json lists candidates scoring at least this (0-1; default: "
+                       "all the matcher ranks, from its suggestion floor up)")
     match.add_argument("--playbooks", dest="playbooks", default=argparse.SUPPRESS)
     match.add_argument("text", nargs="*", help="the message; none: one per line on stdin")
     match.set_defaults(run=cmd_match)
