@@ -74,10 +74,10 @@ def score(parts: Sequence[Fold], tuning: Tuning) -> Scores:
 
 def fit(parts: Sequence[Fold], base: Tuning) -> Tuning:
     best_value, best = -1.0, base
-    for temperature, gain, gate_gain in itertools.product([1.0, 2.0, 3.0, 4.0], [3.0, 5.0],
-                                                          [1.5, 3.0]):
-        shared = replace(base, temperature=temperature, trigger_gain=gain * temperature,
-                         gate_trigger=gate_gain)
+    for temperature, gate_gain, example_gain in itertools.product([2.0, 3.0, 4.0], [1.5, 3.0],
+                                                                  [0.0, 30.0]):
+        shared = replace(base, temperature=temperature, trigger_gain=5.0 * temperature,
+                         gate_trigger=gate_gain, example_gain=example_gain)
         guide_value, guide = -1.0, shared
         for mid, threshold in itertools.product([0.0, 1.0, 2.0, 3.0], [0.3, 0.4, 0.5]):
             tuning = replace(shared, guide_gate_mid=mid, guide_threshold=threshold)

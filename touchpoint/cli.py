@@ -150,6 +150,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         for text, expected, got in scores.false_nudges:
             print(f"false nudge: expected {expected}, nudged {got}: {text}")
     print(scores.summary())
+    if args.by_playbook:
+        print(scores.by_situation())
     return 0
 
 
@@ -283,6 +285,8 @@ def parser() -> argparse.ArgumentParser:
     evaluation.add_argument("files", nargs="+", 
                             help='JSONL lines {"text": ..., "expected": id|null}')
     evaluation.add_argument("-v", "--verbose", action="store_true", help="list every miss")
+    evaluation.add_argument("--by-playbook", action="store_true",
+                            help="also guide accuracy and nudge recall per expected playbook")
     evaluation.set_defaults(run=cmd_eval)
     serve = sub.add_parser("serve", help="run the HTTP server (Slack, Teams, webhooks)")
     serve.add_argument("--host", default="127.0.0.1")

@@ -29,6 +29,24 @@ class Labelled:
 
 
 @dataclass
+class Situation:
+    """One playbook's share of the figures: its questions and its channel reports."""
+
+    asked: int = 0
+    correct: int = 0
+    reports: int = 0
+    nudged: int = 0
+
+    @property
+    def guide_accuracy(self) -> float:
+        return self.correct / self.asked if self.asked else 0.0
+
+    @property
+    def nudge_recall(self) -> float:
+        return self.nudged / self.reports if self.reports else 0.0
+
+
+@dataclass
 class Scores:
     touchpoints: int = 0
     chatter: int = 0
@@ -41,6 +59,7 @@ class Scores:
     nudged_correct: int = 0
     misses: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     false_nudges: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    situations: dict[str, Situation] = field(default_factory=dict)
 
     @property
     def guide_accuracy(self) -> float:
@@ -71,6 +90,15 @@ class Scores:
             f"nudge precision: {self.nudge_precision:.3f} ({self.nudged} nudges)\n"
             f"nudge recall: {self.nudge_recall:.3f} ({self.nudge_reports} channel reports)"
         )
+
+    def by_situation(self) -> str:
+        """Guide accuracy and nudge recall per expected playbook, as a Markdown table."""
+        rows = ["| playbook | guide accuracy | questions | nudge recall | channel reports |",
+                "|---|---:|---:|---:|---:|"]
+        for pid, s in sorted(self.situations.items()):
+            rows.append(f"| {pid} | {s.guide_accuracy:.2f} | {s.asked} "
+                        f"| {s.nudge_recall:.2f} | {s.reports} |")
+        return "\n".join(rows)
 
 
 def read_labelled(paths: Iterable[Path]) -> list[Labelled]:
@@ -113,12 +141,16 @@ def evaluate_observed(matcher: Matcher, seen: Iterable[tuple[Labelled, Observati
         nudged = nudge.best.playbook if nudge.best else None
         asked = item.mode in (None, "guide")
         posted = item.mode in (None, "channel")
+        situation = None
         if item.expected is None:
             scores.chatter += 1
             scores.guide_quiet_on_chatter += got is None
         else:
             scores.touchpoints += 1
-        if item.expected is not None and asked:
+            situation = scores.situations.setdefault(item.expected, Situation())
+        if item.expected is not None and situation is not None and asked:
+            situation.asked += 1
+            situation.correct += got == item.expected
             scores.guide_asked += 1
             scores.guide_correct += got == item.expected
             scores.guide_top2 += item.expected in (c.playbook for c in guide.candidates[:2])
@@ -127,6 +159,9 @@ def evaluate_observed(matcher: Matcher, seen: Iterable[tuple[Labelled, Observati
         if not posted:
             continue
         scores.nudge_reports += item.expected is not None
+        if situation is not None:
+            situation.reports += 1
+            situation.nudged += nudged == item.expected
         if nudged is not None:
             scores.nudged += 1
             if nudged == item.expected:
