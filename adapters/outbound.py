@@ -27,6 +27,10 @@ class Result:
     """Seconds the platform asked us to wait, when it said."""
 
 
+class Unavailable(Exception):
+    """The platform could not answer just now (network, 5xx, rate limit): ask again later."""
+
+
 class Outbound(Protocol):
     platform: str
 
@@ -39,5 +43,10 @@ class Outbound(Protocol):
         Asked before posting again after an attempt that died midway; None
         when the platform cannot answer just now.
         """
+
+    async def person(self, email: str) -> str | None:
+        """Where to post to reach the person with this e-mail directly (their user id on
+        Slack), or None when the platform knows nobody by it; `Unavailable` when it cannot
+        say just now."""
 
     async def close(self) -> None: ...

@@ -97,12 +97,34 @@ round, `@day`/`@pick` for today's, so every retry on one day gets the same promp
 RESERVE = """
 local now = redis.call('TIME')
 local micros = tonumber(now[1]) * 1000000 + tonumber(now[2])
-local start = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+local stored = redis.call('GET', KEYS[1])
+local start = tonumber(stored or '0') or 0
+local damaged = ''
+if tonumber(ARGV[3]) > 0 and start > micros + tonumber(ARGV[3]) then
+  damaged = stored
+  start = 0
+end
 if start < micros + tonumber(ARGV[2]) then start = micros + tonumber(ARGV[2]) end
 local after = start + tonumber(ARGV[1])
 redis.call('SET', KEYS[1], string.format('%.0f', after), 'PX',
            math.ceil((after - micros) / 1000) + 1000)
-return start - micros
+return {start - micros, damaged}
 """
 """A shared pacer (GCRA): the key holds when the next slot starts, in Redis's own
-clock, so instances on machines whose clocks disagree still share one rate."""
+clock, so instances on machines whose clocks disagree still share one rate. A slot
+further away than ARGV[3] microseconds (when not 0) was booked by no instance: the
+key is started over, and its value returned second, to be logged."""
+
+
+# Nudges after customer calls
+
+OUTBOX_PUT = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'known' end
+local claim = redis.call('GET', KEYS[2])
+if claim and string.sub(claim, 1, 5) == 'done:' then return 'known' end
+if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 'full' end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 'added'
+"""
+"""Add to the outbox unless the key waits there already or its claim is settled (posted
+before), in one step: two instances taking the same re-sent delivery add it once."""

@@ -17,10 +17,16 @@ two versions of Touchpoint must agree on during a rolling deploy:
 - `refs:<platform>`: a hash of conversation id to serialised reference.
 - `week:<YYYY-Www>`: a hash of counter name to integer for one ISO week, and
   `questions:<YYYY-Www>`: a list of that week's unanswered questions (no user
-  ids), newest first, capped with `LTRIM`. Both expire `WEEKS_KEPT` weeks after
-  their last write, so analytics cannot grow without bound.
+  ids), newest first, capped with `LTRIM`. The week's hash expires `WEEKS_KEPT`
+  weeks after its last write, so analytics cannot grow without bound; the
+  questions, people's own words, after the TTL each write gives
+  (`TOUCHPOINT_QUESTIONS_DAYS`).
 - `value:<name>`: a small shared string, e.g. `value:playbooks-commit`, the
   playbook commit every instance converges on.
+- `outbox`: a hash of delivery key (`call:gong:<call id>`, ...) to the accepted
+  call nudge (JSON), written before the sender is answered and removed once its
+  `claim:<delivery key>` is settled. No TTL: an accepted nudge waits for as
+  long as it takes Slack or Teams to take it.
 
 Later parts (channel subscriptions, each channel's prompt rotation) add
 their own kinds through the connection's `key` and `run`, and so get the same
@@ -38,7 +44,10 @@ outage is therefore still answered once per instance, where answering `True`
 blindly would post every retry. Those in-process marks are not written back
 to Redis afterwards: a retry that lands on another instance may be answered
 twice, which is the visible price of an outage (logged once when Redis goes
-away and once when it is back, and shown in `/healthz` meanwhile).
+away and once when it is back, and shown in `/healthz` meanwhile). And
+`is_muted` answers what Redis said of that person within the last
+`MUTE_MEMORY` seconds, and otherwise raises, which the handler takes for
+muted: nobody who may have muted the bot is nudged while it cannot tell.
 
 Nothing stored is ever removed to recover: no FLUSH, no deleting a key of the
 wrong type. A damaged value under one of our keys is logged and read as
@@ -69,7 +78,7 @@ from adapters import redis_scripts
 from adapters.redis_connection import RedisConnection, fail_fast_client, short
 from adapters.redis_connection import StoreError as StoreError
 from adapters.redis_connection import StoreUnavailable as StoreUnavailable
-from bot.store import WEEKS_KEPT, Claim, Clock, MemoryStore
+from bot.store import QUESTIONS_TTL, WEEKS_KEPT, Claim, Clock, MemoryStore, Queued
 
 log = logging.getLogger("touchpoint.redis")
 
@@ -78,6 +87,11 @@ DEFAULT_PREFIX = "touchpoint:"
 MUTED = b"1"
 
 WEEK_TTL = WEEKS_KEPT * 7 * 86400
+
+MUTE_MEMORY = 60.0
+"""Seconds a mute Redis answered is trusted once Redis cannot be reached: long enough to
+ride out a restart without stopping every nudge, short enough that a mute made on another
+instance just before an outage is not missed for long."""
 
 
 class RedisStore:
@@ -95,6 +109,11 @@ class RedisStore:
         self._redis = RedisConnection(client, prefix, reconnect_interval=reconnect_interval,
                                       clock=clock)
         self._local = MemoryStore(clock=clock, max_keys=local_keys)
+        self._clock = clock
+        self._local_keys = local_keys
+        self._mutes: dict[str, tuple[bool, float]] = {}
+        """What Redis last said of each person's mute, and when: trusted during an outage
+        for `MUTE_MEMORY` seconds."""
         self._first_time = self._redis.script(redis_scripts.FIRST_TIME)
         self._claim = self._redis.script(redis_scripts.CLAIM)
         self._renew = self._redis.script(redis_scripts.RENEW)
@@ -103,6 +122,7 @@ class RedisStore:
         self._reserve = self._redis.script(redis_scripts.RESERVE)
         self._incr_week = self._redis.script(redis_scripts.INCR_WEEK)
         self._add_question = self._redis.script(redis_scripts.ADD_QUESTION)
+        self._outbox_put = self._redis.script(redis_scripts.OUTBOX_PUT)
 
     @classmethod
     def from_url(
@@ -157,21 +177,36 @@ class RedisStore:
 
     async def set_muted(self, user: str, muted: bool) -> None:
         key = self._redis.key("mute", user)
+        self._mutes.pop(user, None)  # unknown until read again, whether or not this lands
         if muted:
             await self._redis.run(lambda c: c.set(key, MUTED))
         else:
             await self._redis.run(lambda c: c.delete(key))
 
     async def is_muted(self, user: str) -> bool:
+        """Whether Redis says `user` is muted; while it cannot be reached, what it said at
+        most `MUTE_MEMORY` seconds ago, else `StoreUnavailable` (the handler then stays
+        quiet: a muted person must not be nudged because Redis is down)."""
         key = self._redis.key("mute", user)
-        reply = await self._redis.read(lambda c: c.get(key), key, f"{user!r} as not muted")
-        if reply is None:
-            return False
-        if reply != MUTED:
+        try:
+            reply = await self._redis.read(lambda c: c.get(key), key, f"{user!r} as not muted")
+        except StoreUnavailable:
+            known = self._mutes.get(user)
+            if known is not None and self._clock() - known[1] <= MUTE_MEMORY:
+                return known[0]
+            raise
+        muted = reply == MUTED
+        if reply is not None and not muted:
             log.warning("redis: %s holds %s, not %r; treating %r as not muted",
                         key, short(reply), MUTED, user)
-            return False
-        return True
+        self._remember_mute(user, muted)
+        return muted
+
+    def _remember_mute(self, user: str, muted: bool) -> None:
+        self._mutes.pop(user, None)
+        self._mutes[user] = (muted, self._clock())
+        if len(self._mutes) > self._local_keys:
+            del self._mutes[next(iter(self._mutes))]  # the one read longest ago
 
     async def incr_counts(self, week: str, counter: str, amount: int = 1) -> tuple[int, int]:
         reply = await self._redis.run(lambda c: self._incr_week(
@@ -207,9 +242,11 @@ class RedisStore:
                                     skipped="redis: weekly counter %r of %s holds %s; skipped",
                                     about=(week,))
 
-    async def add_question(self, week: str, text: str, keep: int) -> None:
+    async def add_question(self, week: str, text: str, keep: int,
+                           ttl: float = QUESTIONS_TTL) -> None:
+        seconds = max(1, math.ceil(ttl)) if math.isfinite(ttl) else WEEK_TTL
         await self._redis.run(lambda c: self._add_question(
-            keys=[self._redis.key("questions", week)], args=[text, max(1, keep), WEEK_TTL],
+            keys=[self._redis.key("questions", week)], args=[text, max(1, keep), seconds],
             client=c))
 
     async def questions(self, week: str, limit: int) -> list[str]:
@@ -293,11 +330,54 @@ class RedisStore:
         await self._redis.run(lambda c: self._release(
             keys=[self._redis.key("claim", key)], args=[token], client=c))
 
-    async def reserve(self, key: str, interval: float, after: float = 0.0) -> float:
-        micros = [max(0, round(interval * 1_000_000)), max(0, round(after * 1_000_000))]
+    async def reserve(self, key: str, interval: float, after: float = 0.0,
+                      longest: float = math.inf) -> float:
+        furthest = round(longest * 1_000_000) if math.isfinite(longest) else 0
+        micros = [max(0, round(interval * 1_000_000)), max(0, round(after * 1_000_000)),
+                  max(0, furthest)]
         reply = await self._redis.run(lambda c: self._reserve(
             keys=[self._redis.key("pace", key)], args=micros, client=c))
-        return max(0.0, _int_reply(reply, "pacing") / 1_000_000)
+        if not isinstance(reply, list) or len(reply) != 2:
+            raise StoreError(f"unexpected pacing reply {short(reply)}")
+        if reply[1]:
+            log.warning("redis: %s held a slot further away than the %g s any instance books "
+                        "(%s); a damaged key, started over", self._redis.key("pace", key),
+                        longest, short(reply[1]))
+        return max(0.0, _int_reply(reply[0], "pacing") / 1_000_000)
+
+    # Nudges after customer calls
+
+    async def outbox_put(self, key: str, entry: str, limit: int) -> Queued:
+        reply = await self._redis.run(lambda c: self._outbox_put(
+            keys=[self._redis.key("outbox"), self._redis.key("claim", key)],
+            args=[key, entry, max(0, limit)], client=c))
+        if reply == b"added":
+            return "added"
+        if reply == b"known":
+            return "known"
+        if reply == b"full":
+            return "full"
+        raise StoreError(f"unexpected outbox reply {short(reply)}")
+
+    async def outbox(self, limit: int) -> dict[str, str]:
+        if limit <= 0:
+            return {}
+        key = self._redis.key("outbox")
+        reply = await self._redis.read(lambda c: c.hrandfield(key, limit, withvalues=True),
+                                       key, "it as empty")
+        if not isinstance(reply, list):
+            return {}
+        found: dict[str, str] = {}
+        for name, value in zip(reply[::2], reply[1::2], strict=True):
+            try:
+                found[name.decode()] = value.decode()
+            except (AttributeError, UnicodeDecodeError):
+                log.warning("redis: %s holds %s: %s, not text; skipped", key, short(name),
+                            short(value))
+        return found
+
+    async def outbox_drop(self, key: str) -> None:
+        await self._redis.run(lambda c: c.hdel(self._redis.key("outbox"), key))
 
     async def _int_hash(self, key: str, prefix: str = "", *, skipped: str,
                         about: tuple[object, ...] = ()) -> dict[str, int]:

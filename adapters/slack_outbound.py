@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from adapters.outbound import Result
+from adapters.outbound import Result, Unavailable
 from adapters.retry_after import retry_after
 from adapters.slack_blocks import escape, render
 from adapters.slack_web import (
@@ -96,6 +96,31 @@ class SlackOutbound:
         except NETWORK_ERRORS as exc:
             return Result("retry", f"{type(exc).__name__}: {exc}".rstrip(": "))
         return Result("posted")
+
+    async def person(self, email: str) -> str | None:
+        """users.lookupByEmail (scope `users:read.email`): the id a direct message goes to."""
+        self._ensure_session()
+        try:
+            found = await self.client.api_call("users.lookupByEmail", http_verb="GET",
+                                               params={"email": email})
+        except SlackApiError as exc:
+            error = api_error(exc)
+            if error == "users_not_found":
+                return None
+            if exc.response.status_code == 429 or exc.response.status_code >= 500 \
+                    or error in TRANSIENT:
+                raise Unavailable(f"users.lookupByEmail: {error}") from None
+            if error == "missing_scope":
+                log.error("slack: cannot find people by e-mail: add the users:read.email scope "
+                          "(slack/manifest.yaml) and reinstall the app")
+            else:
+                log.error("slack: users.lookupByEmail failed: %s", error)
+            return None
+        except NETWORK_ERRORS as exc:
+            raise Unavailable(f"users.lookupByEmail: {type(exc).__name__}") from None
+        user = found.get("user") or {}
+        user_id = user.get("id") if isinstance(user, dict) else None
+        return user_id if isinstance(user_id, str) and _USER_ID.match(user_id) else None
 
     async def find(self, channel: str, mark: str, since: float) -> bool | None:
         self._ensure_session()

@@ -7,10 +7,11 @@ conversation that answers 403; its outcome says which happened, so a 403 is
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
-from adapters.outbound import Result
+from adapters.outbound import Result, Unavailable
 from adapters.teams import PLATFORM, TeamsBot
 from bot.messages import Reply
 from bot.store import Store
@@ -24,14 +25,18 @@ REFERENCES_FOR = 30.0
 class TeamsOutbound:
     platform = PLATFORM
 
-    def __init__(self, bot: TeamsBot, store: Store) -> None:
+    def __init__(self, bot: TeamsBot, store: Store, owns_bot: bool = False) -> None:
         self._bot = bot
         self._store = store
+        self._owns_bot = owns_bot
+        """True when made for one command (touchpoint prompt): close closes the bot too."""
         self._references: dict[str, str] = {}
         self._read_at = float("-inf")
+        self._people: dict[str, frozenset[str]] = {}
 
     async def close(self) -> None:
-        return None
+        if self._owns_bot:
+            await self._bot.close()
 
     async def _reference(self, conversation: str, fresh: bool = False) -> str | None:
         if fresh or time.monotonic() - self._read_at > REFERENCES_FOR:
@@ -54,10 +59,51 @@ class TeamsOutbound:
         if outcome == "gone":
             self._references.pop(channel, None)  # TeamsBot dropped it from the store
             return Result("gone", "Teams answered 403: the bot was removed there")
-        return Result("retry", "the Bot Framework connector did not take the post")
+        if outcome == "refused":
+            return Result("failed", "the saved reference's serviceUrl is not an allowed "
+                          "Teams connector host (TOUCHPOINT_TEAMS_SERVICE_URLS); not posted")
+        return Result("retry", "the Teams connector did not take the post")
+
+    async def person(self, email: str) -> str | None:
+        """The personal chat of the person with this e-mail (or user principal name), among
+        the chats people opened with the bot. Teams names the person of a chat when asked;
+        the answers are kept in this process, so each chat is asked about once. Only when
+        Teams answered for none of the chats asked is that `Unavailable` (the connector is
+        down): one chat Teams will not say anything about must not hold up every nudge."""
+        try:
+            references = await self._store.references(PLATFORM)
+        except Exception as exc:  # any store backend's failure
+            raise Unavailable(f"cannot read Teams references ({type(exc).__name__})") from None
+        wanted = email.lower()
+        answered = unanswered = 0
+        for conversation, raw in references.items():
+            if not _personal(raw):
+                continue
+            names = self._people.get(conversation)
+            if names is None:
+                found = await self._bot.person_in(raw)
+                if found is None:
+                    unanswered += 1
+                    continue
+                answered += 1
+                names = self._people[conversation] = frozenset(found.values())
+            if wanted in names:
+                return conversation
+        if unanswered and not answered and not self._people:
+            raise Unavailable("Teams could not say who the personal chats are with")
+        return None
 
     async def find(self, channel: str, mark: str, since: float) -> bool | None:
         """Teams keeps no tags we could look for: an attempt that died midway may post twice."""
         log.warning("teams: an earlier attempt to post %s in %s died midway; posting again, "
                     "which shows twice if that attempt had got through", mark, channel)
         return False
+
+
+def _personal(reference: str) -> bool:
+    try:
+        parsed = json.loads(reference)
+    except ValueError:
+        return False
+    conversation = parsed.get("conversation") if isinstance(parsed, dict) else None
+    return isinstance(conversation, dict) and conversation.get("conversationType") == "personal"

@@ -2,9 +2,10 @@
 
 Managers ask "did my change last week help?", so counters are kept per week as
 well as all-time, and the questions no playbook answered are kept as text for
-them to turn into examples. Those questions are scrubbed of mentions, user ids
-and e-mail addresses before they are stored: the statistics are about the
-playbooks, never about who asked.
+them to turn into examples. Those questions are scrubbed (`SCRUBBED` says of what,
+in the words the manager page uses) before they are stored, and kept for a limited
+time only: the statistics are about the playbooks, never about who asked or whom
+they asked about.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from bot.store import Store
 KINDS = ("guide", "nudge", "helpful", "not_helpful", "share")
 """The per-playbook counters, as `<kind>:<playbook id>`, in table order."""
 UNMATCHED = "unmatched"
+CALLS = "call_ended"
+UNROUTED_CALLS = "call_unrouted"
+"""Customer calls reported by a webhook whose owner nobody could find (no route, no user)."""
 QUESTIONS_KEPT = 200
 """Unmatched questions kept per week; older ones give way to newer."""
 MAX_QUESTION = 300
@@ -31,6 +35,23 @@ _MENTION = re.compile(r"@[\w.\-]+")
 _PLATFORM_ID = re.compile(r"\b(?:[UW][A-Z0-9]{8,}|29:[\w-]+|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-"
                           r"[0-9a-f]{12})\b", re.IGNORECASE)
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_CODE = re.compile(r"\b\w*\d\w*\b")
+"""A word with a digit in it: one with four or more (`INC0012345`) is an id."""
+_DIGIT_RUN = re.compile(r"\+?\(?\d[\d ().\-/]*\d")
+"""Digits with the spaces, dashes, dots, slashes and brackets phone numbers are written with."""
+_NOT_NAMES = ("me|us|him|her|them|you|it|myself|the|a|an|my|our|your|their|his|its|this|"
+              "that|these|those|there|here|someone|somebody|anyone|anybody|everyone|"
+              "everybody|customer|customers|client|clients|prospect|prospects|home|now|"
+              "today|then|what|how|why|when|where|which|who|whether|if|all|some|any|each|"
+              "every|one|both|time|scratch")
+_NAME = re.compile(rf"(?i:\b(from|tell)\s+)(?!(?i:{_NOT_NAMES})\b)"
+                   r"[^\W\d_][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,2}")
+"""The word after "from" or "tell" (unless a common one such as "the" or "me"), and up to
+two capitalised words after it: "tell John Smith", "a call from Acme"."""
+MIN_ID_DIGITS = 4
+SCRUBBED = ("@-mentions, user ids, e-mail addresses, numbers and codes of four or more "
+            'digits (phone numbers, ids) and the name after "from" or "tell"')
+"""What `scrub_question` takes out of a question, as the manager page and README say it."""
 
 
 class Observer(Protocol):
@@ -71,12 +92,37 @@ def is_week(text: str) -> bool:
 
 
 def scrub_question(text: str) -> str:
-    """A question as managers may read it: one line, short, nobody's name or id in it."""
+    """A question as managers may read it: one line, short, without `SCRUBBED`."""
     line = " ".join(text.split())
     line = _EMAIL.sub("<email>", line)
     line = _MENTION.sub("@someone", line)
     line = _PLATFORM_ID.sub("<id>", line)
+    line = _CODE.sub(_code, line)
+    line = _DIGIT_RUN.sub(_number, line)
+    line = _NAME.sub(lambda found: f"{found.group(1)} <name>", line)
     return line if len(line) <= MAX_QUESTION else line[: MAX_QUESTION - 1] + "…"
+
+
+def _digits(text: str) -> int:
+    return sum(c.isdigit() for c in text)
+
+
+def _code(found: re.Match[str]) -> str:
+    word = found.group()
+    return "<id>" if _digits(word) >= MIN_ID_DIGITS and not word.isdigit() else word
+
+
+def _number(found: re.Match[str]) -> str:
+    return "<number>" if _digits(found.group()) >= MIN_ID_DIGITS else found.group()
+
+
+def question_ttl(timestamp: float, days: float) -> float:
+    """Seconds a question asked at `timestamp` may be kept: its week's list goes `days` days
+    after the week began, so none is kept longer than `days` days (nor much shorter)."""
+    moment = datetime.fromtimestamp(timestamp, tz=UTC)
+    monday = datetime(moment.year, moment.month, moment.day, tzinfo=UTC) - timedelta(
+        days=moment.weekday())
+    return monday.timestamp() + days * 86400 - timestamp
 
 
 @dataclass
@@ -87,17 +133,22 @@ class WeekStats:
     playbooks: dict[str, dict[str, int]] = field(default_factory=dict)
     unmatched: int = 0
     questions: list[str] = field(default_factory=list)
+    calls: int = 0
+    """Call-ended nudges built (a nudge retried after a failed post may count twice)."""
+    unrouted_calls: int = 0
 
     def to_json(self) -> dict[str, object]:
         return {"week": self.week, "playbooks": self.playbooks, "unmatched": self.unmatched,
-                "questions": self.questions}
+                "questions": self.questions, "calls": self.calls,
+                "unrouted_calls": self.unrouted_calls}
 
 
 def week_stats(week: str, counters: Mapping[str, int], questions: Sequence[str] = (),
                playbook_ids: Iterable[str] = ()) -> WeekStats:
     """Group `<kind>:<id>` counters by playbook; every id in `playbook_ids` gets a row."""
     stats = WeekStats(week, {pid: dict.fromkeys(KINDS, 0) for pid in playbook_ids},
-                      counters.get(UNMATCHED, 0), list(questions))
+                      counters.get(UNMATCHED, 0), list(questions), counters.get(CALLS, 0),
+                      counters.get(UNROUTED_CALLS, 0))
     for name, value in counters.items():
         kind, _, playbook = name.partition(":")
         if kind in KINDS and playbook:
@@ -117,6 +168,8 @@ def combine(weeks: Sequence[WeekStats]) -> WeekStats:
             for kind, value in counts.items():
                 row[kind] = row.get(kind, 0) + value
         total.unmatched += week.unmatched
+        total.calls += week.calls
+        total.unrouted_calls += week.unrouted_calls
         total.questions.extend(week.questions)
     total.playbooks = dict(sorted(total.playbooks.items()))
     return total

@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from bot import admin, analytics, replies, subscriptions
+from bot import admin, analytics, calls, replies, subscriptions
+from bot.language import foreign_language
 from bot.library import PlaybookSet
 from bot.messages import Message, Reply
 from bot.store import Store
@@ -37,6 +38,11 @@ class HandlerSettings:
     """Who may reload playbooks and read statistics (`TOUCHPOINT_ADMINS`)."""
     stats_weeks: int = 4
     """Weeks `/touchpoint stats` sums up."""
+    questions_days: float = 90.0
+    """Days an unanswered question is kept at most (`TOUCHPOINT_QUESTIONS_DAYS`)."""
+    explain: bool = False
+    """Answers carry the matcher's full evidence, not only the one line people read
+    (`touchpoint console --explain`)."""
 
 
 class Handler:
@@ -114,16 +120,23 @@ class Handler:
         return await self._guide(msg, text)
 
     async def _guide(self, msg: Message, text: str) -> list[Reply]:
-        playbooks = self._playbooks
-        result = playbooks.matcher.match(text, "guide")
         ephemeral = msg.kind == "command"
         in_thread = not ephemeral
+        language = foreign_language(text)
+        if language is not None:
+            return [replies.not_english_reply(language, msg.platform, ephemeral=ephemeral,
+                                              in_thread=in_thread)]
+        playbooks = self._playbooks
+        result = playbooks.matcher.match(text, "guide")
         if result.best is None:
-            week = analytics.iso_week(self.clock())
+            now = self.clock()
+            week = analytics.iso_week(now)
             await self._count(analytics.UNMATCHED, week)
-            question = analytics.scrub_question(text)
-            await self._safely(self.store.add_question(week, question, analytics.QUESTIONS_KEPT),
-                               None)
+            ttl = analytics.question_ttl(now, self.settings.questions_days)
+            if ttl > 0:
+                question = analytics.scrub_question(text)
+                await self._safely(self.store.add_question(week, question,
+                                                           analytics.QUESTIONS_KEPT, ttl), None)
             return [
                 replies.no_match_reply(
                     text, result, dict(playbooks.by_id), msg.platform,
@@ -133,10 +146,12 @@ class Handler:
         await self._count(f"guide:{result.best.playbook}")
         playbook = playbooks.by_id[result.best.playbook]
         return [replies.guidance_reply(playbook, result.best, ephemeral=ephemeral,
-                                       in_thread=in_thread)]
+                                       in_thread=in_thread, explain=self.settings.explain)]
 
     async def _nudge(self, msg: Message) -> list[Reply]:
-        if await self._safely(self.store.is_muted(_person(msg)), False):
+        if await self._safely(self.store.is_muted(_person(msg)), True):
+            return []  # muted, or no telling: a nudge to someone who muted us is worse
+        if foreign_language(msg.text) is not None:
             return []
         playbooks = self._playbooks
         result = playbooks.matcher.match(msg.text, "nudge")
@@ -168,9 +183,9 @@ class Handler:
 
     async def _call_ended(self, msg: Message) -> list[Reply]:
         playbooks = self._playbooks
-        checklist = playbooks.by_id.get("post-call")
-        result = playbooks.matcher.match(msg.text, "guide")
-        matched = playbooks.by_id.get(result.best.playbook) if result.best else None
+        checklist = playbooks.by_id.get(calls.CHECKLIST)
+        best = calls.best_match(playbooks.matcher, msg.text.split("\n"))
+        matched = playbooks.by_id.get(best.playbook) if best else None
         await self._count("call_ended")
         return [replies.call_ended_reply(checklist, matched, msg.value, msg.user)]
 
@@ -182,6 +197,8 @@ class Handler:
 
     async def _show(self, msg: Message, name: str) -> list[Reply]:
         name = name.strip().lower()
+        if not name:
+            return await self._list(msg, name)
         playbook = self._playbooks.by_id.get(name)
         if playbook is None:
             known = list(self._playbooks.by_id)
@@ -239,6 +256,10 @@ class Handler:
 
     async def _first_time(self, key: str, ttl: float) -> bool:
         return await self._safely(self.store.first_time(key, ttl), True)
+
+    async def count(self, counter: str) -> None:
+        """Count something the core did not see happen (a call nobody could be found for)."""
+        await self._count(counter)
 
     async def _count(self, counter: str, week: str = "") -> None:
         """Count all-time and in `week` (this ISO week unless given), in one store call."""

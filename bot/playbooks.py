@@ -22,11 +22,15 @@ from pydantic import (
     model_validator,
 )
 
+from bot.regex_bounds import required_grams, size_problem
 from bot.text import words
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_DEPTH = 16
 MAX_REGEX_CHARS = 300
+MAX_UNINDEXED_REGEXES = 20
+"""Regexes in a set without three characters of text every match must contain: each
+runs on every message, so past a few they are what every message waits for."""
 
 
 class PlaybookError(ValueError):
@@ -99,6 +103,9 @@ class Trigger(BaseModel):
 def _check_regex(pattern: str) -> None:
     if len(pattern) > MAX_REGEX_CHARS:
         raise ValueError(f"regex is longer than {MAX_REGEX_CHARS} characters")
+    problem = size_problem(pattern)
+    if problem is not None:
+        raise ValueError(f"regex is too costly: {problem}")
     try:
         regex.compile(pattern, regex.IGNORECASE)
     except regex.error as exc:
@@ -250,6 +257,26 @@ def parse_playbook(source: str, text: str) -> Playbook:
     return parse_document(source, text, Playbook, _FIELDS_AT)
 
 
+def locate_playbook(source: str, text: str) -> tuple[Playbook, Positions]:
+    """`parse_playbook`, and where each value stood, for errors found after validating."""
+    return parse_located(source, text, Playbook, _FIELDS_AT)
+
+
+def _unindexed(source: str, playbook: Playbook, marks: Positions) -> list[PlaybookError]:
+    """An error for each of the playbook's regexes without a literal piece to index it by;
+    the caller keeps the first `MAX_UNINDEXED_REGEXES` of a set and reports the rest."""
+    found = []
+    for number, trigger in enumerate(playbook.triggers):
+        if trigger.regex is not None and not required_grams(trigger.regex):
+            line, column = marks.get(("triggers", number, "regex"), (1, 1))
+            found.append(PlaybookError(
+                source, line, column, f"triggers[{number}].regex",
+                f"more than {MAX_UNINDEXED_REGEXES} regexes in the set have no literal text "
+                "of three characters that every match contains, and each of those runs on "
+                "every message; put a literal word in this one"))
+    return found
+
+
 _BACKGROUND_FIELDS: dict[tuple[str, ...], list[str]] = {(): list(Background.model_fields)}
 
 
@@ -338,9 +365,10 @@ def parse_playbooks(documents: Iterable[tuple[str, str]]) -> list[Playbook]:
     errors: list[PlaybookError] = []
     playbooks: list[Playbook] = []
     first_seen: dict[str, str] = {}
+    unindexed: list[PlaybookError] = []
     for source, text in documents:
         try:
-            playbook = parse_playbook(source, text)
+            playbook, marks = locate_playbook(source, text)
         except PlaybookErrors as exc:
             errors.extend(exc.errors)
             continue
@@ -353,6 +381,8 @@ def parse_playbooks(documents: Iterable[tuple[str, str]]) -> list[Playbook]:
             continue
         first_seen[playbook.id] = source
         playbooks.append(playbook)
+        unindexed.extend(_unindexed(source, playbook, marks))
+    errors.extend(unindexed[MAX_UNINDEXED_REGEXES:])
     if errors:
         raise PlaybookErrors(errors)
     return playbooks

@@ -14,14 +14,13 @@ process busy with it: everything else it does waits while a search runs.
 from __future__ import annotations
 
 import logging
-import re
-import re._parser as sre_parse  # type: ignore[import-not-found]
 from dataclasses import dataclass
 from typing import Any
 
 import regex
 
 from bot.playbooks import Trigger
+from bot.regex_bounds import required_grams
 from bot.text import plain
 
 TIMEOUT = 0.05
@@ -62,7 +61,7 @@ class RegexIndex:
 
     def build(self) -> None:
         """Key each expression by the rarest piece of text it cannot match without."""
-        options = [_required_grams(entry.trigger.text) for entry in self._pending]
+        options = [required_grams(entry.trigger.text) for entry in self._pending]
         counts: dict[str, int] = {}
         for grams in options:
             for gram in grams:
@@ -122,38 +121,4 @@ class RegexIndex:
             found.extend(self._by_gram[gram])
         return sorted((e for e in found if id(e) not in self._off),
                       key=lambda e: (e.playbook, e.trigger.text))
-
-
-def _required_grams(pattern: str) -> set[str]:
-    """Three-character pieces of lower-case text that every match must contain."""
-    try:
-        parsed = sre_parse.parse(pattern, re.IGNORECASE)
-    except Exception:  # the `regex` dialect is wider than `re`; such patterns always run
-        return set()
-    return {
-        literal[i : i + 3]
-        for literal in _required_literals(list(parsed))
-        for i in range(len(literal) - 2)
-    }
-
-
-def _required_literals(items: list[Any]) -> list[str]:
-    out: list[str] = []
-    run = ""
-    for op, arg in items:
-        name = str(op)
-        if name == "LITERAL":
-            run += chr(arg).lower()
-            continue
-        if run:
-            out.append(run)
-            run = ""
-        if name == "SUBPATTERN":
-            out.extend(_required_literals(list(arg[-1])))
-        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and arg[0] >= 1:
-            out.extend(_required_literals(list(arg[2])))
-    if run:
-        out.append(run)
-    return out
-
 

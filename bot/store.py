@@ -7,6 +7,7 @@ atomic step, so no caller needs a lock around a read-then-write.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -14,6 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 Clock = Callable[[], float]
+Queued = Literal["added", "known", "full"]
+
+
+QUESTIONS_TTL = 90 * 86400.0
+"""Seconds a week's unanswered questions are kept by default: people's words, not counts."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +69,10 @@ class Store(Protocol):
 
     async def week_counters(self, week: str) -> dict[str, int]: ...
 
-    async def add_question(self, week: str, text: str, keep: int) -> None:
-        """Remember an unanswered question (no user id) in the week's list of the latest `keep`."""
+    async def add_question(self, week: str, text: str, keep: int,
+                           ttl: float = QUESTIONS_TTL) -> None:
+        """Remember an unanswered question (no user id) in the week's list of the latest `keep`;
+        the week's list is forgotten `ttl` seconds after this question."""
 
     async def questions(self, week: str, limit: int) -> list[str]:
         """The week's unanswered questions, newest first."""
@@ -115,14 +123,33 @@ class Store(Protocol):
     async def release(self, key: str, token: str) -> None:
         """Give up our lease at once, so another attempt need not wait for it to lapse."""
 
-    async def reserve(self, key: str, interval: float, after: float = 0.0) -> float:
+    async def reserve(self, key: str, interval: float, after: float = 0.0,
+                      longest: float = math.inf) -> float:
         """Book the next slot of something allowed once per `interval` seconds.
 
         Returns the seconds to wait before using it; shared by every instance,
         so together they keep a platform's rate. `after` keeps every slot at
         least that many seconds away (a platform's Retry-After) without adding
-        it to the slots already booked.
+        it to the slots already booked. A stored slot more than `longest`
+        seconds away was booked by no instance: the key is damaged, and is
+        started over (and logged) rather than waited for.
         """
+
+    # Nudges after customer calls (issue 16)
+
+    async def outbox_put(self, key: str, entry: str, limit: int) -> Queued:
+        """Keep `entry` until a worker has posted it, in one step with the duplicate check.
+
+        `known`: `key` is already waiting, or its claim (see `claim`) is settled, so
+        a delivery re-sent before or after it was posted is recognised; `full`:
+        `limit` entries wait already and nothing was added.
+        """
+
+    async def outbox(self, limit: int) -> dict[str, str]:
+        """Up to `limit` waiting entries by key (any of them, when more wait)."""
+
+    async def outbox_drop(self, key: str) -> None:
+        """Forget a waiting entry, once its claim is settled."""
 
 
 WEEKS_KEPT = 60
@@ -147,7 +174,9 @@ class MemoryStore:
         self._slots: dict[str, float] = {}
         self._weeks: dict[str, dict[str, int]] = {}
         self._questions: dict[str, deque[str]] = {}
+        self._questions_until: dict[str, float] = {}
         self._values: dict[str, str] = {}
+        self._outbox: dict[str, str] = {}
 
     async def first_time(self, key: str, ttl: float) -> bool:
         now = self._clock()
@@ -197,15 +226,27 @@ class MemoryStore:
     async def week_counters(self, week: str) -> dict[str, int]:
         return dict(sorted(self._weeks.get(week, {}).items()))
 
-    async def add_question(self, week: str, text: str, keep: int) -> None:
-        kept = self._questions.get(week)
+    async def add_question(self, week: str, text: str, keep: int,
+                           ttl: float = QUESTIONS_TTL) -> None:
+        kept = self._live_questions(week)
         if kept is None or kept.maxlen != keep:
             kept = self._questions[week] = deque(kept or (), maxlen=max(1, keep))
         kept.appendleft(text)
+        self._questions_until[week] = self._clock() + ttl
         _keep_latest(self._questions)
+        self._questions_until = {w: t for w, t in self._questions_until.items()
+                                 if w in self._questions}
 
     async def questions(self, week: str, limit: int) -> list[str]:
-        return list(self._questions.get(week, ()))[: max(0, limit)]
+        return list(self._live_questions(week) or ())[: max(0, limit)]
+
+    def _live_questions(self, week: str) -> deque[str] | None:
+        """The week's questions, unless their time ran out: then they are dropped, as Redis
+        expires them."""
+        if self._questions_until.get(week, math.inf) <= self._clock():
+            self._questions.pop(week, None)
+            del self._questions_until[week]
+        return self._questions.get(week)
 
     async def set_value(self, name: str, value: str) -> None:
         self._values[name] = value
@@ -274,11 +315,28 @@ class MemoryStore:
         if self._claims.get(key, ("", 0.0))[0] == f"lease:{token}":
             del self._claims[key]
 
-    async def reserve(self, key: str, interval: float, after: float = 0.0) -> float:
+    async def reserve(self, key: str, interval: float, after: float = 0.0,
+                      longest: float = math.inf) -> float:
         now = self._clock()
-        start = max(self._slots.get(key, now), now + after)
+        booked = self._slots.get(key, now)
+        start = max(booked if booked <= now + longest else now, now + after)
         self._slots[key] = start + interval
         return start - now
+
+    async def outbox_put(self, key: str, entry: str, limit: int) -> Queued:
+        value, expires = self._claims.get(key, ("", 0.0))
+        if key in self._outbox or (value.startswith("done:") and expires > self._clock()):
+            return "known"
+        if len(self._outbox) >= limit:
+            return "full"
+        self._outbox[key] = entry
+        return "added"
+
+    async def outbox(self, limit: int) -> dict[str, str]:
+        return dict(list(self._outbox.items())[: max(0, limit)])
+
+    async def outbox_drop(self, key: str) -> None:
+        self._outbox.pop(key, None)
 
     def _attempt(self, key: str, now: float) -> int:
         count, expires = self._attempts.get(key, (0, 0.0))

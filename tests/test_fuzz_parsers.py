@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from adapters import slack_payloads, teams_cards
+from bot.calls import Call
 from bot.messages import Message
 from bot.playbooks import Playbook, PlaybookErrors, parse_playbook
-from touchpoint import webhooks
+from touchpoint import call_payloads, webhooks
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 bounded = settings(max_examples=150, deadline=None,
@@ -189,7 +190,45 @@ def test_webhook_bodies_parse_or_name_the_bad_field(body: bytes,
         return
     assert call.platform in platforms
     assert call.channel and not any(c.isspace() for c in call.channel)
-    assert call.customer and call.summary
+    assert call.customer and call.texts and call.texts[0]
+
+
+# --- call recorders: Gong and Zoom ------------------------------------------------------------
+
+
+def _call_body(value: Any) -> bytes:
+    return json.dumps(value, allow_nan=True).encode()
+
+
+@bounded
+@given(body=st.one_of(mutated(["calls/gong_call.json"]), json_values).map(_call_body))
+def test_gong_bodies_read_into_a_call_or_name_the_bad_field(body: bytes) -> None:
+    try:
+        found = call_payloads.gong_call(body)
+    except call_payloads.BadPayload as exc:
+        assert str(exc)
+        return
+    call = found.call
+    assert call.source == "gong" and call.id and isinstance(found.is_test, bool)
+    assert Call.from_json(call.to_json()) == call
+    assert all(isinstance(t, str) and t for t in call.texts)
+
+
+@bounded
+@given(body=st.one_of(mutated(["calls/zoom_meeting_ended.json", "calls/zoom_url_validation.json"]),
+                      json_values).map(_call_body))
+def test_zoom_bodies_read_into_an_event_or_name_the_bad_field(body: bytes) -> None:
+    try:
+        event = call_payloads.zoom_event(body)
+    except call_payloads.BadPayload as exc:
+        assert str(exc)
+        return
+    assert event.event
+    if event.event == "endpoint.url_validation":
+        assert event.plain_token
+    if event.call is not None:
+        assert event.call.id and event.call.host
+        assert Call.from_json(event.call.to_json()) == event.call
 
 
 # --- playbooks -------------------------------------------------------------------------------

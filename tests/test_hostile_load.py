@@ -56,7 +56,7 @@ from slack_harness import (  # noqa: E402
 from test_hostile_input import SLOW_PLAYBOOK, STRANGE_TEXTS  # noqa: E402
 
 from bot.library import PlaybookSet  # noqa: E402
-from touchpoint import signing, webhooks  # noqa: E402
+from touchpoint import call_signatures, webhooks  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TEAMS_MESSAGE = ROOT / "tests" / "fixtures" / "teams" / "personal_message.json"
@@ -181,9 +181,10 @@ class Traffic:
         if kind == "forged-hook":
             body = json.dumps({"platform": "slack", "channel": channel, "customer": "Acme",
                                "summary": rng.choice(self.nudges)}).encode()
-            return Request(kind, webhooks.ROUTE, body, {
-                "Content-Type": json_type, webhooks.HEADER: signing.sign("another", body)},
-                401, None)
+            forged = call_signatures.webhook_headers("another", body, f"msg_{n}",
+                                                     int(time.time()))
+            return Request(kind, webhooks.ROUTE, body, {"Content-Type": json_type, **forged},
+                           401, None)
         if kind == "teams-bad-json":
             body = b'{"type": "message", "id": "' + MARK.encode() + b'", "text": '
             return Request(kind, "/api/messages", body, {"Content-Type": json_type}, 400, None)

@@ -63,7 +63,7 @@ from slack_harness import (  # noqa: E402
 )
 
 from bot.library import PlaybookSet  # noqa: E402
-from touchpoint import signing, webhooks  # noqa: E402
+from touchpoint import call_signatures, webhooks  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 8
@@ -192,8 +192,9 @@ class Load:
             payload = {"platform": "slack", "channel": channel, "customer": "Acme",
                        "summary": rng.choice(self.nudges), "owner": "U0OWNER01"}
             body = json.dumps(payload).encode()
-            return body, {"Content-Type": "application/json",
-                          webhooks.HEADER: signing.sign(HOOK_SECRET, body)}, webhooks.ROUTE, \
+            signed = call_signatures.webhook_headers(HOOK_SECRET, body, f"msg_soak_{n}",
+                                                     int(time.time()))
+            return body, {"Content-Type": "application/json", **signed}, webhooks.ROUTE, \
                 ("post", channel)
         ts = f"{1_700_000_000 + n}.000100"
         if kind == "channel":
@@ -234,8 +235,12 @@ async def _edit_playbooks(http: aiohttp.ClientSession, load: Load, folder: Path,
     for instance in list(load.alive):
         await _until(f"{instance.name} to reject the broken playbook",
                      _logged(instance, "playbooks rejected"))
-        if instance in load.alive:
-            assert (await health(http, instance))["playbooks"] == shipped  # last good set
+        try:
+            if instance in load.alive:
+                assert (await health(http, instance))["playbooks"] == shipped  # last good set
+        except aiohttp.ClientError:
+            if instance in load.alive:  # only the kill may cut this check short
+                raise
     (folder / NEW_PLAYBOOK).write_text(VALID_PLAYBOOK)
     for instance in list(load.alive):
         await _until(f"{instance.name} to load the fixed playbook",
@@ -346,7 +351,8 @@ async def test_two_instances_under_load_through_redis_restart_slack_errors_kill_
     duplicates = {k: n for k, n in answers.items() if n > 1}
     assert duplicates == {}
     for sent in load.sent:
-        assert sent.status in (200, 202) or (sent.status == 0 and sent.instance == "first"), sent
+        assert sent.status in (200, 202) or (sent.status == 0 and sent.instance == "first") \
+            or (sent.status == 503 and sent.kind == "call"), sent  # 503: Redis was down
     # Everything the SIGTERMed instance acknowledged was answered before it exited; what the
     # SIGKILLed one acknowledged may have died with it (Slack does not retry an acknowledged
     # request), but never twice.

@@ -61,6 +61,11 @@ class FanoutSettings:
     """The longest Retry-After waited out within a claim; longer ones come back later."""
     workers: int = 8
     """Posts one instance has in flight at once."""
+    longest_wait: float = 600.0
+    """The furthest away a platform's next slot can be: a Retry-After waited out
+    (`max_wait`) and the slots every instance booked meanwhile. A slot further away in
+    the store was booked by no instance (a damaged key): it is started over, not waited
+    for, so one bad value cannot hold the day's prompts back."""
 
     @property
     def keep(self) -> float:
@@ -158,11 +163,13 @@ class Pacer:
     """
 
     def __init__(self, store: Store, rate: float, channel_interval: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, *,
+                 longest: float = FanoutSettings.longest_wait) -> None:
         self._store = store
         self._interval = 1.0 / rate
         self._channel_interval = channel_interval
         self._local = MemoryStore(clock=clock)
+        self._longest = longest
 
     async def channel_slot(self, platform: str, channel: str) -> float:
         """Seconds to wait before the next post to `channel` may go out."""
@@ -185,9 +192,15 @@ class Pacer:
 
     async def _reserve(self, key: str, interval: float, after: float = 0.0) -> float:
         try:
-            return await self._store.reserve(key, interval, after)
+            wait = await self._store.reserve(key, interval, after, self._longest)
         except Exception:  # any store backend's failure: pace this instance alone
             return await self._local.reserve(key, interval, after)
+        if wait > self._longest:  # a store that does not repair its keys: still no stall
+            log.warning("prompts: the store asked for a wait of %.0f s for %s, more than the "
+                        "%g s any instance books; pacing this instance alone", wait, key,
+                        self._longest)
+            return await self._local.reserve(key, interval, after)
+        return wait
 
 
 class Poster:
@@ -200,7 +213,8 @@ class Poster:
         self.outbounds = outbounds
         self.settings = settings
         self._playbooks = playbooks
-        self._pacer = pacer or Pacer(store, settings.rate, settings.channel_interval)
+        self._pacer = pacer or Pacer(store, settings.rate, settings.channel_interval,
+                                     longest=settings.longest_wait)
         self._sleep = sleep
 
     async def post(self, job: Job) -> Status:

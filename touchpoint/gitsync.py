@@ -12,6 +12,9 @@ the rest along within seconds rather than at their next scheduled fetch.
 
 Git runs as an asyncio subprocess with a timeout and no terminal prompt, so a
 slow or unreachable host never blocks the event loop or waits for a password.
+A commit is looked at before it is checked out: one holding a symbolic link
+(which could make the loader read, and quote in its errors, any file of the
+server) or too big a tree is rejected like an invalid set, and remembered.
 """
 
 from __future__ import annotations
@@ -42,6 +45,38 @@ TREES_KEPT = 2
 
 class GitError(Exception):
     """A git command failed; the message is git's own last words, without credentials."""
+
+
+class RefusedCommit(GitError):
+    """A commit whose files are not checked out: symbolic links, or too much of them."""
+
+
+BLOCK = 4096
+"""What one file takes on disk at least: a commit of a million empty files is no small one."""
+
+
+async def inspect(git_dir: Path, commit: str, max_bytes: int) -> None:
+    """Refuse a commit that holds a symbolic link (it could point anywhere on the server, and
+    the loader would read and quote it) or whose files would take more than `max_bytes`."""
+    listing = await git(f"--git-dir={git_dir.absolute()}", "ls-tree", "-r", "-l", "-z",
+                        "--full-tree", "--end-of-options", commit)
+    links: list[str] = []
+    total = 0
+    for entry in filter(None, listing.split("\0")):
+        info, _, path = entry.partition("\t")
+        mode, _, rest = info.partition(" ")
+        size = rest.split()[-1] if rest.split() else "-"
+        if mode == "120000":
+            links.append(path)
+        elif size.isdigit():
+            total += max(BLOCK, int(size))
+    if links:
+        shown = ", ".join(links[:5]) + (f" and {len(links) - 5} more" if len(links) > 5 else "")
+        raise RefusedCommit(f"{shown}: symbolic links are not followed out of the repository; "
+                            "commit the files themselves")
+    if total > max_bytes:
+        raise RefusedCommit(f"its files take {total / 1e6:.1f} MB, more than the "
+                            f"{max_bytes / 1e6:g} MB TOUCHPOINT_PLAYBOOKS_GIT_MAX_MB allows")
 
 
 def redact(url: str) -> str:
@@ -115,9 +150,11 @@ class GitFollower:
 
     def __init__(self, url: str, branch: str, path: str, cache: Path, reloader: Reloader, *,
                  store: Store | None = None, interval: float = 300.0,
-                 converge_every: float = CONVERGE_EVERY,
+                 converge_every: float = CONVERGE_EVERY, max_bytes: int = 50_000_000,
                  clock: Callable[[], float] = time.time) -> None:
         self.url = url
+        self.max_bytes = max_bytes
+        """The most a commit's checkout may take (`TOUCHPOINT_PLAYBOOKS_GIT_MAX_MB`)."""
         self.branch = branch
         self.path = path
         self.cache = cache
@@ -178,8 +215,14 @@ class GitFollower:
     async def _switch(self, head: str, reason: str, requested_by: str) -> ReloadOutcome:
         tree = self.cache / "trees" / head
         try:
+            await inspect(self.repo, head, self.max_bytes)  # a tree kept from before too
             if not await asyncio.to_thread(tree.exists):
                 await checkout(self.repo, head, tree)
+        except RefusedCommit as exc:
+            outcome = await self.reloader.refuse(f"{reason} (commit {head[:12]})",
+                                                 [f"commit {head[:12]}: {exc}"], requested_by)
+            self._rejected[head] = outcome
+            return outcome
         except (GitError, OSError) as exc:
             self.problem = f"checking out {head[:12]} failed: {exc}"
             log.error("git: %s", self.problem)

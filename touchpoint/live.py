@@ -79,7 +79,8 @@ def attach(app: web.Application, handler: Handler, settings: Settings, store: St
     if settings.playbooks_git:
         git = GitFollower(settings.playbooks_git, settings.playbooks_branch,
                           settings.playbooks_git_path, settings.playbooks_git_cache, reloader,
-                          store=store, interval=settings.playbooks_git_interval)
+                          store=store, interval=settings.playbooks_git_interval,
+                          max_bytes=round(settings.playbooks_git_max_mb * 1_000_000))
     if git is None and settings.watch_interval > 0:
         reloader.remember_files()
     live = LivePlaybooks(reloader, git)
@@ -102,7 +103,11 @@ def attach(app: web.Application, handler: Handler, settings: Settings, store: St
 
     async def start(_: web.Application) -> None:
         if git is not None:
-            outcome = await git.sync("start")
+            try:
+                outcome = await git.sync("start")
+            except Exception as exc:  # a bug: serve what was loaded before, fetch later
+                log.exception("git: the first sync failed")
+                outcome = ReloadOutcome(False, False, "", 0, (f"{type(exc).__name__}: {exc}",))
             if git.commit:
                 log.info("git: serving %s at %s", git.describe(), git.commit[:12])
             else:

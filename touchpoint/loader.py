@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from bot.library import PlaybookSet
@@ -15,11 +16,14 @@ from bot.playbooks import (
     parse_background,
     parse_playbooks,
 )
+from bot.routing import ROUTING, Routing, parse_routing
 from bot.schedule import Subscription, parse_schedule
+
+log = logging.getLogger("touchpoint.loader")
 
 BACKGROUND = "background.yaml"
 SCHEDULE = "schedule.yaml"
-NOT_PLAYBOOKS = frozenset({"schedule.yaml", "schedule.yml", BACKGROUND})
+NOT_PLAYBOOKS = frozenset({"schedule.yaml", "schedule.yml", BACKGROUND, ROUTING})
 
 
 def playbook_files(folder: Path) -> list[Path]:
@@ -36,12 +40,14 @@ def playbook_files(folder: Path) -> list[Path]:
 
 
 def _read_text(path: Path) -> str:
-    """A playbook or schedule file's text: UTF-8, at most `MAX_FILE_BYTES`; else a
+    """A playbook, background or schedule file's text: UTF-8, at most `MAX_FILE_BYTES`; else a
     `PlaybookError` saying why not."""
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
+        with path.open("rb") as file:  # never more than the cap, even if the file grows
+            data = file.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
             raise ValueError(f"file is larger than {MAX_FILE_BYTES} bytes")
-        return path.read_text(encoding="utf-8")
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except (OSError, ValueError) as exc:
         reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
         raise PlaybookError(str(path), 1, 1, "", reason) from None
@@ -73,11 +79,11 @@ def load_folder(folder: Path, version: str = "") -> PlaybookSet:
     path = folder / BACKGROUND
     if path.is_file():
         try:
-            background = parse_background(str(path), path.read_text(encoding="utf-8"))
+            background = parse_background(str(path), _read_text(path))
         except PlaybookErrors as exc:
             errors.extend(exc.errors)
-        except (OSError, UnicodeDecodeError) as exc:
-            errors.append(PlaybookError(str(path), 1, 1, "", f"cannot read: {exc}"))
+        except PlaybookError as exc:
+            errors.append(exc)
     if errors:
         raise PlaybookErrors(errors)
     return PlaybookSet.build(playbooks, background, version)
@@ -93,3 +99,45 @@ def load_schedule(folder: Path, playbook_ids: Iterable[str]) -> list[Subscriptio
     except PlaybookError as exc:
         raise PlaybookErrors([exc]) from None
     return parse_schedule(str(path), text, playbook_ids)
+
+
+def load_routing(folder: Path) -> Routing:
+    """Where call nudges go, from `folder/routing.yaml` (the defaults if absent);
+    `PlaybookErrors` if it is bad."""
+    path = folder / ROUTING
+    if not path.is_file():
+        return Routing()
+    try:
+        text = _read_text(path)
+    except PlaybookError as exc:
+        raise PlaybookErrors([exc]) from None
+    return parse_routing(str(path), text)
+
+
+class LiveRouting:
+    """`routing.yaml` of the live playbook folder, read again when it changes.
+
+    A file that does not validate is logged and the last good routing kept, as a
+    bad playbook keeps the last good set: the nudges keep going where they went.
+    """
+
+    def __init__(self, folder: Callable[[], Path]) -> None:
+        self._folder = folder
+        self._seen: tuple[Path, int, int] | None = None
+        self._routing = Routing()
+
+    def current(self) -> Routing:
+        path = self._folder() / ROUTING
+        try:
+            stat = path.stat()
+            seen = (path, stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            seen = (path, 0, -1)
+        if seen != self._seen:
+            self._seen = seen
+            try:
+                self._routing = load_routing(path.parent)
+            except PlaybookErrors as exc:
+                log.error("routing.yaml rejected; keeping the routing in use:\n%s",
+                          "\n".join(f"  {e}" for e in exc.errors))
+        return self._routing

@@ -153,6 +153,10 @@ class Metrics:
                                          "not the work done after it).", ("route",))
         self.scheduler_posts = Counter("touchpoint_scheduler_posts_total",
                                        "Scheduled channel posts, by result.", ("result",))
+        self.call_nudges = Counter("touchpoint_call_nudges_total",
+                                   "Tries at nudges after customer calls, by outcome (posted, "
+                                   "retry, unrouted: nobody to nudge, gone, failed).",
+                                   ("outcome",))
         self.reloads = Counter("touchpoint_playbook_reloads_total",
                                "Playbook reloads, by result (ok, unchanged, rejected).",
                                ("result",))
@@ -183,7 +187,7 @@ class Metrics:
         parts: list[Counter | Histogram | Gauge] = [
             self.messages, self.latency, self.errors, self.matches, self.unmatched,
             self.feedback, self.requests, self.request_latency, self.scheduler_posts,
-            self.reloads, *self._gauges,
+            self.reloads, self.call_nudges, *self._gauges,
         ]
         return "\n".join(line for part in parts for line in part.render()) + "\n"
 

@@ -3,7 +3,8 @@
 Managers change playbooks while the bot serves, and a typo in one file must
 never take guidance down: a new set is loaded and indexed off the event loop,
 and only a fully valid set replaces the live one (in one assignment, through
-`Handler.swap`). A rejected change is reported with every `file:line` error in
+`Handler.swap`); whatever goes wrong while loading one, even running out of
+memory, makes it a rejected set. A rejected change is reported with every `file:line` error in
 the log and to the admin who asked, or to `TOUCHPOINT_ADMIN_CHANNEL`.
 """
 
@@ -100,8 +101,10 @@ class Reloader:
             except PlaybookErrors as exc:
                 errors = [str(e) for e in exc.errors]
                 return await self._reject(reason, requested_by, target, errors, shown_as)
-            except (OSError, ValueError) as exc:
-                errors = [f"{target}: cannot load: {exc}"]
+            except Exception as exc:  # MemoryError, a bug: still only a rejected set
+                if not isinstance(exc, OSError | ValueError):
+                    log.error("loading %s failed unexpectedly", target, exc_info=exc)
+                errors = [f"{target}: cannot load: {type(exc).__name__}: {exc}"]
                 return await self._reject(reason, requested_by, target, errors, shown_as)
             live = self.handler.playbooks
             changed = not _same(live, library)
@@ -117,8 +120,14 @@ class Reloader:
             return ReloadOutcome(True, changed, library.version, len(library.playbooks),
                                  reason=reason)
 
-    async def _reject(self, reason: str, requested_by: str, target: Path, errors: list[str],
-                      shown_as: tuple[str, str] | None) -> ReloadOutcome:
+    async def refuse(self, reason: str, errors: list[str], requested_by: str = "",
+                     ) -> ReloadOutcome:
+        """Report a change rejected before it could be loaded (a git commit's files)."""
+        async with self._lock:
+            return await self._reject(reason, requested_by, None, errors, None)
+
+    async def _reject(self, reason: str, requested_by: str, target: Path | None,
+                      errors: list[str], shown_as: tuple[str, str] | None) -> ReloadOutcome:
         if shown_as is not None:
             errors = [e.replace(shown_as[0], shown_as[1], 1) for e in errors]
         if target == self.folder:

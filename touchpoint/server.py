@@ -10,14 +10,17 @@ import asyncio
 import gc
 import logging
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
 
 from aiohttp import web
 
 from adapters import teams
 from adapters.bodies import MAX_BODY
+from adapters.outbound import Outbound
 from adapters.redis_store import RedisStore
 from bot.admin import Admins
 from bot.analytics import Observer
@@ -27,7 +30,8 @@ from bot.messages import Reply
 from bot.playbooks import PlaybookErrors
 from bot.store import MemoryStore, Store
 from touchpoint import live, metrics, scheduler, webhooks
-from touchpoint.loader import load_folder
+from touchpoint.call_outbox import CallOutbox, OutboxSettings
+from touchpoint.loader import LiveRouting, load_folder
 from touchpoint.reload import Poster
 from touchpoint.settings import Settings
 from touchpoint.web import app as web_pages
@@ -67,6 +71,27 @@ def build_app(settings: Settings, handler: Handler) -> web.Application:
     app[HEALTH_KEY] = Health()
     app.router.add_get("/healthz", healthz)
     return app
+
+
+def store_notice(settings: Settings) -> tuple[int, str]:
+    """The log level and line that say at start which store holds the state.
+
+    Memory only is a warning: on a restart mutes, subscriptions, Teams conversation
+    references and counts are gone, and instances do not share them. The Redis URL is
+    shown without its password.
+    """
+    if not settings.redis_url:
+        return logging.WARNING, (
+            "store: this process's memory only (REDIS_URL is not set): mutes, channel "
+            "subscriptions, Teams conversation references and usage counts are lost on "
+            "restart and not shared with other instances")
+    parsed = urlparse(settings.redis_url)
+    if parsed.scheme == "unix":
+        where = f"unix://{parsed.path}"
+    else:
+        host = f"[{parsed.hostname}]" if ":" in (parsed.hostname or "") else parsed.hostname
+        where = f"{parsed.scheme}://{host}:{parsed.port or 6379}{parsed.path or '/0'}"
+    return logging.INFO, f"store: Redis at {where} (prefix {settings.redis_prefix!r})"
 
 
 def make_store(settings: Settings) -> Store:
@@ -121,6 +146,26 @@ def attach_slack(app: web.Application, handler: Handler, settings: Settings,
     slack.attach(app, handler, settings, http=http, socket_mode=bool(settings.slack_app_token))
 
 
+def attach_calls(app: web.Application, handler: Handler, store: Store,
+                 outbounds: Mapping[str, Outbound], settings: Settings,
+                 folder: Callable[[], Path],
+                 observe: Callable[[str], None] = lambda outcome: None) -> CallOutbox:
+    """The call-ended, Gong and Zoom routes, and the outbox worker that posts their nudges."""
+    routing = LiveRouting(folder)
+    outbox = CallOutbox(store, handler, outbounds, routing.current,
+                        OutboxSettings(lease=settings.call_lease,
+                                       retry_max=settings.call_retry_max), observe)
+    secrets = webhooks.HookSecrets(
+        call=settings.call_webhook_secret or settings.webhook_secret,
+        legacy=(settings.webhook_secret or settings.call_webhook_secret)
+        if settings.webhook_legacy else "",
+        gong_public_key=settings.gong_public_key,
+        gong_url_key=settings.gong_url_key, zoom=settings.zoom_secret)
+    webhooks.attach(app, outbox, secrets, frozenset(outbounds), lambda: handler.playbooks,
+                    routing.current)
+    return outbox
+
+
 def make_handler(settings: Settings, store: Store, observer: Observer | None = None) -> Handler:
     try:
         library = load_folder(settings.playbooks)
@@ -131,7 +176,11 @@ def make_handler(settings: Settings, store: Store, observer: Observer | None = N
         log.info("no usable playbooks in %s (%s); waiting for git", settings.playbooks,
                  exc.errors[0])
         library = PlaybookSet.build([])
+    else:
+        log.info("playbooks: %d from %s (%s)", len(library.playbooks),
+                 settings.playbooks.resolve(), settings.playbooks_origin)
     handler_settings = HandlerSettings(nudge_cooldown=settings.nudge_cooldown,
+                                       questions_days=settings.questions_days,
                                        admins=Admins.parse(settings.admins))
     return Handler(library, store, handler_settings, observer=observer)
 
@@ -163,6 +212,7 @@ def admin_poster(app: web.Application, settings: Settings) -> Poster | None:
 
 async def serve(settings: Settings, host: str, port: int, socket_mode_only: bool = False) -> None:
     """Run until SIGTERM or SIGINT, then stop taking requests and finish the ones taken."""
+    log.log(*store_notice(settings))
     store = make_store(settings)
     registry = metrics.Metrics()
     handler = make_handler(settings, store, registry)
@@ -173,7 +223,8 @@ async def serve(settings: Settings, host: str, port: int, socket_mode_only: bool
     attach_slack(app, handler, settings, socket_mode_only)
     playbooks = live.attach(app, handler, settings, store, registry, admin_poster(app, settings))
     outbounds = scheduler.outbounds_for(app, settings, store)
-    webhooks.attach(app, handler, outbounds, settings.webhook_secret)
+    attach_calls(app, handler, store, outbounds, settings,
+                 lambda: playbooks.reloader.folder, registry.call_nudges.inc)
     scheduler.attach(app, store, outbounds, lambda: handler.playbooks.playbooks,
                      lambda: playbooks.reloader.folder, settings,
                      observe=registry.scheduler_posts.inc)

@@ -15,11 +15,21 @@ from pathlib import Path
 from typing import TypedDict
 from urllib.parse import parse_qs, unquote, urlparse
 
+from touchpoint import shipped
+from touchpoint.call_signatures import load_public_key, webhook_key
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 REDIS_CERT_REQS = ("none", "optional", "required")
 REDIS_TLS_FILES = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
 TEAMS_APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
+TEAMS_SERVICE_URLS = (r"^https://(smba\.trafficmanager\.net|[a-z0-9.-]+\.botframework\.com"
+                      r"|[a-z0-9.-]+\.botframework\.azure\.us|[a-z0-9.-]+\.teams\.microsoft\.com"
+                      r"|[a-z0-9.-]+\.teams\.microsoft\.us)(:443)?/")
+"""Teams' and the Bot Framework's connector hosts, and nothing anyone else can register."""
+TEAMS_OPENID_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+TEAMS_DEV_PREFIX = "teams-dev:"
+"""Added to the Redis key prefix in Teams dev mode, so it never shares a production's keys."""
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _TENANT_DOMAIN = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _FLAGS = {"": False, "0": False, "false": False, "no": False, "off": False,
@@ -35,6 +45,9 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     playbooks: Path = Path("playbooks")
+    playbooks_origin: str = "./playbooks"
+    """Why `playbooks` is that folder: `TOUCHPOINT_PLAYBOOKS`, `./playbooks`, or `shipped with
+    Touchpoint` (no setting and no ./playbooks here), so a command can say which it uses."""
     log_level: str = "INFO"
     nudge_cooldown: float = 6 * 3600.0
     port: int = 3000
@@ -51,10 +64,17 @@ class Settings:
     microsoft_app_id: str = ""
     """Empty: Teams is off (unless `teams_dev`)."""
     microsoft_app_password: str = field(default="", repr=False)
-    microsoft_app_type: str = "MultiTenant"
+    microsoft_app_type: str = "SingleTenant"
+    """New multi-tenant bot registrations are deprecated; `SingleTenant` needs the tenant id."""
     microsoft_app_tenant_id: str = ""
     teams_dev: bool = False
     """Unauthenticated Teams endpoint for local tools and tests; loopback callers only."""
+    teams_tenants: tuple[str, ...] = ()
+    """Tenant ids whose activities are served; empty: the app's own tenant (single tenant)."""
+    teams_service_urls: str = TEAMS_SERVICE_URLS
+    """The serviceUrls the bot posts to (a regular expression): Microsoft's connector hosts."""
+    teams_openid_url: str = TEAMS_OPENID_URL
+    """Where the Bot Framework's token signing keys are published."""
     admins: tuple[str, ...] = ()
     """User ids (`U0123`, `slack:U0123`, `teams:<aad id>`) who may reload and read stats."""
     admin_channel: str = ""
@@ -70,6 +90,8 @@ class Settings:
     """Seconds between two fetches; 0: only on the webhook, SIGHUP and /touchpoint reload."""
     playbooks_git_cache: Path = Path()
     """Where the repository is fetched to; empty: a folder per URL and branch in the temp dir."""
+    playbooks_git_max_mb: float = 50.0
+    """The most a commit's checkout may take, in MB; a larger commit is refused."""
     webhook_secret: str = field(default="", repr=False)
     """Verifies every `POST /hooks/...` (HMAC-SHA256, GitHub's X-Hub-Signature-256)."""
     prompt_grace: float = 7200.0
@@ -78,9 +100,26 @@ class Settings:
     """Daily-prompt posts per second to one workspace, shared by every instance."""
     prompt_lease: float = 60.0
     """Seconds an instance holds a channel's daily post before another may take over."""
+    questions_days: float = 90.0
+    """Days an unanswered question (scrubbed, for the manager page) is kept at most."""
     admin_token: str = field(default="", repr=False)
     """Opens the manager pages beyond this machine, to whoever signs in with it; empty: loopback
     only."""
+    call_webhook_secret: str = field(default="", repr=False)
+    """Verifies `POST /hooks/call-ended` (Standard Webhooks, `whsec_...`); empty: falls back to
+    `webhook_secret`."""
+    webhook_legacy: bool = False
+    """Also accept the old body-only `X-Touchpoint-Signature` on `/hooks/call-ended`."""
+    gong_public_key: str = field(default="", repr=False)
+    """The Gong rule's public key (PEM), for its signed JWT header; empty: no JWT check."""
+    gong_url_key: str = field(default="", repr=False)
+    """The Gong rule's "URL includes key" token (`/hooks/gong?key=...`)."""
+    zoom_secret: str = field(default="", repr=False)
+    """The Zoom app's secret token; empty: no `/hooks/zoom` route."""
+    call_lease: float = 60.0
+    """Seconds an instance holds a call's nudge before another may take it over."""
+    call_retry_max: float = 300.0
+    """The longest pause between two tries of a call nudge Slack or Teams did not take."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -122,9 +161,13 @@ class Settings:
             problems.append(f"TOUCHPOINT_REDIS_PREFIX={redis_prefix!r}: must be 1 to 100 "
                             "printable characters without spaces")
         teams = _teams_settings(env, problems)
+        if teams["teams_dev"]:
+            redis_prefix += TEAMS_DEV_PREFIX
         live = _live_settings(env, problems, defaults)
+        playbooks, origin = shipped.playbooks(text("TOUCHPOINT_PLAYBOOKS", ""), Path.cwd())
         settings = cls(
-            playbooks=Path(text("TOUCHPOINT_PLAYBOOKS", str(defaults.playbooks)) or "playbooks"),
+            playbooks=playbooks,
+            playbooks_origin=origin,
             log_level=log_level,
             nudge_cooldown=number("TOUCHPOINT_NUDGE_COOLDOWN", defaults.nudge_cooldown,
                                   0, 30 * 86400),
@@ -140,7 +183,9 @@ class Settings:
             prompt_grace=number("TOUCHPOINT_PROMPT_GRACE", defaults.prompt_grace, 60, 86400),
             prompt_rate=number("TOUCHPOINT_PROMPT_RATE", defaults.prompt_rate, 0.01, 1000),
             prompt_lease=number("TOUCHPOINT_PROMPT_LEASE", defaults.prompt_lease, 1, 3600),
+            questions_days=number("TOUCHPOINT_QUESTIONS_DAYS", defaults.questions_days, 7, 420),
             admin_token=_admin_token(env, problems),
+            **_call_settings(env, problems, defaults),
         )
         if problems:
             raise SettingsError(problems)
@@ -153,6 +198,9 @@ class _Teams(TypedDict):
     microsoft_app_type: str
     microsoft_app_tenant_id: str
     teams_dev: bool
+    teams_tenants: tuple[str, ...]
+    teams_service_urls: str
+    teams_openid_url: str
 
 
 def _teams_settings(env: Mapping[str, str], problems: list[str]) -> _Teams:
@@ -163,7 +211,7 @@ def _teams_settings(env: Mapping[str, str], problems: list[str]) -> _Teams:
     app_id = env.get("MicrosoftAppId", "").strip()
     password = env.get("MicrosoftAppPassword", "").strip()
     tenant = env.get("MicrosoftAppTenantId", "").strip()
-    raw_type = env.get("MicrosoftAppType", "").strip() or "MultiTenant"
+    raw_type = env.get("MicrosoftAppType", "").strip() or "SingleTenant"
     app_type = next((t for t in TEAMS_APP_TYPES if t.lower() == raw_type.lower()), "")
     raw_dev = env.get("TOUCHPOINT_TEAMS_DEV", "").strip().lower()
     dev = _FLAGS.get(raw_dev)
@@ -189,13 +237,37 @@ def _teams_settings(env: Mapping[str, str], problems: list[str]) -> _Teams:
         problems.append(f"MicrosoftAppPassword: required with MicrosoftAppId for a "
                         f"{app_type} bot (the client secret of the bot's app registration)")
     if app_id and app_type in ("SingleTenant", "UserAssignedMSI") and not tenant:
-        problems.append(f"MicrosoftAppTenantId: required for MicrosoftAppType={app_type}")
+        problems.append(f"MicrosoftAppTenantId: required for MicrosoftAppType={app_type} "
+                        "(the default; set MicrosoftAppType=MultiTenant for a multi-tenant "
+                        "registration)")
+    tenants = tuple(t.lower() for t in env.get("TOUCHPOINT_TEAMS_TENANTS", "")
+                    .replace(",", " ").split())
+    for bad in [t for t in tenants if not _GUID.match(t)]:
+        problems.append(f"TOUCHPOINT_TEAMS_TENANTS: {bad!r} is not a tenant id (a GUID)")
+    if (app_id and app_type in ("SingleTenant", "UserAssignedMSI") and tenant
+            and not _GUID.match(tenant) and not tenants):
+        problems.append("TOUCHPOINT_TEAMS_TENANTS: required when MicrosoftAppTenantId is a "
+                        "domain: set it to your tenant's id (a GUID), which Teams sends")
+    service_urls = env.get("TOUCHPOINT_TEAMS_SERVICE_URLS", "").strip() or TEAMS_SERVICE_URLS
+    try:
+        re.compile(service_urls)
+    except re.error as exc:
+        problems.append(f"TOUCHPOINT_TEAMS_SERVICE_URLS: not a regular expression ({exc})")
+    openid_url = env.get("TOUCHPOINT_TEAMS_OPENID_URL", "").strip() or TEAMS_OPENID_URL
+    parsed = urlparse(openid_url)
+    if not parsed.netloc or not (parsed.scheme == "https" or (
+            parsed.scheme == "http" and parsed.hostname in ("127.0.0.1", "localhost", "::1"))):
+        problems.append(f"TOUCHPOINT_TEAMS_OPENID_URL={openid_url!r}: must be an https:// URL "
+                        "(http:// only on this machine, for tests)")
     return {
         "microsoft_app_id": app_id,
         "microsoft_app_password": password,
-        "microsoft_app_type": app_type or "MultiTenant",
+        "microsoft_app_type": app_type or "SingleTenant",
         "microsoft_app_tenant_id": tenant,
         "teams_dev": dev,
+        "teams_tenants": tenants,
+        "teams_service_urls": service_urls,
+        "teams_openid_url": openid_url,
     }
 
 
@@ -208,6 +280,7 @@ class _Live(TypedDict):
     playbooks_git_path: str
     playbooks_git_interval: float
     playbooks_git_cache: Path
+    playbooks_git_max_mb: float
     webhook_secret: str
 
 
@@ -280,11 +353,83 @@ def _live_settings(env: Mapping[str, str], problems: list[str], defaults: Settin
                                           defaults.playbooks_git_interval, 86400),
         "playbooks_git_cache": Path(cache) if cache else
         Path(tempfile.gettempdir()) / f"touchpoint-playbooks-{branch_digest(git, branch)}",
+        "playbooks_git_max_mb": _number(problems, "TOUCHPOINT_PLAYBOOKS_GIT_MAX_MB",
+                                        env.get("TOUCHPOINT_PLAYBOOKS_GIT_MAX_MB"),
+                                        defaults.playbooks_git_max_mb, 1, 10_000,
+                                        "a number of megabytes"),
         "webhook_secret": env.get("TOUCHPOINT_WEBHOOK_SECRET", "").strip(),
     }
 
 
 MIN_TOKEN = 16
+
+
+class _Calls(TypedDict):
+    call_webhook_secret: str
+    webhook_legacy: bool
+    gong_public_key: str
+    gong_url_key: str
+    zoom_secret: str
+    call_lease: float
+    call_retry_max: float
+
+
+def _call_settings(env: Mapping[str, str], problems: list[str], defaults: Settings) -> _Calls:
+    """The senders of call nudges (issue 16): Touchpoint's own hook, Gong, Zoom.
+
+    Secrets and keys are never echoed into the problems.
+    """
+    secret = env.get("TOUCHPOINT_CALL_WEBHOOK_SECRET", "").strip()
+    if secret:
+        try:
+            key = webhook_key(secret) if secret.startswith("whsec_") else b""
+        except ValueError:
+            key = b""
+        if len(key) < MIN_TOKEN:
+            problems.append(f"TOUCHPOINT_CALL_WEBHOOK_SECRET: must be whsec_ followed by the "
+                            f"base64 of at least {MIN_TOKEN} random bytes (e.g. whsec_$(openssl "
+                            "rand -base64 32))")
+    raw_legacy = env.get("TOUCHPOINT_WEBHOOK_LEGACY", "").strip().lower()
+    legacy = _FLAGS.get(raw_legacy)
+    if legacy is None:
+        problems.append(f"TOUCHPOINT_WEBHOOK_LEGACY={raw_legacy!r}: must be 1 or 0")
+    gong_key = env.get("TOUCHPOINT_GONG_PUBLIC_KEY", "").strip()
+    if gong_key and "-----BEGIN" not in gong_key and len(gong_key) < 200:
+        path = Path(gong_key)
+        try:
+            gong_key = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"TOUCHPOINT_GONG_PUBLIC_KEY: neither a PEM key nor a readable file "
+                            f"({type(exc).__name__})")
+            gong_key = ""
+    if gong_key:
+        try:
+            load_public_key(gong_key)
+        except ValueError:
+            problems.append("TOUCHPOINT_GONG_PUBLIC_KEY: not an RSA public key (copy it from the "
+                            "Gong rule's Show public key, or give the path of a PEM file)")
+    url_key = env.get("TOUCHPOINT_GONG_URL_KEY", "").strip()
+    if url_key and not (MIN_TOKEN <= len(url_key) <= 256 and re.match(r"^[\w.~-]+$", url_key)):
+        problems.append(f"TOUCHPOINT_GONG_URL_KEY: must be {MIN_TOKEN} to 256 letters, digits, "
+                        "'-', '_', '.' or '~' (e.g. the output of openssl rand -hex 32)")
+    zoom = env.get("TOUCHPOINT_ZOOM_SECRET", "").strip()
+    if zoom and (len(zoom) < MIN_TOKEN or any(c.isspace() for c in zoom)):
+        problems.append(f"TOUCHPOINT_ZOOM_SECRET: must be the app's Secret Token (at least "
+                        f"{MIN_TOKEN} characters, no spaces)")
+
+    def seconds(name: str, default: float, low: float, high: float) -> float:
+        return _number(problems, name, env.get(name), default, low, high, "a number of seconds")
+
+    return {
+        "call_webhook_secret": secret,
+        "webhook_legacy": bool(legacy),
+        "gong_public_key": gong_key,
+        "gong_url_key": url_key,
+        "zoom_secret": zoom,
+        "call_lease": seconds("TOUCHPOINT_CALL_LEASE", defaults.call_lease, 1, 3600),
+        "call_retry_max": seconds("TOUCHPOINT_CALL_RETRY_MAX", defaults.call_retry_max, 0.1,
+                                  86400),
+    }
 
 
 def _admin_token(env: Mapping[str, str], problems: list[str]) -> str:

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 
 from adapters.redis_connection import StoreError, StoreUnavailable
 from adapters.redis_scripts import FIRST_TIME
-from adapters.redis_store import WEEK_TTL, RedisStore
+from adapters.redis_store import MUTE_MEMORY, WEEK_TTL, RedisStore
 from bot.handler import Handler
 from bot.library import PlaybookSet
 from bot.matcher import Mode
@@ -290,6 +290,7 @@ async def test_redis_down_degrades_and_guidance_still_answers(
     nudge = await reference.handle(message(nudge_text, kind="channel", id="ref"))
     assert guide and nudge
     assert await handler.handle(message(guide_text, id="Ev-before")) == guide
+    assert await handler.handle(message("lunch?", kind="channel", id="Ev-chatter")) == []
     assert await private_store.health() == "ok"
 
     private_redis.stop()
@@ -307,6 +308,30 @@ async def test_redis_down_degrades_and_guidance_still_answers(
     assert len(warnings) == 1 and "redis unreachable" in warnings[0]
     assert any("store unavailable" in r.getMessage() for r in caplog.records
                if r.name == "touchpoint.handler")
+
+
+async def test_redis_down_nobody_who_may_have_muted_the_bot_is_nudged(
+    private_redis: RedisServer, private_store: RedisStore, library: PlaybookSet,
+    clock: Clock,
+) -> None:
+    """A muted person got a nudge while Redis was down: the mute read as "not muted".
+    Now a mute this instance cannot read is a mute; what Redis said of a person a moment
+    before the outage still counts, for `MUTE_MEMORY` seconds."""
+    nudge_text, _ = example(library, "nudge")
+    other = RedisStore.from_url(private_redis.url, prefix=PREFIX)
+    try:
+        assert await Handler(library, other).handle(message("mute", user="U2"))
+    finally:
+        await other.close()
+    handler = Handler(library, private_store)
+    assert await handler.handle(message("lunch?", kind="channel", id="Ev0")) == []
+    private_redis.stop()
+    assert await handler.handle(message(nudge_text, kind="channel", user="U2", id="Ev1")) == []
+    assert await handler.handle(message(nudge_text, kind="channel", id="Ev2")) != []
+    assert not await private_store.is_muted("slack:U1")
+    clock.now += MUTE_MEMORY + 1
+    with pytest.raises(StoreUnavailable):
+        await private_store.is_muted("slack:U1")
 
 
 @pytest.mark.parametrize("call", [

@@ -112,6 +112,10 @@ async def test_slash_command_is_acknowledged_before_slack_is_called(
     assert playbook.title in shown
     assert all(step.replace("&", "&amp;") in shown for step in playbook.guidance)
     assert "Why this playbook" in shown
+    assert "Matched because" in shown and "Score" not in shown
+    summary = playbook.summary.replace("&", "&amp;")
+    assert sum(block.get("text", {}).get("text", "").count(summary)
+               for block in call.body["blocks"]) == 1
     assert buttons(call) == [
         ("Share in channel", "share", playbook_id),
         ("Helpful", "helpful", playbook_id),

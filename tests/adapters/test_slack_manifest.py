@@ -47,7 +47,12 @@ def test_every_event_has_its_scope_and_nothing_more_is_asked() -> None:
     m = manifest()
     scopes = set(m["oauth_config"]["scopes"]["bot"])
     assert set(NEEDS.values()) <= scopes
-    assert scopes - set(NEEDS.values()) == {"groups:read", "chat:write", "commands"}
+    assert scopes - set(NEEDS.values()) == {"groups:read", "chat:write", "commands",
+                                            "users:read.email"}
+
+
+def test_call_owners_can_be_found_by_e_mail() -> None:
+    assert "users:read.email" in manifest()["oauth_config"]["scopes"]["bot"]
 
 
 def test_socket_mode_is_a_flag_to_turn_on() -> None:

@@ -60,6 +60,51 @@ def test_questions_are_scrubbed(text: str, shown: str) -> None:
     assert analytics.scrub_question(text) == shown
 
 
+@pytest.mark.parametrize("text, shown", [
+    ("customer called from +1 (555) 123-4567 about it", "customer called from <number> about it"),
+    ("her number is 0612345678, call back", "her number is <number>, call back"),
+    ("ticket INC0012345 still open", "ticket <id> still open"),
+    ("id 123456789 in the CRM", "id <number> in the CRM"),
+    ("how do I tell John Smith that we are late", "how do I tell <name> that we are late"),
+    ("a complaint from Acme Widgets Ltd about billing", "a complaint from <name> about billing"),
+    ("mail from jane about the renewal", "mail from <name> about the renewal"),
+])
+def test_phone_numbers_ids_and_names_are_scrubbed(text: str, shown: str) -> None:
+    """They stayed in the stored questions, while the manager page said names were removed."""
+    assert analytics.scrub_question(text) == shown
+
+
+@pytest.mark.parametrize("text", [
+    "tell me how to answer a complaint from the customer",
+    "we offered 30% off for 3 seats in 2 teams",
+    "what do I say to a prospect from scratch",
+])
+def test_ordinary_words_and_small_numbers_stay(text: str) -> None:
+    assert analytics.scrub_question(text) == text
+
+
+def test_a_question_is_kept_at_most_the_days_set() -> None:
+    sunday_night = MONDAY + 6 * 86400 + 14 * 3600  # 23:00
+    assert analytics.question_ttl(MONDAY, 90) == 90 * 86400 - 9 * 3600
+    assert analytics.question_ttl(sunday_night, 90) == 90 * 86400 - (6 * 86400 + 23 * 3600)
+    assert analytics.question_ttl(sunday_night, 7) == 3600
+
+
+async def test_unanswered_questions_are_forgotten_after_the_days_set(
+        library: PlaybookSet, clock: Clock) -> None:
+    """They were kept for 60 weeks, the counters' time; now `TOUCHPOINT_QUESTIONS_DAYS`."""
+    store_clock = Clock(0.0)
+    store = MemoryStore(clock=store_clock)
+    handler = Handler(library, store, HandlerSettings(questions_days=30), clock=clock)
+    await handler.handle(msg("xyzzy plugh frobnicate"))
+    kept_for = 30 * 86400 - 9 * 3600  # from Monday 09:00 to 30 days after Monday 00:00
+    store_clock.now = kept_for - 1
+    assert await store.questions("2024-W05", 5) == ["xyzzy plugh frobnicate"]
+    store_clock.now = kept_for
+    assert await store.questions("2024-W05", 5) == []
+    assert await store.week_counters("2024-W05") == {"unmatched": 1}, "counts stay"
+
+
 def test_long_questions_are_cut() -> None:
     assert len(analytics.scrub_question("word " * 200)) == analytics.MAX_QUESTION
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.playbooks import PlaybookErrors, parse_background, parse_playbook, parse_playbooks
+from bot.playbooks import (
+    MAX_UNINDEXED_REGEXES,
+    PlaybookErrors,
+    parse_background,
+    parse_playbook,
+    parse_playbooks,
+)
 
 GOOD = """\
 id: price
@@ -201,3 +207,34 @@ def test_background_errors_are_located_and_name_its_own_fields(
     with pytest.raises(PlaybookErrors) as info:
         parse_background("playbooks/background.yaml", text)
     assert [str(e) for e in info.value.errors] == expected
+
+
+@pytest.mark.parametrize("pattern", ["a{10000000}", "x{4294967294}", "a{1001,}",
+                                     "(a{1000}){1000}", "(?:ab{100}){100}",
+                                     "\\p{L}{2000}"])
+def test_a_regex_that_would_take_too_much_memory_to_compile_is_refused(pattern: str) -> None:
+    """`regex` writes counted repeats out: `a{10000000}` alone held 2.6 GB per instance."""
+    [error] = errors_of(GOOD.replace("\\b\\d+ ?% off\\b", pattern))
+    assert error.startswith("playbooks/price.yaml:8:5: triggers[2]: regex is too costly: ")
+
+
+@pytest.mark.parametrize("pattern", ["a{1000}", "(ab){3}x{1,400}", "\\p{L}{50}"])
+def test_a_regex_with_modest_repeats_is_fine(pattern: str) -> None:
+    playbook = parse_playbook("p.yaml", GOOD.replace("\\b\\d+ ?% off\\b", pattern))
+    assert playbook.triggers[2].regex == pattern
+
+
+def test_regexes_without_a_literal_to_index_them_by_are_capped_per_set() -> None:
+    """Each such regex runs on every message; the set names the ones past the cap."""
+    def document(number: int, regexes: int) -> tuple[str, str]:
+        triggers = "".join(f"  - regex: '\\d{{{n + 1}}}%'\n" for n in range(regexes))
+        text = GOOD.replace("id: price", f"id: p{number}").replace(
+            "  - regex: '\\b\\d+ ?% off\\b'\n", triggers)
+        return f"playbooks/p{number}.yaml", text
+
+    assert len(parse_playbooks([document(1, MAX_UNINDEXED_REGEXES)])) == 1
+    with pytest.raises(PlaybookErrors) as info:
+        parse_playbooks([document(1, MAX_UNINDEXED_REGEXES - 1), document(2, 3)])
+    assert [str(e).split(": more than")[0] for e in info.value.errors] == [
+        "playbooks/p2.yaml:9:12: triggers[3].regex", "playbooks/p2.yaml:10:12: triggers[4].regex"]
+    assert f"more than {MAX_UNINDEXED_REGEXES} regexes" in str(info.value.errors[0])

@@ -9,6 +9,7 @@ checks the TTL Redis holds and then removes the key as expiry would.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator
 
 import pytest
@@ -83,7 +84,9 @@ async def harness(request: pytest.FixtureRequest, clock: Clock) -> AsyncIterator
         return
     url: str = request.getfixturevalue("redis_url")
     prefix: str = request.getfixturevalue("redis_prefix")
-    store = RedisStore.from_url(url, prefix=prefix)
+    # Timeouts far past any stall of a busy machine: the contract is about what the store
+    # keeps; how it fails fast when Redis is gone is tests/adapters/test_redis_store.py's.
+    store = RedisStore.from_url(url, prefix=prefix, connect_timeout=30, timeout=30)
     raw = Redis.from_url(url)
     try:
         yield RedisHarness(store, raw)
@@ -331,3 +334,35 @@ async def test_reserve_after_a_retry_after_does_not_add_to_the_queue(store: Stor
     assert 1.5 < await store.reserve("slack", 1.0) <= 2.0
     await store.reserve("slack", 0.0, after=10.0)
     assert 9.5 < await store.reserve("slack", 1.0) <= 10.0
+
+
+async def test_reserve_starts_over_a_slot_further_away_than_longest(store: Store) -> None:
+    await store.reserve("slack", 0.0, after=86400.0)
+    assert 86000 < await store.reserve("slack", 1.0, longest=math.inf)
+    assert await store.reserve("slack", 1.0, longest=600.0) < 1
+    assert 0.5 < await store.reserve("slack", 1.0, longest=600.0) <= 1.0
+
+
+async def test_outbox_keeps_an_entry_until_dropped_and_knows_it_meanwhile(store: Store) -> None:
+    assert await store.outbox_put("call:hook:1", '{"n": 1}', 10) == "added"
+    assert await store.outbox_put("call:hook:1", '{"n": 1, "again": true}', 10) == "known"
+    assert await store.outbox_put("call:hook:2", '{"n": 2}', 10) == "added"
+    assert await store.outbox(10) == {"call:hook:1": '{"n": 1}', "call:hook:2": '{"n": 2}'}
+    assert len(await store.outbox(1)) == 1
+    await store.outbox_drop("call:hook:1")
+    assert await store.outbox(10) == {"call:hook:2": '{"n": 2}'}
+
+
+async def test_outbox_recognises_a_key_whose_claim_is_settled(store: Store) -> None:
+    assert (await store.claim("call:gong:7", "t1", 30, 600)).state == "mine"
+    await store.settle("call:gong:7", "posted", 600)
+    assert await store.outbox_put("call:gong:7", "{}", 10) == "known"
+    assert await store.outbox(10) == {}
+    assert (await store.claim("call:gong:8", "t1", 30, 600)).state == "mine"
+    assert await store.outbox_put("call:gong:8", "{}", 10) == "added"  # a lease is no outcome
+
+
+async def test_outbox_refuses_beyond_its_limit(store: Store) -> None:
+    assert [await store.outbox_put(f"k{n}", "{}", 2) for n in range(3)] == \
+        ["added", "added", "full"]
+    assert len(await store.outbox(10)) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -10,6 +11,9 @@ from redis.asyncio import Redis
 
 from adapters.redis_store import WEEK_TTL, RedisStore
 from bot.store import WEEKS_KEPT, MemoryStore, Store
+
+STALL = 0.8
+"""Longer than the store's 0.5 s connect timeout, which is about Redis being unreachable."""
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -19,7 +23,9 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
         return
     url: str = request.getfixturevalue("redis_url")
     prefix: str = request.getfixturevalue("redis_prefix")
-    redis_store = RedisStore.from_url(url, prefix=prefix)
+    # Timeouts far past any stall of a busy machine: these tests are about what the store
+    # keeps; how it fails fast when Redis is gone is tests/adapters/test_redis_store.py's.
+    redis_store = RedisStore.from_url(url, prefix=prefix, connect_timeout=30, timeout=30)
     try:
         yield redis_store
     finally:
@@ -46,7 +52,14 @@ async def test_counting_adds_to_the_same_weekly_counter(store: Store) -> None:
 
 
 async def test_weekly_counters_add_up_under_concurrency(store: Store) -> None:
-    await asyncio.gather(*(store.incr_week("2024-W10", "nudge:x") for _ in range(40)))
+    """Forty increments at once, each on a connection of its own, while the process is
+    held up as on a busy machine (it once failed there: "Timeout connecting to server")."""
+    async def busy_machine() -> None:
+        await asyncio.sleep(0)  # the increments are on their way to Redis
+        time.sleep(STALL)  # the event loop does not run: as if the process were not scheduled
+
+    await asyncio.gather(*(store.incr_week("2024-W10", "nudge:x") for _ in range(40)),
+                         busy_machine())
     assert await store.week_counters("2024-W10") == {"nudge:x": 40}
 
 
@@ -93,6 +106,20 @@ async def test_redis_weekly_keys_expire(redis_url: str, redis_prefix: str) -> No
         assert await store.week_counters("2024-W05") == {"share:renewal": 1}
         await raw.set(f"{redis_prefix}value:broken", b"\xff")
         assert await store.get_value("broken") is None
+    finally:
+        await store.close()
+        await raw.aclose()
+
+
+async def test_redis_questions_expire_after_the_ttl_given(redis_url: str,
+                                                          redis_prefix: str) -> None:
+    store = RedisStore.from_url(redis_url, prefix=redis_prefix)
+    raw = Redis.from_url(redis_url)
+    try:
+        await store.add_question("2024-W05", "how do I quote a partner", keep=3, ttl=3600)
+        assert 3590 < await raw.ttl(f"{redis_prefix}questions:2024-W05") <= 3600
+        await store.add_question("2024-W06", "and a reseller", keep=3)
+        assert 89 * 86400 < await raw.ttl(f"{redis_prefix}questions:2024-W06") <= 90 * 86400
     finally:
         await store.close()
         await raw.aclose()

@@ -107,6 +107,8 @@ class FakeSlackAPI:
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._people: dict[str, str] = {}
         self._thread = threading.Thread(target=self._run, name="fake-slack-api", daemon=True)
 
     # lifecycle ------------------------------------------------------------
@@ -132,9 +134,11 @@ class FakeSlackAPI:
             self._channel_scripts.clear()
             self._limit = None
             self._history.clear()
+            self._people.clear()
         for method in list(self._holds):
             self.release(method)
         self._call_soon(self._close_sockets()).result(10)
+        self.accept()
 
     @property
     def url(self) -> str:
@@ -193,6 +197,19 @@ class FakeSlackAPI:
         if event is not None:
             self._loop.call_soon_threadsafe(event.set)
 
+    def add_person(self, email: str, user_id: str) -> None:
+        """Someone `users.lookupByEmail` finds; anyone else is `users_not_found`."""
+        with self._lock:
+            self._people[email.lower()] = user_id
+
+    def refuse(self) -> None:
+        """Stop listening, so every call is refused at connect: Slack unreachable."""
+        self._call_soon(self._stop_listening()).result(10)
+
+    def accept(self) -> None:
+        """Listen again on the same port, after `refuse`."""
+        self._call_soon(self._listen()).result(10)
+
     # inspection -----------------------------------------------------------
 
     def calls(self, method: str | None = None) -> list[Call]:
@@ -248,9 +265,19 @@ class FakeSlackAPI:
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
+        await self._listen()
         self.port = self._runner.addresses[0][1]
+
+    async def _listen(self) -> None:
+        assert self._runner is not None
+        if self._site is None:
+            self._site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
+            await self._site.start()
+
+    async def _stop_listening(self) -> None:
+        site, self._site = self._site, None
+        if site is not None:
+            await site.stop()
 
     async def _make_event(self) -> asyncio.Event:
         return asyncio.Event()
@@ -340,7 +367,19 @@ class FakeSlackAPI:
             return {**sent, "channel": body.get("channel", ""), "ts": ts, "message": message}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
+        if method == "users.lookupByEmail":
+            return self._lookup(str(body.get("email", "")))
         return {"ok": True}
+
+    def _lookup(self, email: str) -> dict[str, Any]:
+        """users.lookupByEmail, in the shape of Slack's answer (the fields the bot reads)."""
+        with self._lock:
+            user_id = self._people.get(email.lower())
+        if user_id is None:
+            return {"ok": False, "error": "users_not_found"}
+        return {"ok": True, "user": {"id": user_id, "team_id": "T0FAKETEAM",
+                                     "name": email.partition("@")[0], "deleted": False,
+                                     "is_bot": False, "profile": {"email": email}}}
 
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await _read(request)

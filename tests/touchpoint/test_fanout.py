@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from fakes.slack_api import FakeSlackAPI
+from redis.asyncio import Redis
 
 from adapters.redis_store import RedisStore
 from adapters.slack_outbound import EVENT_TYPE, SlackOutbound
@@ -322,3 +323,31 @@ async def test_chat_subscriptions_flags_and_the_next_runs_of_every_channel(
     # chat replaces git's 12:00, and 06:00 has passed today: soonest first, not by channel
     assert [(at.day, at.hour, sub.key) for at, sub in next_runs(from_git, [early], now)] == [
         (4, 9, "slack:C0GIT0001"), (5, 6, early.key)]
+
+
+async def test_a_hostile_pace_in_redis_is_started_over_not_waited_for(
+        redis_url: str, redis_prefix: str, slack_api: FakeSlackAPI, outbound: SlackOutbound,
+        library: PlaybookSet, caplog: pytest.LogCaptureFixture) -> None:
+    """A slot a day away, written into the shared pace key, held every prompt back 24 h."""
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    store = RedisStore.from_url(redis_url, redis_prefix)
+    raw = Redis.from_url(redis_url)
+    try:
+        seconds, micros = await raw.time()
+        await raw.set(f"{redis_prefix}pace:rate:slack", str((seconds + 86400) * 10**6 + micros))
+        posting = Poster(store, {"slack": outbound}, lambda: library.playbooks, FAST, sleep=sleep)
+        with caplog.at_level(logging.WARNING):
+            assert await posting.post(job("C0PACED01")) == "posted"
+            assert await posting.post(job("C0PACED02")) == "posted"
+        stored = int(await raw.get(f"{redis_prefix}pace:rate:slack") or 0)
+    finally:
+        await raw.aclose()
+        await store.close()
+    assert waits and max(waits) <= FAST.longest_wait, waits
+    assert stored < (seconds + FAST.longest_wait) * 10**6
+    [warning] = [r.getMessage() for r in caplog.records if "damaged key" in r.getMessage()]
+    assert f"{redis_prefix}pace:rate:slack held a slot further away" in warning

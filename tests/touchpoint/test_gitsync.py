@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from live_support import PlaybookRepo, break_weight, eventually, retitle
+from live_support import PLAYBOOKS, PlaybookRepo, break_weight, eventually, retitle
 
 from adapters.redis_store import RedisStore
 from bot.handler import Handler
@@ -18,6 +18,7 @@ from bot.messages import Message, Reply
 from bot.store import MemoryStore, Store
 from touchpoint import live, signing
 from touchpoint.gitsync import GitFollower, export_folder, redact
+from touchpoint.loader import load_folder
 from touchpoint.metrics import Metrics
 from touchpoint.server import build_app, make_handler
 from touchpoint.settings import Settings
@@ -200,3 +201,58 @@ async def test_export_folder_and_redact(repo: PlaybookRepo, tmp_path: Path) -> N
     old = await export_folder(repo.folder, first, tmp_path / "old")
     assert (old / "renewal.yaml").is_file() and old.name == "playbooks"
     assert redact("https://user:tok3n@git.example.com/pb.git") == "https://git.example.com/pb.git"
+
+
+async def test_a_regex_bomb_at_the_branch_head_is_a_rejected_commit_not_a_dead_server(
+        repo: PlaybookRepo, tmp_path: Path) -> None:
+    """`x{4294967294}` ran out of memory compiling: start-up died, and every sync retried it."""
+    path = repo.folder / "price-objection.yaml"
+    path.write_text(path.read_text().replace("regex: '", "regex: 'x{4294967294}|", 1))
+    bomb = repo.push("A regex bomb")
+    settings = settings_for(repo, tmp_path / "cache", playbooks=PLAYBOOKS)
+    async with instance(settings) as tp:
+        assert tp.git.commit == ""
+        assert len(tp.handler.playbooks.playbooks) == len(load_folder(PLAYBOOKS).playbooks)
+        [report] = tp.reports
+        assert any(b.startswith("playbooks/price-objection.yaml:6:") and "too costly" in b
+                   for s in report.sections for b in s.bullets), report
+        outcome = await tp.git.sync("the scheduled fetch")
+        assert not outcome.ok and len(tp.reports) == 1, "remembered as rejected, not retried"
+        assert bomb[:12] not in await tp.ask("about")
+
+
+@pytest.mark.parametrize("link, target", [("playbooks/passwd.yaml", "/etc/passwd"),
+                                          ("playbooks/etc", "/etc")])
+async def test_a_commit_with_a_symbolic_link_is_refused_and_no_server_file_is_read(
+        repo: PlaybookRepo, tmp_path: Path, link: str, target: str) -> None:
+    """`passwd.yaml -> /etc/passwd` was followed: its lines came back as errors, in the admin
+    channel, on the manager page and in `/touchpoint about`."""
+    async with instance(settings_for(repo, tmp_path / "cache")) as tp:
+        good = tp.git.commit
+        (repo.work / link).symlink_to(target)
+        linked = repo.push("Link a server file")
+        outcome = await tp.git.sync("the scheduled fetch")
+        assert not outcome.ok and await tp.git.sync("again") is outcome, "remembered"
+        [report] = tp.reports
+        answer = await tp.ask("reload")
+        assert "rejected" in answer and "root:" not in answer, answer
+        assert f"commit {linked[:12]}: {link}: symbolic links are not followed" in answer
+        assert [outcome.errors[0]] == [b for s in report.sections for b in s.bullets]
+        assert tp.git.commit == good
+        assert not (tmp_path / "cache" / "trees" / linked).exists()
+
+
+async def test_a_commit_too_big_to_check_out_is_refused(repo: PlaybookRepo,
+                                                        tmp_path: Path) -> None:
+    async with instance(settings_for(repo, tmp_path / "cache", playbooks_git_max_mb=1)) as tp:
+        good = tp.git.commit
+        (repo.work / "assets").mkdir()
+        (repo.work / "assets" / "video.bin").write_bytes(bytes(1_500_000))
+        big = repo.push("Add a video")
+        answer = await tp.ask("reload")
+        assert f"commit {big[:12]}: its files take 1." in answer, answer
+        assert "MB, more than the 1 MB TOUCHPOINT_PLAYBOOKS_GIT_MAX_MB allows" in answer
+        assert tp.git.commit == good
+        (repo.work / "assets" / "video.bin").unlink()
+        smaller = repo.push("Drop the video")
+        assert "Reloaded" in await tp.ask("reload") and tp.git.commit == smaller

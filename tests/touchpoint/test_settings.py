@@ -32,3 +32,11 @@ def test_every_problem_is_named_at_once() -> None:
 def test_bad_ports(port: str) -> None:
     with pytest.raises(SettingsError):
         Settings.from_env({"PORT": port})
+
+
+def test_questions_are_kept_90_days_unless_set() -> None:
+    assert Settings.from_env({}).questions_days == 90
+    assert Settings.from_env({"TOUCHPOINT_QUESTIONS_DAYS": "30"}).questions_days == 30
+    for bad in ("6", "421", "forever"):
+        with pytest.raises(SettingsError, match="TOUCHPOINT_QUESTIONS_DAYS"):
+            Settings.from_env({"TOUCHPOINT_QUESTIONS_DAYS": bad})

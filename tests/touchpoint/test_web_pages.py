@@ -153,6 +153,8 @@ async def test_a_chart_is_drawn_from_the_weekly_counters_in_the_store(
         first = await questions.first.inner_text()
         assert "trade fairs" in first and "×3" in first
         assert await questions.count() == 2
+        explained = await page.locator("p.muted", has_text="most frequent first").inner_text()
+        assert f"({analytics.SCRUBBED} removed)" in explained
         await screenshot(page, shots, "analytics")
         await questions.first.locator("a").click()
         await page.locator(".decision").wait_for()

@@ -69,6 +69,20 @@ def _table(total: analytics.WeekStats) -> Html:
               class_="numbers")
 
 
+def _calls(total: analytics.WeekStats) -> Html | None:
+    """Nudges after customer calls, and the calls nobody could be found for: those need a
+    route or a person in routing.yaml."""
+    if not total.calls and not total.unrouted_calls:
+        return None
+    found = el("p", f"{total.calls} nudges after customer calls.", class_="muted calls")
+    if not total.unrouted_calls:
+        return found
+    return el("div", found, el(
+        "p", f"{total.unrouted_calls} customer calls found nobody to nudge: no route in ",
+        el("code", "routing.yaml"), " matched, and their owner was not found by e-mail "
+        "(see docs/webhooks.md).", class_="warning unrouted-calls", role="status"))
+
+
 async def analytics_view(request: web.Request) -> web.Response:
     """`GET /manage/analytics?weeks=N`: charts per playbook, the table, unanswered questions."""
     ctx = context(request)
@@ -116,14 +130,16 @@ async def analytics_view(request: web.Request) -> web.Response:
         "p", "None kept in these weeks.", class_="muted")
     body = [el("h1", "Analytics"), choose,
             el("p", f"{labels[0]} to {labels[-1]}: {total.unmatched} questions matched no "
-               "playbook.", class_="muted"), legend(),
+               "playbook.", class_="muted"),
+            _calls(total), legend(),
             el("div", overall, charts, class_="charts"),
             el("p", "No guidance, nudges or feedback in these weeks: ", ", ".join(quiet),
                class_="muted quiet-playbooks") if quiet else None,
             el("h2", "Totals"), _table(total),
             el("h2", "The next playbooks to write"),
-            el("p", "The questions no playbook answered, most frequent first (names, ids and "
-               "e-mail addresses removed). Open one to see the near misses.", class_="muted"),
+            el("p", "The questions no playbook answered, most frequent first "
+               f"({analytics.SCRUBBED} removed). Open one to see the near misses.",
+               class_="muted"),
             questions]
     return respond(request, "Analytics", "analytics", body)
 
