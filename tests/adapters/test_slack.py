@@ -28,6 +28,7 @@ from slack_harness import (
 )
 
 from adapters.slack_web import SERVER_RETRIES
+from bot import feedback
 from bot.library import PlaybookSet
 
 
@@ -119,7 +120,7 @@ async def test_slash_command_is_acknowledged_before_slack_is_called(
     assert buttons(call) == [
         ("Share in channel", "share", playbook_id),
         ("Helpful", "helpful", playbook_id),
-        ("Not helpful", "not_helpful", playbook_id),
+        ("Not helpful", "not_helpful", feedback.button_value(playbook_id, text)),
         ("Show the whole playbook", "show", playbook_id),
     ]
     assert "thread_ts" not in call.body

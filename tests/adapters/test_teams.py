@@ -30,6 +30,7 @@ from adapters.teams_cards import ACTION_KEY, PLAYBOOK_KEY
 from adapters.teams_connector import service_url_check
 from adapters.teams_outbound import TeamsOutbound
 from adapters.teams_requests import MAX_ACTIVITY_BYTES
+from bot import feedback
 from bot.handler import Handler
 from bot.library import PlaybookSet
 from bot.messages import Reply
@@ -142,7 +143,7 @@ async def test_channel_mention_answers_in_its_thread_with_a_card(
     assert labels == ["Helpful", "Not helpful", "Show the whole playbook"]
     for action in actions_of(post):
         assert action["type"] == "Action.Execute"
-        assert action["data"][PLAYBOOK_KEY] == playbook_id
+        assert feedback.read_button(action["data"][PLAYBOOK_KEY])[0] == playbook_id
         assert action["fallback"]["type"] == "Action.Submit"
         assert action["fallback"]["data"] == action["data"]
 
