@@ -34,7 +34,7 @@ from bot import feedback
 from bot.handler import Handler
 from bot.library import PlaybookSet
 from bot.messages import Reply
-from bot.store import MemoryStore
+from bot.store import MemoryStore, Store
 from touchpoint.server import build_app
 from touchpoint.settings import TEAMS_SERVICE_URLS, Settings
 
@@ -52,7 +52,7 @@ FAST = teams.RetryPolicy(attempts=3, base_delay=0.01, max_delay=1.0)
 @dataclass
 class Running:
     url: str
-    store: MemoryStore
+    store: Store
     handler: Handler
     bot: teams.TeamsBot
     connector: FakeTeamsConnector
@@ -75,8 +75,8 @@ class Running:
 
 @contextlib.asynccontextmanager
 async def start(settings: Settings, library: PlaybookSet, connector: FakeTeamsConnector,
-                host: str = "127.0.0.1") -> AsyncIterator[Running]:
-    store = MemoryStore()
+                host: str = "127.0.0.1", store: Store | None = None) -> AsyncIterator[Running]:
+    store = store or MemoryStore()
     handler = Handler(library, store)
     app = build_app(settings, handler)
     bot = teams.attach(app, handler, settings, FAST)
@@ -385,7 +385,8 @@ async def test_action_execute_answers_in_the_invoke_response(
     assert answer["statusCode"] == 200
     assert answer["type"] == "application/vnd.microsoft.activity.message"
     assert answer["value"].startswith("Thanks")
-    assert len(server.connector.posted) == 1  # only the guidance card
+    posts = await server.connector.wait_for(2)  # the guidance card, then the form
+    assert [a["title"] for a in actions_of(posts[1])] == ["Send"]
     assert await server.store.counters("not_helpful") == {f"not_helpful:{playbook_id}": 1}
 
 
