@@ -5,7 +5,8 @@ reads, edits and commits (`git apply`), and shows its effect with the same repor
 as `touchpoint diff`. A correction's question goes to the playbook people chose
 (background.yaml for "none"). An unanswered question goes to the playbook that
 came closest, marked with a comment to check, since nobody chose it; one that no
-playbook came near is only listed.
+playbook came near (under `runner_up.FLOOR`, the score a second playbook needs to be
+offered) is only listed.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from bot import analytics, feedback
+from bot import analytics, feedback, runner_up
 from bot.library import PlaybookSet
 from bot.playbooks import PlaybookErrors
 from bot.store import Store
@@ -88,7 +89,7 @@ def plan(library: PlaybookSet, corrections: Sequence[feedback.Correction],
         seen.add(key)
         result = library.matcher.match(question, "guide")
         near = result.best or next(iter(result.suggestions(1)), None)
-        if near is None:
+        if near is None or near.score < runner_up.FLOOR:
             found.unplaced.append(question)
             continue
         found.additions.setdefault(near.playbook, []).append(Addition(

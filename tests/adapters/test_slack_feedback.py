@@ -4,10 +4,16 @@ fake Slack API, the answer kept in a real Redis."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from fakes.slack_api import FakeSlackAPI
 from slack_harness import (
@@ -20,12 +26,14 @@ from slack_harness import (
     texts_that_match,
     view_submission,
 )
+from web_support import serving
 
 from adapters import slack_feedback
 from adapters.redis_store import RedisStore
 from bot import analytics, feedback
 from bot.library import PlaybookSet
 from bot.messages import Form
+from touchpoint.settings import Settings
 
 
 @pytest.fixture
@@ -162,3 +170,78 @@ def test_the_modal_keeps_within_slacks_limits() -> None:
     assert len(view["title"]["text"]) <= 24 and len(view["submit"]["text"]) <= 24
     options = view["blocks"][0]["element"]["options"]
     assert len(options) == 100 and all(len(o["text"]["text"]) <= 75 for o in options)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def touchpoint_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("SLACK_", "TOUCHPOINT_", "REDIS_", "Microsoft"))}
+    environment.update(env)
+    return subprocess.run([sys.executable, "-m", "touchpoint.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, env=environment, timeout=300)
+
+
+async def test_from_the_modal_to_analytics_to_a_patch_a_manager_can_apply(
+        slack_api: FakeSlackAPI, library: PlaybookSet, store: RedisStore, redis_url: str,
+        redis_prefix: str, tmp_path: Path) -> None:
+    """A person corrects an answer in Slack and asks something nothing answers; the manager
+    sees both on the Analytics page and gets them as a patch that applies to the repository."""
+    example, shown = texts_that_match(library, "guide")[0]
+    text = f"{example}, what now"
+    chosen = next(p for p in library.playbooks if p.id != shown)
+    question = "discount?"
+    assert library.matcher.match(question, "guide").best is None
+    async with running(slack_api, library, store=store) as tp:
+        await tp.command(text)
+        [guide] = await slack_api.wait_for("chat.postEphemeral")
+        await tp.command(question)
+        await slack_api.wait_for("chat.postEphemeral", 2)
+        assert buttons_of(guide.body), "the changed example no longer gets an answer"
+        _, value = buttons_of(guide.body)["Not helpful"]
+        await tp.action(action_payload("not_helpful", value, index=3, ephemeral=True))
+        [opened] = await slack_api.wait_for("views.open")
+        await tp.action(view_submission(opened.answer["view"],
+                                        answer(chosen.id, "they meant the contract")))
+        await slack_api.wait_for("chat.postEphemeral", 3)
+        await tp.settle()
+        async with serving(tp.handler, Settings()) as url, \
+                aiohttp.ClientSession() as http, http.get(f"{url}/manage/analytics") as page:
+            html = await page.text()
+    assert page.status == 200
+    assert "What would have fitted" in html and 'class="corrections"' in html
+    assert f'data-shown="{shown}"' in html, html[html.find("corrections"):]
+    assert f'data-chosen="{chosen.id}"' in html
+    assert "they meant the contract" in html and "discount?" in html
+
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "playbooks", repo / "playbooks")
+    for git in (["init", "-q"], ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@t",
+                                                 "commit", "-qm", "playbooks"]):
+        subprocess.run(["git", *git], cwd=repo, check=True, capture_output=True)
+    done = touchpoint_cli("--playbooks", "playbooks", "suggest", cwd=repo, env={
+        "REDIS_URL": redis_url, "TOUCHPOINT_REDIS_PREFIX": redis_prefix})
+    assert done.returncode == 0 and done.stdout, done.stderr
+    patch = done.stdout
+    chosen_file = next(p for p in (repo / "playbooks").glob("*.yaml")
+                       if f"id: {chosen.id}\n" in p.read_text())
+    assert f"+++ b/playbooks/{chosen_file.name}" in patch
+    assert (f'+    - {json.dumps(text)}  # was shown {shown}; why: they meant the contract'
+            in patch.splitlines())
+    assert "Effect of the patch (touchpoint diff):" in done.stderr
+    assert "messages match differently" in done.stderr
+    assert not any(line.startswith("-") and not line.startswith("---")
+                   for line in patch.splitlines())  # only additions
+    (repo / "fix.patch").write_text(patch)
+    applied = subprocess.run(["git", "apply", "fix.patch"], cwd=repo, capture_output=True,
+                             text=True)
+    assert applied.returncode == 0, applied.stderr
+    checked = touchpoint_cli("--playbooks", "playbooks", "check", cwd=repo, env={})
+    assert checked.returncode == 0, checked.stderr + checked.stdout
+    near = library.matcher.match(question, "guide").candidates[0].playbook
+    assert f'+    - "discount?"  # unanswered; closest was {near}' in patch
+    changed = subprocess.run(["git", "diff", "--name-only"], cwd=repo, capture_output=True,
+                             text=True).stdout.split()
+    assert f"playbooks/{chosen_file.name}" in changed
+    assert all(name.startswith("playbooks/") for name in changed)
