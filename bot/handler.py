@@ -40,7 +40,8 @@ class HandlerSettings:
     stats_weeks: int = 4
     """Weeks `/touchpoint stats` sums up."""
     questions_days: float = 90.0
-    """Days an unanswered question is kept at most (`TOUCHPOINT_QUESTIONS_DAYS`)."""
+    """Days an unanswered question, and an answer to "Not helpful", is kept at most
+    (`TOUCHPOINT_QUESTIONS_DAYS`)."""
     explain: bool = False
     """Answers carry the matcher's full evidence, not only the one line people read
     (`touchpoint console --explain`)."""
