@@ -239,8 +239,12 @@ class Handler:
         return [admin.reload_reply(outcome)]
 
     async def _about(self, msg: Message, _: str) -> list[Reply]:
-        lines = self.operations.about() if self.operations is not None else []
+        """What is live; where it comes from (paths, the repository) and what went wrong with
+        the latest change only for admins, since anyone in the workspace may ask."""
         live = self._playbooks
+        if not self.is_admin(msg):
+            return [admin.about_reply(len(live.playbooks), live.version, [])]
+        lines = self.operations.about() if self.operations is not None else []
         return [admin.about_reply(len(live.playbooks), live.version, lines)]
 
     async def _stats(self, msg: Message, _: str) -> list[Reply]:

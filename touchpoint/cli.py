@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -18,7 +17,7 @@ from bot.handler import Handler, HandlerSettings
 from bot.matcher import MatchResult
 from bot.playbooks import Background, Playbook, PlaybookErrors
 from bot.store import MemoryStore
-from touchpoint import cli_support, prompt_cli, review, shipped
+from touchpoint import cli_support, logs, prompt_cli, review, shipped
 from touchpoint.loader import SCHEDULE, read_documents
 from touchpoint.review import print_errors
 from touchpoint.settings import Settings, SettingsError
@@ -348,8 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_level, settings.log_text)
     try:
         code: int = args.run(args, settings)
         sys.stdout.flush()

@@ -49,6 +49,8 @@ class Settings:
     """Why `playbooks` is that folder: `TOUCHPOINT_PLAYBOOKS`, `./playbooks`, or `shipped with
     Touchpoint` (no setting and no ./playbooks here), so a command can say which it uses."""
     log_level: str = "INFO"
+    log_text: bool = False
+    """Let message and customer text into the log (query strings, libraries' DEBUG bodies)."""
     nudge_cooldown: float = 6 * 3600.0
     port: int = 3000
     slack_bot_token: str = field(default="", repr=False)
@@ -93,7 +95,10 @@ class Settings:
     playbooks_git_max_mb: float = 50.0
     """The most a commit's checkout may take, in MB; a larger commit is refused."""
     webhook_secret: str = field(default="", repr=False)
-    """Verifies every `POST /hooks/...` (HMAC-SHA256, GitHub's X-Hub-Signature-256)."""
+    """Verifies `POST /hooks/call-ended`, and `/hooks/playbooks-updated` when
+    `git_webhook_secret` is not set (HMAC-SHA256 of the body)."""
+    git_webhook_secret: str = field(default="", repr=False)
+    """Verifies `POST /hooks/playbooks-updated` (GitHub's X-Hub-Signature-256)."""
     prompt_grace: float = 7200.0
     """Seconds after its time within which a daily prompt missed while down is still posted."""
     prompt_rate: float = 4.0
@@ -104,8 +109,14 @@ class Settings:
     """Days an unanswered question, and an answer to "Not helpful" (both scrubbed, for the
     manager page and `touchpoint suggest`), is kept at most."""
     admin_token: str = field(default="", repr=False)
-    """Opens the manager pages beyond this machine, to whoever signs in with it; empty: loopback
-    only."""
+    """Opens the manager pages to whoever signs in with it; empty: `serve` does not serve them,
+    `preview` serves a browser on its own machine."""
+    header_timeout: float = 20.0
+    """Seconds a client has to send a request's headers (and an idle connection is kept)."""
+    body_timeout: float = 15.0
+    """Seconds a client has to send a request's body."""
+    body_reads: int = 32
+    """Request bodies over 64 KiB read at once; more wait (within `body_timeout`) for a turn."""
     call_webhook_secret: str = field(default="", repr=False)
     """Verifies `POST /hooks/call-ended` (Standard Webhooks, `whsec_...`); empty: falls back to
     `webhook_secret`."""
@@ -138,6 +149,11 @@ class Settings:
         if log_level not in LOG_LEVELS:
             problems.append(f"TOUCHPOINT_LOG_LEVEL={log_level!r}: must be one of "
                             + ", ".join(LOG_LEVELS))
+        raw_log_text = text("TOUCHPOINT_LOG_TEXT", "").lower()
+        log_text = _FLAGS.get(raw_log_text)
+        if log_text is None:
+            problems.append(f"TOUCHPOINT_LOG_TEXT={raw_log_text!r}: must be 1 or 0")
+            log_text = False
         port = number("PORT", defaults.port, 1, 65535)
         if port != int(port):
             problems.append(f"PORT={env.get('PORT')!r}: must be a whole number")
@@ -161,6 +177,10 @@ class Settings:
                 c.isspace() or not c.isprintable() for c in redis_prefix):
             problems.append(f"TOUCHPOINT_REDIS_PREFIX={redis_prefix!r}: must be 1 to 100 "
                             "printable characters without spaces")
+        body_reads = number("TOUCHPOINT_BODY_READS", defaults.body_reads, 1, 10000)
+        if body_reads != int(body_reads):
+            problems.append(f"TOUCHPOINT_BODY_READS={env.get('TOUCHPOINT_BODY_READS')!r}: must "
+                            "be a whole number")
         teams = _teams_settings(env, problems)
         if teams["teams_dev"]:
             redis_prefix += TEAMS_DEV_PREFIX
@@ -170,6 +190,7 @@ class Settings:
             playbooks=playbooks,
             playbooks_origin=origin,
             log_level=log_level,
+            log_text=log_text,
             nudge_cooldown=number("TOUCHPOINT_NUDGE_COOLDOWN", defaults.nudge_cooldown,
                                   0, 30 * 86400),
             port=int(port),
@@ -186,6 +207,9 @@ class Settings:
             prompt_lease=number("TOUCHPOINT_PROMPT_LEASE", defaults.prompt_lease, 1, 3600),
             questions_days=number("TOUCHPOINT_QUESTIONS_DAYS", defaults.questions_days, 7, 420),
             admin_token=_admin_token(env, problems),
+            header_timeout=number("TOUCHPOINT_HEADER_TIMEOUT", defaults.header_timeout, 1, 3600),
+            body_timeout=number("TOUCHPOINT_BODY_TIMEOUT", defaults.body_timeout, 1, 3600),
+            body_reads=int(body_reads),
             **_call_settings(env, problems, defaults),
         )
         if problems:
@@ -283,6 +307,7 @@ class _Live(TypedDict):
     playbooks_git_cache: Path
     playbooks_git_max_mb: float
     webhook_secret: str
+    git_webhook_secret: str
 
 
 _BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<![./])$")
@@ -358,11 +383,23 @@ def _live_settings(env: Mapping[str, str], problems: list[str], defaults: Settin
                                         env.get("TOUCHPOINT_PLAYBOOKS_GIT_MAX_MB"),
                                         defaults.playbooks_git_max_mb, 1, 10_000,
                                         "a number of megabytes"),
-        "webhook_secret": env.get("TOUCHPOINT_WEBHOOK_SECRET", "").strip(),
+        "webhook_secret": _secret(env, "TOUCHPOINT_WEBHOOK_SECRET", problems),
+        "git_webhook_secret": _secret(env, "TOUCHPOINT_GIT_WEBHOOK_SECRET", problems),
     }
 
 
 MIN_TOKEN = 16
+MIN_SECRET = 16
+"""Characters a shared secret needs at least, so it cannot be guessed (Slack's have 32)."""
+
+
+def _secret(env: Mapping[str, str], name: str, problems: list[str]) -> str:
+    """A webhook secret: unset, or long enough. Never echoed into the problems."""
+    secret = env.get(name, "").strip()
+    if secret and len(secret) < MIN_SECRET:
+        problems.append(f"{name}: must be at least {MIN_SECRET} characters (e.g. the output "
+                        "of openssl rand -hex 32)")
+    return secret
 
 
 class _Calls(TypedDict):
@@ -455,6 +492,9 @@ def _slack_problems(bot_token: str, signing_secret: str, app_token: str) -> list
     if signing_secret.startswith(("xox", "xapp-")) or any(c.isspace() for c in signing_secret):
         problems.append("SLACK_SIGNING_SECRET: must be the app's Signing Secret (Basic "
                         "Information > App Credentials), not a token")
+    elif signing_secret and len(signing_secret) < MIN_SECRET:
+        problems.append(f"SLACK_SIGNING_SECRET: must be at least {MIN_SECRET} characters (the "
+                        "app's Signing Secret has 32)")
     if not bot_token and (signing_secret or app_token):
         problems.append("SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN "
                         "is set (OAuth & Permissions > Bot User OAuth Token, xoxb-...)")

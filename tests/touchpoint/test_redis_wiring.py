@@ -123,6 +123,18 @@ async def test_healthz_reports_redis_degraded(library: PlaybookSet) -> None:
     assert str(body["redis"]).startswith("degraded: redis unreachable")
 
 
+async def test_healthz_names_no_address(library: PlaybookSet,
+                                        caplog: pytest.LogCaptureFixture) -> None:
+    """Anyone may read `/healthz`: Redis's internal address is for the log only."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    body = await healthz(Settings(redis_url=f"redis://127.0.0.1:{port}/0"), library)
+    assert str(body["redis"]).startswith("degraded: redis unreachable")
+    assert "127.0.0.1" not in str(body["redis"]) and str(port) not in str(body["redis"])
+    assert f"127.0.0.1:{port}" in caplog.text
+
+
 async def test_healthz_without_redis_has_no_redis_part(library: PlaybookSet) -> None:
     body = await healthz(Settings(), library)
     assert "redis" not in body
