@@ -183,6 +183,12 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     return stats(args, settings, cli_support.folder(args, settings))
 
 
+def cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
+    from touchpoint.suggest import cmd_suggest as suggest
+
+    return suggest(args, settings, cli_support.folder(args, settings))
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from touchpoint import server
 
@@ -288,6 +294,17 @@ def parser() -> argparse.ArgumentParser:
                        help="unanswered questions to list (default 20)")
     stats.add_argument("--json", action="store_true", help="for scripts")
     stats.set_defaults(run=cmd_stats)
+    suggest = sub.add_parser("suggest", help="a patch adding the answers to 'Not helpful' and "
+                             "the unanswered questions (from REDIS_URL's store) as examples")
+    suggest.add_argument("--weeks", type=int, default=12, help="this week and the ones "
+                         "before (default 12)")
+    suggest.add_argument("--no-questions", action="store_true",
+                         help="only the answers to 'Not helpful', not unanswered questions")
+    suggest.add_argument("-o", "--output", metavar="FILE",
+                         help="write the patch here (default: standard output, with the "
+                         "report on standard error)")
+    suggest.add_argument("--playbooks", dest="playbooks", default=argparse.SUPPRESS)
+    suggest.set_defaults(run=cmd_suggest)
     match = sub.add_parser("match", help="which playbook a message matches")
     match.add_argument("--mode", choices=("guide", "nudge"), default="guide")
     match.add_argument("--json", action="store_true", help="one JSON object per message")
