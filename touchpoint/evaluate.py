@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from bot.matcher import Matcher, Observation
+from bot.matcher import Matcher, MatchResult, Observation
+from bot.runner_up import runner_up
 
 Kind = Literal["guide", "channel"]
 
@@ -153,7 +154,7 @@ def evaluate_observed(matcher: Matcher, seen: Iterable[tuple[Labelled, Observati
             situation.correct += got == item.expected
             scores.guide_asked += 1
             scores.guide_correct += got == item.expected
-            scores.guide_top2 += item.expected in (c.playbook for c in guide.candidates[:2])
+            scores.guide_top2 += item.expected in _on_screen(guide)
             if got != item.expected:
                 scores.misses.append((item.text, item.expected, got))
         if not posted:
@@ -169,3 +170,12 @@ def evaluate_observed(matcher: Matcher, seen: Iterable[tuple[Labelled, Observati
             else:
                 scores.false_nudges.append((item.text, item.expected, nudged))
     return scores
+
+
+def _on_screen(guide: MatchResult) -> tuple[str, ...]:
+    """The playbooks a guide answer puts in front of the asker: the answer and its runner-up
+    button, or with no answer the two closest it suggests."""
+    if guide.best is None:
+        return tuple(c.playbook for c in guide.candidates[:2])
+    second = runner_up(guide, {c.playbook for c in guide.candidates})
+    return (guide.best.playbook,) + ((second.playbook,) if second else ())
