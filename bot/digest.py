@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
-from bot import analytics
+from bot import analytics, feedback
 from bot.messages import Reply, Section
 from bot.store import Store
 
@@ -19,7 +19,8 @@ def digest_week(day: dt.date) -> str:
     return dt.date.fromordinal(day.toordinal() - 7).strftime("%G-W%V")
 
 
-def digest_reply(stats: analytics.WeekStats, titles: Mapping[str, str]) -> Reply:
+def digest_reply(stats: analytics.WeekStats, titles: Mapping[str, str],
+                 corrections: Sequence[feedback.Correction] = ()) -> Reply:
     def used(counts: Mapping[str, int]) -> int:
         return counts.get("guide", 0) + counts.get("nudge", 0) + counts.get("share", 0)
 
@@ -39,6 +40,17 @@ def digest_reply(stats: analytics.WeekStats, titles: Mapping[str, str]) -> Reply
                 bullets=tuple(f"{titles.get(pid, pid)}: {c.get('not_helpful', 0)} not helpful, "
                               f"{c.get('helpful', 0)} helpful" for pid, c in unhelpful)),
     ]
+    if corrections:
+        said = []
+        for found in corrections[:QUESTIONS]:
+            chosen = "no playbook" if found.chosen == feedback.NONE else \
+                titles.get(found.chosen, found.chosen)
+            line = f"{titles.get(found.shown, found.shown)} \u2192 {chosen}"
+            if found.question:
+                line += f' for "{found.question}"'
+            said.append(line + (f": {found.why}" if found.why else ""))
+        sections.append(Section(title="What people said would have fitted", text="",
+                                bullets=tuple(said)))
     return Reply(text=f"Touchpoint weekly digest, {stats.week}.", sections=tuple(sections))
 
 
@@ -46,4 +58,5 @@ async def build_digest(store: Store, week: str, titles: Mapping[str, str],
                        ids: Sequence[str] = ()) -> Reply:
     """Reads the store (raises what it raises)."""
     found = await analytics.read_stats(store, [week], ids or list(titles), QUESTIONS)
-    return digest_reply(found[0], titles)
+    corrections = await feedback.read_corrections(store, [week], QUESTIONS)
+    return digest_reply(found[0], titles, corrections)

@@ -13,6 +13,7 @@ from fakes.slack_api import FakeSlackAPI
 
 from adapters.redis_store import RedisStore
 from adapters.slack_outbound import SlackOutbound
+from bot import feedback
 from bot.admin import Admins
 from bot.channels import digest_space
 from bot.digest import digest_week
@@ -49,6 +50,8 @@ async def last_week(store: Store, library: PlaybookSet) -> tuple[str, str]:
     await store.incr_counts(LAST_WEEK, f"not_helpful:{poor}", 3)
     await store.incr_counts(LAST_WEEK, "unmatched")
     await store.add_question(LAST_WEEK, "how do I answer a tender for 120 seats", 50)
+    await store.add_correction(LAST_WEEK, feedback.Correction(
+        poor, busy, "the booth visitor wants a demo", "they were at our stand").to_json(), 50)
     return busy, poor
 
 
@@ -85,6 +88,8 @@ async def test_instances_post_each_digest_once_with_last_weeks_figures(
     assert f"{library.by_id[busy].title}: 7 times" in text
     assert "how do I answer a tender for 120 seats" in text
     assert f"{library.by_id[poor].title}: 3 not helpful" in text
+    assert (f'{library.by_id[poor].title} \u2192 {library.by_id[busy].title} for "the booth '
+            'visitor wants a demo": they were at our stand') in text
 
 
 async def test_the_digest_and_the_prompt_of_the_same_day_do_not_share_a_claim(
