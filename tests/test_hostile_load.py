@@ -2,7 +2,7 @@
 
 One `touchpoint serve` with a real Redis takes ordinary traffic (signed slash commands,
 channel messages that call for a nudge, Teams personal messages) from a few clients,
-first alone, then for as long again while other clients send it hostile requests: forged,
+first alone, then while other clients send it hostile requests, then alone again: forged,
 stale, unsigned and replayed Slack requests, bodies of several megabytes, malformed JSON
 and form bodies, unknown events, forged webhooks, malformed Teams activities, signed
 messages built to hurt (a catastrophic backtracking case for a trigger's regular
@@ -11,7 +11,8 @@ and manager pages asked for as if from this machine through a proxy (`Host: loca
 and forwarding headers, without the admin token, which this server does not have).
 Meanwhile, slow-loris clients hold connections with half-sent headers or stalled bodies,
 wave after wave, and regular expressions that would take gigabytes to compile are written
-into a playbook in the watched folder, one after another, before the folder is restored.
+into a playbook in the watched folder, one after another, before the folder is restored;
+the hostile clients go on for the phase's length after that.
 
 Each hostile request gets its expected status (the manager pages 403). Those that must
 change nothing carry the word HOSTILE in every id, and after the run no post, no Teams
@@ -19,11 +20,12 @@ reply and no Redis key or value holds it; no manager page reloaded or signed any
 Those that deserve an answer (they are signed, only odd) are answered once. The server
 cuts off every slow-loris connection by itself (half-sent headers: closed; stalled
 bodies: 408), rejects each bombed playbook set with its file and line and keeps serving
-the last good one. Every ordinary request is answered exactly once in both phases, the
-Slack acknowledgements stay inside Slack's 3 seconds and their 99th percentile within 3x
-of the calm phase's, the log holds no error but those the test provoked, and memory
-after the hostile phase, and at its peak, is close to what it was before it. The
-acknowledgement latency of the two phases is printed side by side.
+the last good one. Every ordinary request is answered exactly once in every phase, the
+Slack acknowledgements stay inside Slack's 3 seconds and their 99th percentile beside
+hostile input within 3x of the calm phases', the log holds no error but those the test
+provoked, and memory after the hostile phase, and at its peak, is close to what it was
+before it. The acknowledgement latency of the phases is printed side by side, with the
+acknowledgements sent while the bombed sets loaded apart (any playbook load slows them).
 """
 
 from __future__ import annotations
@@ -321,6 +323,7 @@ async def regex_bombs(server: Instance, folder: Path) -> Bombing:
     good = target.read_text()
     for count, pattern in enumerate(BOMBS, 1):
         target.write_text(good.replace("regex: '", f"regex: '{pattern}|", 1))
+
         def rejected(count: int = count) -> bool:
             return len(_rejections(server)) >= count
 
@@ -458,7 +461,7 @@ async def test_hostile_input_under_load_changes_nothing_and_keeps_ordinary_answe
     assert unexpected_problems(server, CAUSED) == [], server.log[-5000:]
     assert 'touchpoint_regex_switched_off{playbook="slowpoke",regex="(a|aa)+$"} 1' \
         in exposition.splitlines()
-    assert {k: s for k, s in traffic.cut_off if not s.startswith(CUT_OFF[k])} == {}
+    assert [(k, s[:40]) for k, s in traffic.cut_off if not s.startswith(CUT_OFF[k])] == []
     assert set(SLOW_WAVE) <= {k for k, _ in traffic.cut_off}
     # Bombs: each set rejected where the bomb is, nothing else loaded, no form reloaded.
     *rejected, restored = bombed.logged
@@ -479,6 +482,6 @@ async def test_hostile_input_under_load_changes_nothing_and_keeps_ordinary_answe
     # not fail the run; the figures are printed above.
     assert percentile(busy + loading, 0.99) < 3.0
     # Hostile input may slow ordinary acks, but not by more than 3x: measured against the
-    # calm phase of this same run, on this same machine.
+    # calm phases of this same run, on this same machine.
     assert percentile(busy, 0.99) < 3 * percentile(calm, 0.99), \
         (percentile(calm, 0.99), percentile(busy, 0.99))
