@@ -103,13 +103,14 @@ LOCAL_LOOKING = [{}, {"X-Forwarded-For": "203.0.113.9"}, {"X-Client-IP": "203.0.
 BOMBS = ["a{10000000}", "x{4294967294}", "(a{1000}){1000}"]
 """Regular expressions that compiled would take gigabytes, or more than any machine has."""
 BOMBED = "price-objection.yaml"
-SLOW_WAVE = {"half-sent": 60, "stalled-body": 10, "stalled-small": 20}
-"""Slow-loris connections opened at once, held until the server cuts them off; then again."""
+SLOW_CLIENTS = {"half-sent": 60, "stalled-body": 10, "stalled-small": 20}
+"""Slow-loris connections held open at any time: each, once the server cuts it off, is
+opened again at once."""
 CUT_OFF = {"half-sent": b"", "stalled-body": b"HTTP/1.1 408 ", "stalled-small": b"HTTP/1.1 408 "}
 """What the server says before it closes each kind: nothing to half-sent headers."""
 CUTOFF_SECONDS = "2"
-"""TOUCHPOINT_HEADER_TIMEOUT and TOUCHPOINT_BODY_TIMEOUT, short so that several waves of
-slow clients are cut off within one hostile phase."""
+"""TOUCHPOINT_HEADER_TIMEOUT and TOUCHPOINT_BODY_TIMEOUT, short so that each slow client is
+cut off several times within one hostile phase."""
 
 pytestmark = pytest.mark.soak
 
@@ -262,18 +263,23 @@ class Traffic:
         return Request("manager", path, body, headers, 403, None, method)
 
     async def slow_loris(self, stop: asyncio.Event) -> None:
-        """Waves of connections that never finish a request, each held until the server
-        closes it; the next wave opens as soon as the last is cut off."""
-        while not stop.is_set():
-            wave: list[tuple[str, bytes]] = []
-            for kind, count in SLOW_WAVE.items():
-                data = {"half-sent": half_sent(), "stalled-body": stalled(MIB, 900 * 1024),
-                        "stalled-small": stalled(5000, 100)}[kind]
-                wave += [(kind, data)] * count
-            held = [await send_and_hold(self.url, data) for _, data in wave]
-            said = await asyncio.wait_for(
-                asyncio.gather(*(said_before_closing(c) for c in held)), HANG_GUARD)
-            self.cut_off += [(kind, s) for (kind, _), s in zip(wave, said, strict=True)]
+        """Connections that never finish a request, each held until the server closes it
+        and then opened again; their first openings are spread over one cut-off time, as
+        attackers trickle in, so that they keep arriving rather than in one burst."""
+        requests = {"half-sent": half_sent(), "stalled-body": stalled(MIB, 900 * 1024),
+                    "stalled-small": stalled(5000, 100)}
+        slots = [kind for kind, count in SLOW_CLIENTS.items() for _ in range(count)]
+        random.Random(0).shuffle(slots)
+
+        async def hold(kind: str, delay: float) -> None:
+            await asyncio.sleep(delay)
+            while not stop.is_set():
+                connection = await send_and_hold(self.url, requests[kind])
+                said = await asyncio.wait_for(said_before_closing(connection), HANG_GUARD)
+                self.cut_off.append((kind, said))
+
+        spread = float(CUTOFF_SECONDS) / len(slots)
+        await asyncio.gather(*(hold(kind, n * spread) for n, kind in enumerate(slots)))
 
     def _odd(self, kind: str, n: int, rng: random.Random) -> Request:
         """Signed, so from Slack itself, only odd: these deserve an answer, once."""
@@ -462,7 +468,7 @@ async def test_hostile_input_under_load_changes_nothing_and_keeps_ordinary_answe
     assert 'touchpoint_regex_switched_off{playbook="slowpoke",regex="(a|aa)+$"} 1' \
         in exposition.splitlines()
     assert [(k, s[:40]) for k, s in traffic.cut_off if not s.startswith(CUT_OFF[k])] == []
-    assert set(SLOW_WAVE) <= {k for k, _ in traffic.cut_off}
+    assert set(SLOW_CLIENTS) <= {k for k, _ in traffic.cut_off}
     # Bombs: each set rejected where the bomb is, nothing else loaded, no form reloaded.
     *rejected, restored = bombed.logged
     line = 1 + next(n for n, text in enumerate(
