@@ -116,12 +116,14 @@ class Fleet:
                 await instance.follower
 
 
-def rss(instance: Instance) -> int:
-    """Resident memory of the serve process in bytes, from /proc/<pid>/status (VmRSS)."""
+def rss(instance: Instance, peak: bool = False) -> int:
+    """Resident memory of the serve process in bytes, from /proc/<pid>/status: now (VmRSS),
+    or with `peak` the most it has held since it started (VmHWM)."""
+    field = "VmHWM:" if peak else "VmRSS:"
     for line in Path(f"/proc/{instance.proc.pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field):
             return int(line.split()[1]) * 1024
-    raise AssertionError(f"no VmRSS for {instance.name}")
+    raise AssertionError(f"no {field} for {instance.name}")
 
 
 async def health(http: aiohttp.ClientSession, instance: Instance) -> dict[str, Any]:

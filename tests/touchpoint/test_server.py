@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from fakes.slack_api import FakeSlackAPI
 from live_support import eventually
+from raw_http import half_sent, said_before_closing, send_and_hold, stalled
 from serve_process import HANG_GUARD, Instance, rss, serving
 from test_serve_slack import clean_env
 
@@ -45,39 +46,6 @@ def _more_open_files() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (4096, hard))
 
 
-Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
-
-
-async def _send(server: Instance, data: bytes) -> Connection:
-    """A connection that sends `data` and then nothing (but stays open on our side)."""
-    host, port = server.url.removeprefix("http://").split(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
-    writer.write(data)
-    await writer.drain()
-    return reader, writer
-
-
-def _half_sent() -> bytes:
-    return b"POST /slack/events HTTP/1.1\r\nHost: touchpoint\r\nX-Slow: 1"
-
-
-def _stalled(size: int, sent: int) -> bytes:
-    return (f"POST /slack/events HTTP/1.1\r\nHost: touchpoint\r\nContent-Type: {FORM}\r\n"
-            f"Content-Length: {size}\r\n\r\n").encode() + b"a" * sent
-
-
-async def _closed_by_the_server(connection: Connection) -> bytes:
-    """What the server said before it closed the connection (b"" when it said nothing)."""
-    reader, writer = connection
-    said = b""
-    try:
-        while chunk := await reader.read(65536):
-            said += chunk
-    finally:
-        writer.close()
-    return said
-
-
 async def _answers(http: aiohttp.ClientSession, server: Instance,
                    slack_api: FakeSlackAPI, count: int) -> None:
     """`/healthz` and a signed slash command are answered, as on a calm day."""
@@ -101,13 +69,14 @@ async def test_half_sent_requests_and_stalled_bodies_are_cut_off_and_leave_no_tr
         for warm_up in range(1, 4):
             await _answers(http, server, slack_api, warm_up)
         before = rss(server)
-        attackers = [await _send(server, _half_sent()) for _ in range(HALF_SENT)]
-        attackers += [await _send(server, _stalled(MEGABYTE, 900 * 1024))
+        attackers = [await send_and_hold(server.url, half_sent()) for _ in range(HALF_SENT)]
+        attackers += [await send_and_hold(server.url, stalled(MEGABYTE, 900 * 1024))
                       for _ in range(STALLED)]
-        attackers += [await _send(server, _stalled(5000, 100)) for _ in range(STALLED_SMALL)]
+        attackers += [await send_and_hold(server.url, stalled(5000, 100))
+                      for _ in range(STALLED_SMALL)]
         await _answers(http, server, slack_api, 4)
         said = await asyncio.wait_for(
-            asyncio.gather(*(_closed_by_the_server(r) for r in attackers)), HANG_GUARD)
+            asyncio.gather(*(said_before_closing(r) for r in attackers)), HANG_GUARD)
         await _answers(http, server, slack_api, 5)
         await eventually(lambda: rss(server) < before + MEMORY_SLACK,
                          "the memory to come back", HANG_GUARD)
