@@ -20,6 +20,7 @@ from aiohttp import web
 from adapters import teams
 from adapters.bodies import MAX_BODY
 from adapters.outbound import Outbound
+from adapters.redis_clients import RedisTarget
 from adapters.redis_store import RedisStore
 from bot.admin import Admins
 from bot.analytics import Observer
@@ -74,8 +75,11 @@ def build_app(settings: Settings, handler: Handler) -> web.Application:
 
 def make_store(settings: Settings) -> Store:
     """Redis when configured, so instances share state; otherwise this process's memory."""
-    if settings.redis_url:
-        return RedisStore.from_url(settings.redis_url, prefix=settings.redis_prefix)
+    if settings.uses_redis:
+        target = RedisTarget(url=settings.redis_url, sentinels=settings.redis_sentinels,
+                             service=settings.redis_sentinel_service,
+                             cluster=settings.redis_cluster)
+        return RedisStore.from_target(target, prefix=settings.redis_prefix)
     return MemoryStore()
 
 
