@@ -206,10 +206,21 @@ class SentinelGroup:
             _, port = client.sentinel_get_master_addr_by_name(self.service)
         return int(port)
 
+    def replicated(self) -> None:
+        """Wait until the replica has every write the primary had when this was called."""
+        primary, replica = self._roles()
+        offset = int(str(_info(primary, "replication")["master_repl_offset"]))
+        _until(lambda: int(str(_info(replica, "replication").get("slave_repl_offset", -1)))
+               >= offset)
+
+    def _roles(self) -> tuple[RedisServer, RedisServer]:
+        if self.current_primary() == self.primary.port:
+            return self.primary, self.replica
+        return self.replica, self.primary
+
     def kill_primary(self) -> RedisServer:
         """SIGKILL the primary and wait until the sentinels have promoted the replica."""
-        old = self.primary if self.current_primary() == self.primary.port else self.replica
-        new = self.replica if old is self.primary else self.primary
+        old, new = self._roles()
         old.stop(kill=True)
         _until(lambda: all(self._names(s, new.port) for s in self.sentinels)
                and _info(new, "replication").get("role") == "master")
