@@ -100,6 +100,12 @@ class RedisServer:
     def log(self) -> Path:
         return self.directory / "redis.log"
 
+    @property
+    def pid(self) -> int:
+        """The running server's process id."""
+        assert self._process is not None, "not running"
+        return self._process.pid
+
     def command(self) -> list[str]:
         """The redis-server command line, for this port."""
         if self.tls is not None:
