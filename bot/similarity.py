@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.lexicon import concepts
+from bot.postings import Postings
 from bot.text import STOPWORDS
 
 Features = Counter[str]
@@ -55,15 +56,16 @@ class ExampleIndex:
         self._idf = {term: math.log((total + 1) / (n + 1)) + 1.0 for term, n in df.items()}
         self._unknown_idf = math.log(total + 1) + 1.0
         self.labels = [label for label, _ in examples]
-        self._postings: dict[str, list[tuple[int, float]]] = {}
+        lists: dict[str, list[tuple[int, float]]] = {}
         for doc, (_, feats) in enumerate(examples):
             vector = self._weigh(feats)
             for term, weight in vector.items():
-                self._postings.setdefault(term, []).append((doc, weight))
-        for postings in self._postings.values():
+                lists.setdefault(term, []).append((doc, weight))
+        for postings in lists.values():
             if len(postings) > MAX_DOCS_PER_TERM:
                 postings.sort(key=lambda dw: (-dw[1], dw[0]))
                 del postings[MAX_DOCS_PER_TERM:]
+        self._postings = Postings(lists)
 
     def _weigh(self, feats: Features) -> dict[str, float]:
         vector = {
@@ -77,7 +79,7 @@ class ExampleIndex:
         """For every label with an example sharing a term: its closest example."""
         scores: dict[int, float] = {}
         for term, weight in self._weigh(feats).items():
-            for doc, doc_weight in self._postings.get(term, ()):
+            for doc, doc_weight in self._postings.get(term):
                 scores[doc] = scores.get(doc, 0.0) + weight * doc_weight
         best: dict[int, tuple[float, int]] = {}
         labels = self.labels
