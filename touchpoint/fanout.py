@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -60,7 +61,7 @@ class FanoutSettings:
     max_wait: float = 120.0
     """The longest Retry-After waited out within a claim; longer ones come back later."""
     workers: int = 8
-    """Posts one instance has in flight at once."""
+    """Posts one instance has in flight at once (`fanout_settings` gives more at high rates)."""
     longest_wait: float = 600.0
     """The furthest away a platform's next slot can be: a Retry-After waited out
     (`max_wait`) and the slots every instance booked meanwhile. A slot further away in
@@ -117,9 +118,17 @@ def due_jobs(subscriptions: Iterable[Subscription], now: dt.datetime, grace: flo
     return jobs
 
 
+WORKER_AHEAD = 0.25
+"""Seconds of the shared rate one instance's workers can hold booked at once. Each worker
+goes through a claim, a pick, a booking, the post and a settle between two slots; with
+fewer workers than the slots in that time, a slow moment leaves a slot nobody takes,
+and a slot not taken is time the run never gets back."""
+
+
 def fanout_settings(settings: Settings) -> FanoutSettings:
+    workers = max(FanoutSettings.workers, math.ceil(settings.prompt_rate * WORKER_AHEAD))
     return FanoutSettings(rate=settings.prompt_rate, lease=settings.prompt_lease,
-                          grace=settings.prompt_grace)
+                          grace=settings.prompt_grace, workers=workers)
 
 
 def next_runs(from_git: Sequence[Subscription], from_chat: Sequence[Subscription],
