@@ -16,8 +16,11 @@ it accepted, duplicates and losses (both must be 0).
 checkout (e.g. a worktree of main), so the two rows come from one run of the machine.
 The fake Slack API stands for Slack's servers, which do not share a CPU with
 Touchpoint: this process asks for a higher priority (nice -10, when allowed) and puts
-Redis and the serve processes back at the normal one, so a stall of the fake itself (it
-counts requests as it reads them) is not charged to the instances' pacing.
+Redis and the serve processes back at the normal one, and turns its own garbage collector
+off (the fake keeps every call it answered: a full collection over 10,000 of them stalls
+it for a quarter of a second), so a stall of the fake itself (it counts requests as it
+reads them, and answers a burst queued behind a stall with 429s) is not charged to the
+instances' pacing.
 
     python bench/prompt_fanout.py                       # 10,000 channels at 100/s, 3 instances
     python bench/prompt_fanout.py --quick               # 1,000 channels
@@ -30,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import gc
 import os
 import signal
 import sys
@@ -159,6 +163,7 @@ def main() -> int:
     args = parser.parse_args()
     channels = 1_000 if args.quick else args.channels
     raised = raise_priority()
+    gc.disable()  # see the module docstring: the fake's stalls are not Touchpoint's
     print(f"fake Slack API at {'nice -10' if raised else 'the same priority as Touchpoint'}; "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
     roots = [("baseline", args.baseline.resolve())] if args.baseline else []
