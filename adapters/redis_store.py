@@ -28,6 +28,11 @@ two versions of Touchpoint must agree on during a rolling deploy:
   `claim:<delivery key>` is settled. No TTL: an accepted nudge waits for as
   long as it takes Slack or Teams to take it.
 
+In a Redis Cluster (`REDIS_CLUSTER=1`) the keys a script reads together carry a hash
+tag after the prefix, `{stats}` for `counters` and `week:`, `{claims}` for `claim:`,
+`claims:` and `outbox` (see `redis_connection.SLOTS`), so each script's keys share a slot;
+one server and Sentinel keep the layout above unchanged.
+
 Later parts (channel subscriptions, each channel's prompt rotation) add
 their own kinds through the connection's `key` and `run`, and so get the same
 namespacing, reply validation and outage handling. The daily prompt's "one
