@@ -12,8 +12,11 @@ COPY pyproject.toml README.md LICENSE ./
 COPY bot ./bot
 COPY adapters ./adapters
 COPY touchpoint ./touchpoint
-RUN pip install --no-cache-dir .
+# Shipped inside the package too (touchpoint console and teams-package use them from there).
 COPY playbooks ./playbooks
+COPY slack ./slack
+COPY teams ./teams
+RUN pip install --no-cache-dir .
 
 RUN useradd --create-home --uid 10001 touchpoint
 USER touchpoint

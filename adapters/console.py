@@ -7,8 +7,10 @@ presses a button, and any other line is a message in a channel.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
 from bot.handler import Handler
@@ -17,6 +19,7 @@ from bot.messages import Kind, Message, Reply
 PROMPT = "you> "
 COMMAND = "/touchpoint"
 PRESS = "/press"
+HISTORY_LINES = 1000
 
 
 def to_message(line: str, number: int) -> Message | None:
@@ -39,11 +42,18 @@ def _message(text: str, kind: Kind, id: str = "", value: str = "") -> Message:
 
 
 def render(reply: Reply) -> str:
-    """A reply as terminal text: headings, bullets and the buttons one could press."""
+    """A reply as terminal text: headings, bullets and the buttons one could press.
+
+    The first line is the reply's own text; a first section that only repeats it (a
+    playbook's title and summary) is not drawn again, as Slack and Teams leave it out too.
+    """
     tags = [t for t, on in (("only you see this", reply.ephemeral),
                             ("in thread", reply.in_thread)) if on]
     lines = [f"bot> {reply.text}" + (f"  ({', '.join(tags)})" if tags else "")]
-    for section in reply.sections:
+    sections = reply.sections
+    if reply.text_repeats_first_section and not sections[0].bullets:
+        sections = sections[1:]
+    for section in sections:
         if section.title:
             lines.append(f"  == {section.title} ==")
         if section.text and section.text != reply.text:
@@ -55,30 +65,73 @@ def render(reply: Reply) -> str:
     return "\n".join(lines)
 
 
-async def run(
+def line_editing(history: Path | None) -> None:
+    """Arrow keys, editing and history for `input()` (GNU readline or libedit, where
+    Python has it), kept in `history` between sessions when that file can be written."""
+    try:
+        import readline
+    except ImportError:  # e.g. Windows: plain input still works
+        return
+    readline.set_history_length(HISTORY_LINES)
+    if history is None:
+        return
+    try:
+        readline.read_history_file(history)
+    except (OSError, ValueError):  # none yet, or unreadable: start afresh
+        pass
+
+    def save() -> None:
+        try:
+            readline.write_history_file(history)
+        except OSError:
+            pass
+
+    atexit.register(save)
+
+
+def run(
     handler: Handler,
     stdin: TextIO = sys.stdin,
     write: Callable[[str], object] = sys.stdout.write,
     interactive: bool = True,
-) -> None:
-    """Read lines until end of input, printing each reply."""
+    banner: str = "",
+    flush: Callable[[], object] = sys.stdout.flush,
+) -> bool:
+    """Read lines until end of input, printing each reply; False when Ctrl-C ended it.
+
+    Interactive sessions read with `input()`, so readline's editing and history apply.
+    Ctrl-C, at the prompt or while the bot answers, ends the session without a traceback.
+    """
     if interactive:
-        write("Touchpoint console. Try '/touchpoint help', '/touchpoint the client says we are "
-              "too expensive', or a channel message. Ctrl-D quits.\n")
+        write(f"{banner}Touchpoint console. Try '/touchpoint help', '/touchpoint the client "
+              "says we are too expensive', or a channel message. Ctrl-D quits.\n")
     number = 0
-    while True:
-        if interactive:
-            write(PROMPT)
-            sys.stdout.flush()
-        line = await asyncio.to_thread(stdin.readline)
-        if not line:
-            break
-        number += 1
-        message = to_message(line, number)
-        if message is None:
-            continue
-        answers = await handler.handle(message)
-        if not answers and message.kind == "channel":
-            write("bot> (stays quiet: no clear customer moment, or a nudge cooled down)\n")
-        for reply in answers:
-            write(render(reply) + "\n")
+    with asyncio.Runner() as runner:
+        try:
+            while (line := _read(stdin, interactive)) is not None:
+                number += 1
+                message = to_message(line, number)
+                if message is None:
+                    continue
+                answers = runner.run(handler.handle(message))
+                if not answers and message.kind == "channel":
+                    write("bot> (stays quiet: no clear customer moment, or a nudge cooled "
+                          "down)\n")
+                for reply in answers:
+                    write(render(reply) + "\n")
+                flush()
+        except KeyboardInterrupt:
+            write("\n")
+            return False
+    return True
+
+
+def _read(stdin: TextIO, interactive: bool) -> str | None:
+    """The next line, or None at end of input."""
+    if not interactive:
+        return stdin.readline() or None
+    try:
+        return input(PROMPT)
+    except EOFError:
+        sys.stdout.write("\n")
+        return None

@@ -1,8 +1,8 @@
 """Is a request from this machine? Shared by every endpoint that trusts only local callers.
 
-Teams' development mode and the manager page without a token both serve only a
-caller on this machine. A proxy on the same machine would make every caller
-look local, so any forwarding header counts as a request from elsewhere.
+Teams' development mode and `touchpoint preview` serve only a caller on this
+machine. A proxy on the same machine would make every caller look local, so any
+header a proxy or CDN adds to pass on the client counts as a request from elsewhere.
 """
 
 from __future__ import annotations
@@ -10,7 +10,10 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 
-FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP")
+FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host",
+                      "X-Forwarded-Proto", "X-Forwarded-Server", "X-Real-IP", "X-Client-IP",
+                      "Client-IP", "True-Client-IP", "CF-Connecting-IP", "Fastly-Client-IP",
+                      "X-Cluster-Client-IP", "X-Original-Forwarded-For", "Via")
 
 
 def is_loopback(remote: str | None) -> bool:

@@ -6,10 +6,12 @@ joins) is made here, on the raw payload, so it can be tested without a server.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from bot.messages import Kind, Message
 
@@ -37,6 +39,53 @@ class Incoming:
     direct: bool = False
     """A conversation with the bot alone, where "only visible to you" adds nothing."""
     response_url: str = ""
+
+
+class BadBody(ValueError):
+    """A signed body that is not one of Slack's shapes; the reason is safe to log."""
+
+
+def parse_body(body: bytes, content_type: str) -> dict[str, Any]:
+    """What Slack sent, read by its content type: the Events API's JSON object, or a form
+    (a body labelled otherwise is read by its shape, as bolt reads it: JSON starts with `{`).
+
+    A form is interactivity when it has a `payload` field (JSON inside), otherwise a
+    slash command's fields. bolt instead looks for the word "payload" anywhere in a
+    form, so a command whose text, channel, team or user name held it lost its
+    fields and got no answer.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadBody("the body is not UTF-8") from None
+    if content_type == "application/json" or text.startswith("{"):
+        found = _json_object(text, "the body")
+    else:
+        fields = dict(parse_qsl(text, keep_blank_values=True))
+        if "payload" not in fields:
+            return fields
+        found = _json_object(fields["payload"], "the payload field")
+    if not isinstance(found.get("type", ""), str):
+        raise BadBody("type is not a string")
+    actions = found.get("actions")
+    if "actions" in found and not (isinstance(actions, list)
+                                   and all(isinstance(a, dict) for a in actions)):
+        raise BadBody("actions is not a list of objects")
+    if "event" in found and not isinstance(found["event"], dict):
+        raise BadBody("event is not an object")
+    return found
+
+
+def _json_object(text: str, what: str) -> dict[str, Any]:
+    try:
+        found = json.loads(text)
+    except RecursionError:
+        raise BadBody(f"{what} is nested too deeply") from None
+    except ValueError:
+        raise BadBody(f"{what} is not JSON") from None
+    if not isinstance(found, dict):
+        raise BadBody(f"{what} is not a JSON object")
+    return found
 
 
 def plain_text(text: str, bot_user: str = "") -> str:

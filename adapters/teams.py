@@ -1,35 +1,57 @@
-"""Microsoft Teams through the Bot Framework: `POST /api/messages` on the one server.
+"""Microsoft Teams through the Microsoft 365 Agents SDK: `POST /api/messages` on the one server.
 
-All botbuilder code lives here. Requests are checked (size, JSON, shape) before
-the SDK sees them, authenticated by the SDK, translated by `teams_cards` into
-the core's `Message`, and the core's replies are posted back through the
-connector with a bounded retry of our own: msrest's built-in retry is switched
-off because it ignores 429 and can sleep without limit on a 503's Retry-After.
+The Agents SDK is used here and in `teams_connector` (posting, the bot's token). Requests
+are checked by `teams_requests` (size, JSON, shape, who may call) before the SDK sees
+them, their token by `teams_auth` with PyJWT (never blocking the event loop on
+Microsoft's key endpoint), translated by
+`teams_cards` into the core's `Message`, and the core's replies are posted back through
+the SDK's connector client with a bounded retry of our own: 429 and 5xx are retried
+within limits, a 403 means the bot was removed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import aiohttp
 from aiohttp import web
-from botbuilder.core import BotAdapter, InvokeResponse, TurnContext
-from botbuilder.core.teams import TeamsInfo
-from botbuilder.integration.aiohttp import (
-    CloudAdapter,
-    ConfigurationBotFrameworkAuthentication,
+from microsoft_agents.activity import (
+    Activity,
+    ChannelAccount,
+    ConversationAccount,
+    ConversationReference,
+    InvokeResponse,
 )
-from botbuilder.schema import Activity, ConversationAccount, ConversationReference
-from msrest.exceptions import ClientRequestError
+from microsoft_agents.hosting.aiohttp import CloudAdapter
+from microsoft_agents.hosting.core import TurnContext
+from microsoft_agents.hosting.core.authorization import ClaimsIdentity
+from microsoft_agents.hosting.core.connector import ConnectorClientBase
+from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
+from pydantic import ValidationError
 
 from adapters import teams_cards
-from adapters.bodies import read_body
-from adapters.network import forwarded, is_loopback
 from adapters.retry_after import retry_after
+from adapters.teams_auth import Refused, SigningKeys, TokenValidator
+from adapters.teams_connector import (
+    BotToken,
+    ConnectorFactory,
+    ServiceUrlRefused,
+    TokenUnavailable,
+    service_url_check,
+)
+from adapters.teams_requests import (
+    Refusal,
+    allowed_tenants,
+    dev_request_problem,
+    read_activity,
+    tenant_of,
+)
 from bot.handler import Handler
 from bot.messages import Reply
 from touchpoint.settings import Settings
@@ -38,12 +60,11 @@ log = logging.getLogger("touchpoint.teams")
 
 PLATFORM = "teams"
 ROUTE = "/api/messages"
-MAX_ACTIVITY_BYTES = 256 * 1024
-"""Teams activities are a few kilobytes; anything this big is not one."""
 
-Delivery = Literal["posted", "gone", "failed"]
+Delivery = Literal["posted", "gone", "failed", "refused"]
 """How a post ended: taken; refused with 403, so the bot was removed there and the
-conversation's reference is dropped; or failed for any other reason (logged)."""
+conversation's reference is dropped; failed for any other reason (logged); or refused
+here, never sent, because the reference's serviceUrl is not an allowed connector host."""
 
 
 @dataclass(frozen=True)
@@ -57,58 +78,21 @@ class RetryPolicy:
     """The longest single wait, whatever a Retry-After asks: Teams retries a slow turn."""
 
 
-class _Config:
-    """The attribute names `ConfigurationBotFrameworkAuthentication` reads."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.APP_ID = settings.microsoft_app_id
-        self.APP_PASSWORD = settings.microsoft_app_password
-        self.APP_TYPE = settings.microsoft_app_type
-        self.APP_TENANTID = settings.microsoft_app_tenant_id
-
-
-class _NoRetryConnectorFactory:
-    """Connector clients that fail fast, so `TeamsBot._deliver` alone decides on retries."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    async def create(self, service_url: str, audience: str | None = None) -> Any:
-        client = await self._inner.create(service_url, audience)
-        client.config.retry_policy.retries = 0
-        client.config.retry_policy.policy.status_forcelist = frozenset()
-        return client
-
-
-class _Authentication(ConfigurationBotFrameworkAuthentication):  # type: ignore[misc]
-    async def authenticate_request(self, activity: Any, auth_header: str) -> Any:
-        result = await super().authenticate_request(activity, auth_header)
-        if result.connector_factory is not None:
-            result.connector_factory = _NoRetryConnectorFactory(result.connector_factory)
-        return result
-
-    def create_connector_factory(self, claims_identity: Any) -> Any:
-        return _NoRetryConnectorFactory(super().create_connector_factory(claims_identity))
-
-
-def request_is_local(remote: str | None, headers: Mapping[str, str]) -> bool:
-    """Dev mode's only protection: the peer is loopback and no proxy forwarded the request.
-
-    A proxy on the same machine would make every caller look local, so any
-    forwarding header means the request came from elsewhere.
-    """
-    return is_loopback(remote) and not forwarded(headers)
-
-
 def _status(exc: BaseException) -> int | None:
-    response = getattr(exc, "response", None)
-    status = getattr(response, "status_code", None)
+    status = getattr(exc, "status", None)
     return status if isinstance(status, int) else None
 
 
 def _headers(exc: BaseException) -> Mapping[str, str] | None:
-    headers = getattr(getattr(exc, "response", None), "headers", None)
+    headers = getattr(exc, "headers", None)
     return headers if isinstance(headers, Mapping) else None
+
+
+def _quiet_sdk_logs() -> None:
+    """The SDK logs every post at INFO and every failed one at ERROR; `_deliver` reports
+    each outcome itself (a retried 429 is no error), so only the SDK's warnings are kept."""
+    logging.getLogger("microsoft_agents").setLevel(logging.WARNING)
+    logging.getLogger("microsoft_agents.hosting.core.connector").setLevel(logging.CRITICAL)
 
 
 class TeamsBot:
@@ -121,37 +105,61 @@ class TeamsBot:
         self.dev_mode = settings.teams_dev and not settings.microsoft_app_id
         """Unauthenticated, loopback-only: for the Agents Playground and tests."""
         self._retry = retry or RetryPolicy()
-        self.adapter = CloudAdapter(_Authentication(_Config(settings)))
+        self.tenants = allowed_tenants(settings)
+        self.service_url_allowed = service_url_check(settings)
+        self.keys = SigningKeys(settings.teams_openid_url)
+        self._validator = TokenValidator(self._app_id, self.keys)
+        self._connectors = ConnectorFactory(None if self.dev_mode else BotToken(settings),
+                                            self.service_url_allowed)
+        self.adapter = CloudAdapter(channel_service_client_factory=self._connectors)
+        self.adapter.on_turn_error = _turn_error
+        _quiet_sdk_logs()
+
+    async def close(self) -> None:
+        await self.keys.close()
+        await self._connectors.close()
 
     async def on_request(self, request: web.Request) -> web.Response:
         """`POST /api/messages`: 400 for anything malformed, 413 for a body over the limit,
-        401 when unauthenticated."""
-        if self.dev_mode and not request_is_local(request.remote, request.headers):
-            log.warning("refused a Teams request from %s: dev mode only serves this machine",
-                        request.remote)
-            return web.Response(status=401, text="dev mode accepts local requests only")
-        raw = await _read_activity(request)
+        401 when unauthenticated, 403 from a tenant not allowed."""
+        if self.dev_mode:
+            problem = dev_request_problem(request.remote, request.headers)
+            if problem is not None:
+                log.warning("refused a Teams request from %s: %s", request.remote, problem)
+                return web.Response(status=401, text=problem)
+        raw = await read_activity(request)
         if isinstance(raw, Refusal):
             log.info("rejected a malformed Teams request: %s", raw.reason)
             return web.Response(status=raw.status, text=raw.reason)
-        try:
-            activity = Activity().deserialize(raw)
-        except Exception as exc:  # msrest raises several types for a wrongly typed field
-            log.info("rejected a Teams activity botbuilder cannot read: %s", exc)
-            return web.Response(status=400, text="the activity has wrongly typed fields")
-        # Dev mode has no app id, so the SDK would accept the request anyway; ignoring a
-        # stray token also keeps it from fetching Microsoft's signing keys to check it.
-        auth_header = "" if self.dev_mode else request.headers.get("Authorization", "")
-        try:
-            authenticated = await self.adapter.bot_framework_authentication \
-                .authenticate_request(activity, auth_header)
-        except Exception as exc:  # PermissionError, or a token the JWT library can't parse
-            log.warning("refused an unauthenticated Teams request (%s)", type(exc).__name__)
+        if not self.service_url_allowed(raw["serviceUrl"]):
+            log.warning("refused a Teams activity whose serviceUrl %r is not an allowed "
+                        "connector host", raw["serviceUrl"][:200])
             return web.Response(status=401, text="unauthorized")
         try:
-            invoke: InvokeResponse | None = await self.adapter.process_activity(
-                authenticated, activity, lambda context: self._turn(context, raw))
-        except Exception:  # the SDK's own setup (connector, credentials); the turn logs its own
+            activity = Activity.model_validate(raw)
+        except ValidationError as exc:
+            log.info("rejected a Teams activity the Agents SDK cannot read: %s",
+                     exc.errors(include_url=False, include_input=False)[:3])
+            return web.Response(status=400, text="the activity has wrongly typed fields")
+        if self.dev_mode:
+            # No token is looked at, so a stray one never makes anyone fetch keys.
+            identity = ClaimsIdentity()
+        else:
+            try:
+                claims = await self._validator.claims(
+                    request.headers.get("Authorization", ""), raw)
+            except Refused as exc:
+                log.warning("refused an unauthenticated Teams request (%s)", exc)
+                return web.Response(status=401, text="unauthorized")
+            identity = ClaimsIdentity(claims, authentication_type="Bearer")
+        if self.tenants and tenant_of(raw) not in self.tenants:
+            log.warning("refused a Teams activity from tenant %r: not in "
+                        "TOUCHPOINT_TEAMS_TENANTS", tenant_of(raw)[:64])
+            return web.Response(status=403, text="this tenant is not served here")
+        try:
+            invoke = await self.adapter.process_activity(
+                identity, activity, lambda context: self._turn(context, raw))
+        except Exception:  # the SDK's own setup (connector, token); the turn logs its own
             log.exception("Teams could not process %s activity %s", raw.get("type"),
                           raw.get("id"))
             return web.Response(status=500)
@@ -178,25 +186,29 @@ class TeamsBot:
     async def post_to_reference(self, reference: str, replies: Sequence[Reply]) -> Delivery:
         """Post replies to a saved reference (JSON) with `continue_conversation`.
 
-        "posted" only when every reply was taken; "gone" when any was refused with 403.
+        "posted" only when every reply was taken; "gone" when any was refused with 403;
+        "refused" when the reference's serviceUrl is not allowed (nothing is sent).
         """
         try:
-            parsed = ConversationReference().deserialize(json.loads(reference))
-        except Exception as exc:  # a damaged or foreign stored value
+            parsed = ConversationReference.model_validate(json.loads(reference))
+        except (ValueError, ValidationError) as exc:  # a damaged or foreign stored value
             log.error("unreadable Teams conversation reference (%s)", exc)
             return "failed"
+        if not self.service_url_allowed(parsed.service_url or ""):
+            log.error("a saved Teams reference for %s has serviceUrl %r, not an allowed "
+                      "connector host: not posting there", parsed.conversation.id,
+                      (parsed.service_url or "")[:200])
+            return "refused"
         outcomes: set[Delivery] = set()
 
         async def logic(context: TurnContext) -> None:
-            try:
-                for reply in replies:
-                    target = context.activity.conversation.id
-                    outcomes.add(await self._send(context, reply, target, None))
-            finally:
-                await _close_connector(context)
+            for reply in replies:
+                target = context.activity.conversation.id
+                outcomes.add(await self._send(context, reply, target, None))
 
         try:
-            await self.adapter.continue_conversation(parsed, logic, self._app_id)
+            await self.adapter.continue_conversation(
+                self._app_id, parsed.get_continuation_activity(), logic)
         except Exception:
             log.exception("proactive Teams post to %s failed", parsed.conversation.id)
             return "failed"
@@ -208,26 +220,31 @@ class TeamsBot:
         """The e-mail and user principal name Teams has for the person of a saved personal
         chat (lower case; empty when it has none), or None when Teams could not be asked."""
         try:
-            parsed = ConversationReference().deserialize(json.loads(reference))
-            user_id = parsed.user.id
-        except Exception as exc:  # a damaged or foreign stored value
+            parsed = ConversationReference.model_validate(json.loads(reference))
+            user_id = parsed.user.id if parsed.user is not None else ""
+        except (ValueError, ValidationError) as exc:  # a damaged or foreign stored value
             log.error("unreadable Teams conversation reference (%s)", exc)
+            return {}
+        if not user_id or not self.service_url_allowed(parsed.service_url or ""):
+            log.error("a saved Teams reference for %s names no person or a serviceUrl that is "
+                      "not an allowed connector host: not asking", parsed.conversation.id)
             return {}
         found: dict[str, str] = {}
 
         async def logic(context: TurnContext) -> None:
-            try:
-                context.activity.channel_data = context.activity.channel_data or {}  # no team
-                member = await TeamsInfo.get_member(context, user_id)
-                for key, value in (("email", member.email),
-                                   ("userPrincipalName", member.user_principal_name)):
-                    if isinstance(value, str) and value:
-                        found[key] = value.lower()
-            finally:
-                await _close_connector(context)
+            connector = context.services.get(ConnectorClientBase)  # type: ignore[type-abstract]
+            if not isinstance(connector, TeamsConnectorClient):
+                raise TypeError("no Teams connector for this turn")
+            member = await connector.get_conversation_member(context.activity.conversation.id,
+                                                             user_id)
+            for key, value in (("email", member.email),
+                               ("userPrincipalName", member.user_principal_name)):
+                if isinstance(value, str) and value:
+                    found[key] = value.lower()
 
         try:
-            await self.adapter.continue_conversation(parsed, logic, self._app_id)
+            await self.adapter.continue_conversation(
+                self._app_id, parsed.get_continuation_activity(), logic)
         except Exception as exc:  # the connector's failure: ask again later
             log.info("could not ask Teams who %s is (%s: %s)", user_id, type(exc).__name__, exc)
             return None
@@ -240,10 +257,7 @@ class TeamsBot:
         except Exception:
             log.exception("Teams %s activity %s failed", raw.get("type"), raw.get("id"))
             if raw.get("type") == "invoke":
-                await context.send_activity(Activity(type="invokeResponse",
-                                                     value=InvokeResponse(status=500)))
-        finally:
-            await _close_connector(context)
+                await self._invoke_response(context, InvokeResponse(status=500))
 
     async def _dispatch(self, context: TurnContext, raw: dict[str, Any]) -> None:
         kind = raw.get("type")
@@ -262,7 +276,7 @@ class TeamsBot:
             if kind == "invoke":
                 await self._invoke_response(context, _not_ours(raw))
             return
-        if message.kind in ("added", "direct", "mention"):
+        if message.kind in ("added", "direct", "mention", "command"):
             await self._remember(raw)
         replies = await self._handler.handle(message)
         if kind == "invoke":
@@ -285,32 +299,41 @@ class TeamsBot:
                           place: teams_cards.Where, top_level: bool) -> bool:
         """Where a reply goes: the thread it answers, or the channel itself.
 
-        Teams has no ephemeral messages, so a private answer goes where the
-        question was asked (in a 1:1 chat that is private anyway).
+        A private answer (to `/touchpoint ...`) in a channel or group chat is a targeted
+        message, which only the asker sees; in a 1:1 chat it is private anyway, and there
+        is no channel to share it to, so its "Share in channel" button is left out.
         """
         if reply.channel and reply.channel != place.root:
             return await self.post(reply.channel, [reply])
+        if place.kind == "personal":
+            reply = without_share(reply)
+        targeted = reply.ephemeral and place.kind != "personal"
         if place.thread and not reply.ephemeral and not reply.in_thread:
             top_level = True
         if top_level:
-            return await self._send(context, reply, place.root, None) == "posted"
+            return await self._send(context, reply, place.root, None, targeted) == "posted"
         return await self._send(context, reply, place.conversation,
-                                context.activity.id) == "posted"
+                                context.activity.id, targeted) == "posted"
 
     async def _send(self, context: TurnContext, reply: Reply, conversation: str,
-                    reply_to: str | None) -> Delivery:
+                    reply_to: str | None, targeted: bool = False) -> Delivery:
         incoming = context.activity
-        activity = Activity().deserialize(teams_cards.render(reply))
-        activity.from_property = incoming.recipient
-        activity.recipient = incoming.from_property
+        activity = Activity.model_validate(teams_cards.render(reply))
+        if incoming.recipient is not None:
+            activity.from_property = incoming.recipient
+        if incoming.from_property is not None:
+            activity.recipient = incoming.from_property
         activity.channel_id = incoming.channel_id
         activity.service_url = incoming.service_url
         activity.conversation = ConversationAccount(id=conversation)
-        connector = context.turn_state.get(BotAdapter.BOT_CONNECTOR_CLIENT_KEY)
+        if targeted and isinstance(incoming.from_property, ChannelAccount):
+            activity.with_targeted_recipient(incoming.from_property)
+        connector = context.services.get(ConnectorClientBase)  # type: ignore[type-abstract]
         if connector is None:
             log.error("no Teams connector for this turn; reply to %s dropped", conversation)
             return "failed"
-        activity.reply_to_id = reply_to
+        if reply_to:
+            activity.reply_to_id = reply_to
 
         async def call() -> None:
             if reply_to:
@@ -327,7 +350,14 @@ class TeamsBot:
             try:
                 await call()
                 return "posted"
-            except Exception as exc:  # msrest's HttpOperationError family and ClientRequestError
+            except ServiceUrlRefused:
+                return "refused"
+            except TokenUnavailable as exc:
+                log.error("Teams post to %s failed: the bot has no token (%s); check "
+                          "MicrosoftAppId, MicrosoftAppPassword and MicrosoftAppTenantId",
+                          conversation, exc)
+                return "failed"
+            except Exception as exc:  # aiohttp's ClientResponseError, ClientError, timeouts
                 status = _status(exc)
                 if status == 403:
                     log.warning("Teams answered 403 for %s: the bot was removed there or may "
@@ -335,7 +365,7 @@ class TeamsBot:
                     await self._forget(teams_cards.root_of(conversation))
                     return "gone"
                 retryable = status == 429 or (status is not None and status >= 500) or (
-                    status is None and isinstance(exc, ClientRequestError))
+                    status is None and isinstance(exc, aiohttp.ClientError | TimeoutError))
                 if not retryable or attempt == policy.attempts:
                     log.error("Teams post to %s failed for good (%s, status %s, attempt %d)",
                               conversation, type(exc).__name__, status, attempt)
@@ -370,43 +400,23 @@ class TeamsBot:
                         conversation, type(exc).__name__, exc)
 
 
+def without_share(reply: Reply) -> Reply:
+    """The reply without its "Share in channel" button, for a chat with no channel."""
+    kept = tuple(b for b in reply.buttons if b.action != "share")
+    return reply if len(kept) == len(reply.buttons) else dataclasses.replace(reply, buttons=kept)
+
+
+async def _turn_error(context: TurnContext, error: Exception) -> None:
+    """The SDK's default posts the exception's text into the chat; log it instead."""
+    log.error("Teams turn failed (%s: %s)", type(error).__name__, error)
+
+
 def _not_ours(raw: Mapping[str, Any]) -> InvokeResponse:
     """Invokes we don't handle: a card action from elsewhere gets a polite 200, the rest 501."""
     if raw.get("name") == "adaptiveCard/action":
         return InvokeResponse(status=200, body=teams_cards.execute_response(
             "That button is no longer supported."))
     return InvokeResponse(status=501)
-
-
-async def _close_connector(context: TurnContext) -> None:
-    """Close the turn's HTTP session now rather than leave its socket to the garbage collector."""
-    connector = context.turn_state.pop(BotAdapter.BOT_CONNECTOR_CLIENT_KEY, None)
-    if connector is not None:
-        await connector.__aexit__(None, None, None)
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why a request is no activity, and the status that says so."""
-
-    status: int
-    reason: str
-
-
-async def _read_activity(request: web.Request) -> dict[str, Any] | Refusal:
-    """The body as an activity, or why it isn't one; never reads more than the limit."""
-    body = await read_body(request, MAX_ACTIVITY_BYTES)
-    if body is None:
-        return Refusal(413, f"the body is larger than {MAX_ACTIVITY_BYTES} bytes")
-    try:
-        raw = json.loads(body)
-    except (ValueError, RecursionError):
-        return Refusal(400, "the body is not JSON")
-    problem = teams_cards.activity_problem(raw)
-    if problem is not None:
-        return Refusal(400, problem)
-    assert isinstance(raw, dict)
-    return raw
 
 
 TEAMS_KEY: web.AppKey[TeamsBot] = web.AppKey("teams", TeamsBot)
@@ -423,13 +433,24 @@ def attach(app: web.Application, handler: Handler, settings: Settings,
         log.info("Teams is off: set MicrosoftAppId (or TOUCHPOINT_TEAMS_DEV=1 locally)")
         return None
     bot = TeamsBot(handler, settings, retry)
+
+    async def start_keys(app: web.Application) -> None:
+        if not bot.dev_mode:
+            bot.keys.start()
+
+    async def close(app: web.Application) -> None:
+        await bot.close()
+
+    app.on_startup.append(start_keys)
+    app.on_cleanup.append(close)
     if bot.dev_mode:
         log.warning("!!! TOUCHPOINT_TEAMS_DEV=1: %s accepts UNAUTHENTICATED activities from "
                     "this machine. For local testing only; never expose this server. !!!",
                     ROUTE)
     else:
-        log.info("Teams on %s for app %s (%s)", ROUTE, settings.microsoft_app_id,
-                 settings.microsoft_app_type)
+        log.info("Teams on %s for app %s (%s), through the Microsoft 365 Agents SDK; "
+                 "tenants: %s", ROUTE, settings.microsoft_app_id, settings.microsoft_app_type,
+                 ", ".join(bot.tenants) or "any (set TOUCHPOINT_TEAMS_TENANTS to limit them)")
     app.router.add_post(ROUTE, bot.on_request)
     app[TEAMS_KEY] = bot
     return bot

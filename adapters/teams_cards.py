@@ -32,6 +32,9 @@ _THREAD = re.compile(r";messageid=(\d+)$")
 _AT = re.compile(r"<at\b[^>]*>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 _BREAK = re.compile(r"<\s*(?:br|/p|/div|/li)\b[^>]*>", re.IGNORECASE)
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+_COMMAND = re.compile(r"^([/@])([^\s:,]+)[\s:,]*")
+COMMAND = "touchpoint"
+"""`/touchpoint help` and `@Touchpoint help` typed as text: Slack's command, and the app's name."""
 
 
 @dataclass(frozen=True)
@@ -130,12 +133,27 @@ def plain_text(activity: Mapping[str, Any]) -> str:
     return " ".join(text.split())
 
 
+def command_text(text: str, bot_name: str = "") -> tuple[str, str]:
+    """The text without a leading `/touchpoint` or `@Touchpoint` (or `@<bot name>`), and
+    which of `/` or `@` it started with ("" when neither). Teams sends both as plain text
+    when typed rather than picked; a bare one asks for help."""
+    if bot_name and text[:1] == "@" and text[1:].lower().startswith(bot_name.lower()):
+        rest = text[1 + len(bot_name):]
+        if not rest[:1].isalnum():
+            return rest.lstrip(" :,") or "help", "@"
+    match = _COMMAND.match(text)
+    if match is None or match.group(2).lower() != COMMAND:
+        return text, ""
+    return text[match.end():] or "help", match.group(1)
+
+
 def to_message(activity: Mapping[str, Any]) -> Message | None:
     """The core's `Message` for an activity, or None when the bot should stay silent.
 
     Personal chat is `direct`; a channel or group chat message that mentions the
     bot is `mention`; one that does not (delivered by the resource-specific
-    permission) is `channel`, where the core only nudges. A pressed button is an
+    permission) is `channel`, where the core only nudges. `/touchpoint ...` in a channel
+    or group chat is a `command`, answered to the asker alone. A pressed button is an
     `action`, and the bot joining a conversation is `added`.
     """
     kind = activity.get("type")
@@ -150,12 +168,15 @@ def to_message(activity: Mapping[str, Any]) -> Message | None:
     if kind != "message" or _from_bot(activity):
         return None
     value = activity.get("value")
-    text = plain_text(activity)
-    if isinstance(value, dict) and not text:
+    text, prefix = command_text(plain_text(activity),
+                                _text(_obj(activity.get("recipient")).get("name")))
+    if isinstance(value, dict) and not text and not prefix:
         return _action(activity, value, "")
     if place.kind == "personal":
         return _message(activity, text, "direct")
-    if mentions_bot(activity):
+    if prefix == "/":
+        return _message(activity, text, "command")
+    if mentions_bot(activity) or prefix == "@":
         return _message(activity, text, "mention")
     if not text:
         return None

@@ -25,15 +25,18 @@ REFERENCES_FOR = 30.0
 class TeamsOutbound:
     platform = PLATFORM
 
-    def __init__(self, bot: TeamsBot, store: Store) -> None:
+    def __init__(self, bot: TeamsBot, store: Store, owns_bot: bool = False) -> None:
         self._bot = bot
         self._store = store
+        self._owns_bot = owns_bot
+        """True when made for one command (touchpoint prompt): close closes the bot too."""
         self._references: dict[str, str] = {}
         self._read_at = float("-inf")
         self._people: dict[str, frozenset[str]] = {}
 
     async def close(self) -> None:
-        return None
+        if self._owns_bot:
+            await self._bot.close()
 
     async def _reference(self, conversation: str, fresh: bool = False) -> str | None:
         if fresh or time.monotonic() - self._read_at > REFERENCES_FOR:
@@ -56,7 +59,10 @@ class TeamsOutbound:
         if outcome == "gone":
             self._references.pop(channel, None)  # TeamsBot dropped it from the store
             return Result("gone", "Teams answered 403: the bot was removed there")
-        return Result("retry", "the Bot Framework connector did not take the post")
+        if outcome == "refused":
+            return Result("failed", "the saved reference's serviceUrl is not an allowed "
+                          "Teams connector host (TOUCHPOINT_TEAMS_SERVICE_URLS); not posted")
+        return Result("retry", "the Teams connector did not take the post")
 
     async def person(self, email: str) -> str | None:
         """The personal chat of the person with this e-mail (or user principal name), among

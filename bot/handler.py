@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from bot import admin, analytics, calls, replies, subscriptions
+from bot.language import foreign_language
 from bot.library import PlaybookSet
 from bot.messages import Message, Reply
 from bot.store import Store
@@ -39,6 +40,9 @@ class HandlerSettings:
     """Weeks `/touchpoint stats` sums up."""
     questions_days: float = 90.0
     """Days an unanswered question is kept at most (`TOUCHPOINT_QUESTIONS_DAYS`)."""
+    explain: bool = False
+    """Answers carry the matcher's full evidence, not only the one line people read
+    (`touchpoint console --explain`)."""
 
 
 class Handler:
@@ -116,10 +120,14 @@ class Handler:
         return await self._guide(msg, text)
 
     async def _guide(self, msg: Message, text: str) -> list[Reply]:
-        playbooks = self._playbooks
-        result = playbooks.matcher.match(text, "guide")
         ephemeral = msg.kind == "command"
         in_thread = not ephemeral
+        language = foreign_language(text)
+        if language is not None:
+            return [replies.not_english_reply(language, msg.platform, ephemeral=ephemeral,
+                                              in_thread=in_thread)]
+        playbooks = self._playbooks
+        result = playbooks.matcher.match(text, "guide")
         if result.best is None:
             now = self.clock()
             week = analytics.iso_week(now)
@@ -138,11 +146,13 @@ class Handler:
         await self._count(f"guide:{result.best.playbook}")
         playbook = playbooks.by_id[result.best.playbook]
         return [replies.guidance_reply(playbook, result.best, ephemeral=ephemeral,
-                                       in_thread=in_thread)]
+                                       in_thread=in_thread, explain=self.settings.explain)]
 
     async def _nudge(self, msg: Message) -> list[Reply]:
         if await self._safely(self.store.is_muted(_person(msg)), True):
             return []  # muted, or no telling: a nudge to someone who muted us is worse
+        if foreign_language(msg.text) is not None:
+            return []
         playbooks = self._playbooks
         result = playbooks.matcher.match(msg.text, "nudge")
         if result.best is None:
@@ -187,6 +197,8 @@ class Handler:
 
     async def _show(self, msg: Message, name: str) -> list[Reply]:
         name = name.strip().lower()
+        if not name:
+            return await self._list(msg, name)
         playbook = self._playbooks.by_id.get(name)
         if playbook is None:
             known = list(self._playbooks.by_id)
@@ -204,8 +216,12 @@ class Handler:
         return [admin.reload_reply(outcome)]
 
     async def _about(self, msg: Message, _: str) -> list[Reply]:
-        lines = self.operations.about() if self.operations is not None else []
+        """What is live; where it comes from (paths, the repository) and what went wrong with
+        the latest change only for admins, since anyone in the workspace may ask."""
         live = self._playbooks
+        if not self.is_admin(msg):
+            return [admin.about_reply(len(live.playbooks), live.version, [])]
+        lines = self.operations.about() if self.operations is not None else []
         return [admin.about_reply(len(live.playbooks), live.version, lines)]
 
     async def _stats(self, msg: Message, _: str) -> list[Reply]:

@@ -70,6 +70,16 @@ CONCEPTS: dict[str, str] = {
     "checkin debrief recap notes minutes hung wrapped",
 }
 
+SPOKEN: dict[str, str] = {
+    "customer": "a customer", "upset": "frustration", "leave": "cancelling or a refund",
+    "praise": "praise", "win": "a win", "gift": "a gift", "shipping": "a delivery",
+    "money": "price", "rival": "a competitor", "risk": "a worry", "decision": "a decision",
+    "event": "an event", "online": "a public post or review", "asked": "a question",
+    "handoff": "a handover", "lead": "a lead", "feature": "a feature request",
+    "problem": "a problem", "new": "getting started", "renewal": "a renewal", "call": "a call",
+}
+"""Each concept as a person would say it, for the one-line reason an answer gives."""
+
 _WORD_CONCEPTS: dict[str, tuple[str, ...]] = {}
 for _concept, _words in CONCEPTS.items():
     for _word in _words.split():

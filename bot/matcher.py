@@ -49,6 +49,8 @@ class Evidence:
     kind: str
     text: str
     weight: float
+    terms: tuple[str, ...] = ()
+    """For `words`: the message's words and concepts (`@money`) behind it, for a person."""
 
     def __str__(self) -> str:
         if self.kind == "example":
@@ -269,7 +271,9 @@ class Matcher:
             terms = reading.terms.get(index, [])
             if terms:
                 shown = ", ".join(dict.fromkeys(f'"{seen.spoken(t)}"' for t, _ in terms[:5]))
-                why.append(Evidence("words", shown, sum(w for _, w in terms)))
+                said = tuple(dict.fromkeys(t if t.startswith("@") else seen.spoken(t)
+                                           for t, _ in terms[:5]))
+                why.append(Evidence("words", shown, sum(w for _, w in terms), said))
             near = neighbours.get(index)
             if near is not None and near.similarity >= tuning.example_floor:
                 why.append(Evidence("example", self._example_text[near.example],

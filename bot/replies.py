@@ -5,11 +5,14 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 
+from bot.lexicon import SPOKEN
 from bot.matcher import Candidate, MatchResult
 from bot.messages import Button, Reply, Section
 from bot.playbooks import Playbook
 
 MAX_ECHO = 200
+MAX_EXAMPLE = 120
+MAX_REASONS = 3
 
 
 def command_prefix(platform: str) -> str:
@@ -18,8 +21,7 @@ def command_prefix(platform: str) -> str:
 
 def echo(text: str) -> str:
     """A user's words quoted back, shortened to one line."""
-    line = " ".join(text.split())
-    return line if len(line) <= MAX_ECHO else line[: MAX_ECHO - 1] + "…"
+    return _shorten(text, MAX_ECHO)
 
 
 def help_reply(platform: str) -> Reply:
@@ -71,8 +73,45 @@ def list_reply(playbooks: Sequence[Playbook], platform: str) -> Reply:
 
 
 def why_text(candidate: Candidate) -> str:
+    """The full evidence, in the matcher's terms: for `--explain` and playbook owners."""
     reasons = "; ".join(str(e) for e in candidate.why) or "no single trigger"
     return f"Score {candidate.score:.2f}: {reasons}."
+
+
+def why_line(candidate: Candidate) -> str:
+    """One sentence a person can read: what they said that counted, and the closest example.
+
+    Scores, regular expressions and feature names stay out; `why_text` has them.
+    """
+    triggers: list[str] = []
+    for evidence in sorted((e for e in candidate.why if e.kind in ("phrase", "keyword")),
+                           key=lambda e: -len(e.text)):
+        if not any(evidence.text in said for said in triggers):
+            triggers.append(evidence.text)
+    mentioned = [f'"{said}"' for said in triggers]
+    for evidence in candidate.why:
+        if evidence.kind == "words":
+            mentioned.extend(SPOKEN[t[1:]] for t in evidence.terms if t.startswith("@")
+                             and t[1:] in SPOKEN
+                             and not any(said in SPOKEN[t[1:]] for said in triggers))
+    mentioned = list(dict.fromkeys(mentioned))[:MAX_REASONS]
+    example = next((e.text for e in candidate.why if e.kind == "example"), "")
+    closest = f'"{_shorten(example, MAX_EXAMPLE)}"' if example else ""
+    if mentioned:
+        said = mentioned[0] if len(mentioned) == 1 else \
+            f"{', '.join(mentioned[:-1])} and {mentioned[-1]}"
+        return f"Matched because you mentioned {said}" + (
+            f"; closest example: {closest}." if closest else ".")
+    if closest:
+        return f"Matched because it reads like the example {closest}."
+    if any(e.kind == "regex" for e in candidate.why):
+        return "Matched because your message has a pattern this playbook looks for."
+    return "Matched because it reads like this playbook's examples."
+
+
+def _shorten(text: str, limit: int) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def feedback_buttons(playbook: Playbook, shareable: bool) -> tuple[Button, ...]:
@@ -85,14 +124,19 @@ def feedback_buttons(playbook: Playbook, shareable: bool) -> tuple[Button, ...]:
 
 
 def guidance_reply(
-    playbook: Playbook, candidate: Candidate | None, *, ephemeral: bool, in_thread: bool
+    playbook: Playbook, candidate: Candidate | None, *, ephemeral: bool, in_thread: bool,
+    explain: bool = False,
 ) -> Reply:
+    """The playbook's steps and, when matched, one line saying why; `explain` adds the
+    matcher's full evidence (the console's `--explain`)."""
     sections = [
         Section(title=playbook.title, text=playbook.summary),
         Section(title="What to do", text="", bullets=tuple(playbook.guidance)),
     ]
     if candidate is not None:
-        sections.append(Section(title="Why this playbook", text=why_text(candidate)))
+        sections.append(Section(title="Why this playbook", text=why_line(candidate)))
+        if explain:
+            sections.append(Section(title="Evidence", text=why_text(candidate)))
     return Reply(
         text=f"{playbook.title}: {playbook.summary}",
         sections=tuple(sections),
@@ -122,6 +166,19 @@ def no_match_reply(
         text="No playbook clearly fits that yet.",
         sections=tuple(sections),
         buttons=tuple(Button(f"Show {p.title}", "show", p.id) for p in close),
+        ephemeral=ephemeral,
+        in_thread=in_thread,
+    )
+
+
+def not_english_reply(language: str, platform: str, *, ephemeral: bool,
+                      in_thread: bool) -> Reply:
+    """Said instead of guessing: the playbooks and the matcher only know English so far."""
+    cmd = command_prefix(platform)
+    return Reply(
+        text=f"This looks like {language}, and so far I only understand English, so I "
+        f"won't guess a playbook. Tell me what happened in English, or see every playbook "
+        f"with {cmd} list.",
         ephemeral=ephemeral,
         in_thread=in_thread,
     )

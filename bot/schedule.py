@@ -111,7 +111,9 @@ class Subscription:
     """One channel's daily prompt: at `at` local time in `zone`, on `weekdays` (0 is Monday).
 
     `playbooks` narrows the prompts to those playbooks' (empty: all of them);
-    `source` says where it was made: `chat`, or `schedule.yaml:LINE`.
+    `source` says where it was made: `chat`, or `schedule.yaml:LINE`. `since`, when set,
+    is when it was made in chat: no run before it is due, so subscribing at 09:10 to
+    09:00 starts tomorrow, as the confirmation says, instead of catching up today's.
     """
 
     platform: str
@@ -121,6 +123,7 @@ class Subscription:
     weekdays: tuple[int, ...] = WORKDAYS
     playbooks: tuple[str, ...] = ()
     source: str = "chat"
+    since: dt.datetime | None = None
 
     @property
     def key(self) -> str:
@@ -131,9 +134,12 @@ class Subscription:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.zone)
 
+    @property
+    def time_shown(self) -> str:
+        return self.at.strftime("%H:%M:%S" if self.at.second else "%H:%M")
+
     def describe(self) -> str:
-        shown = self.at.strftime("%H:%M:%S" if self.at.second else "%H:%M")
-        return f"{shown} {self.zone}, {describe_weekdays(self.weekdays)}"
+        return f"{self.time_shown} {self.zone}, {describe_weekdays(self.weekdays)}"
 
     def run_on(self, day: dt.date) -> dt.datetime:
         """The instant of the post on a local date (a time skipped by DST moves on an hour)."""
@@ -146,6 +152,8 @@ class Subscription:
         for back in range(8):
             day = today - dt.timedelta(days=back)
             if day.weekday() in self.weekdays and self.run_on(day) <= now:
+                if self.since is not None and self.run_on(day) < self.since:
+                    return None
                 return day, self.run_on(day)
         return None
 
@@ -159,9 +167,12 @@ class Subscription:
         raise AssertionError("a schedule with no weekday")
 
     def to_json(self) -> str:
-        return json.dumps({"time": self.at.isoformat(), "zone": self.zone,
-                           "weekdays": list(self.weekdays), "playbooks": list(self.playbooks)},
-                          sort_keys=True)
+        data: dict[str, object] = {"time": self.at.isoformat(), "zone": self.zone,
+                                   "weekdays": list(self.weekdays),
+                                   "playbooks": list(self.playbooks)}
+        if self.since is not None:
+            data["since"] = self.since.astimezone(dt.UTC).isoformat()
+        return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_json(cls, platform: str, channel: str, text: str) -> Subscription:
@@ -171,9 +182,12 @@ class Subscription:
             days = tuple(sorted({int(d) for d in data["weekdays"]}))
             if not days or any(not 0 <= d <= 6 for d in days):
                 raise ValueError("weekdays out of range")
+            since = dt.datetime.fromisoformat(data["since"]) if "since" in data else None
+            if since is not None and since.tzinfo is None:
+                raise ValueError("since has no time zone")
             return cls(platform, channel, dt.time.fromisoformat(data["time"]),
                        parse_zone(data["zone"]), days,
-                       tuple(str(p) for p in data.get("playbooks", ())))
+                       tuple(str(p) for p in data.get("playbooks", ())), since=since)
         except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
             raise ValueError(f"damaged subscription {text[:80]!r}") from exc
 

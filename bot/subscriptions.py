@@ -8,6 +8,7 @@ zone or time is seen at once rather than at 3 a.m.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from bot.messages import Message, Reply, Section
 from bot.replies import command_prefix, notice
@@ -30,16 +31,22 @@ def usage(platform: str, problem: str) -> Reply:
 
 async def subscribe(store: Store, msg: Message, args: str, now: float) -> Reply:
     """Save the subscription (raises what the store raises); a malformed one gets usage."""
+    moment = dt.datetime.fromtimestamp(now, dt.UTC)
     try:
-        sub = parse_subscribe(msg.platform, msg.channel, args)
+        sub = replace(parse_subscribe(msg.platform, msg.channel, args), since=moment)
     except ValueError as exc:
         return usage(msg.platform, str(exc))
     await store.subscribe(msg.platform, msg.channel, sub.to_json())
     await store.unflag(msg.platform, msg.channel)
-    _, first = sub.next_run(dt.datetime.fromtimestamp(now, dt.UTC))
+    _, first = sub.next_run(moment)
     local = first.astimezone(sub.tz)
-    return notice(f"Subscribed: a brand-promise prompt here at {sub.describe()}. The first "
-                  f"one comes on {local:%a %d %b at %H:%M} ({sub.zone}). Stop it with "
+    today = moment.astimezone(sub.tz).date()
+    passed = replace(sub, since=None).last_run(moment)
+    missed = "The"
+    if passed is not None and passed[0] == today:
+        missed = f"Today's {sub.time_shown} has passed, so the"
+    return notice(f"Subscribed: a brand-promise prompt here at {sub.describe()}. {missed} "
+                  f"first one comes on {local:%a %d %b at %H:%M} ({sub.zone}). Stop it with "
                   f"{command_prefix(msg.platform)} unsubscribe.")
 
 

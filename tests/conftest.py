@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from fakes.bot_framework_keys import FakeBotFrameworkKeys
 from fakes.slack_api import FakeSlackAPI
 from fakes.teams_connector import FakeTeamsConnector
 from local_redis import MISSING, ClusterNodes, RedisServer, SentinelGroup
@@ -107,6 +108,15 @@ async def teams_connector() -> AsyncIterator[FakeTeamsConnector]:
     await connector.start()
     yield connector
     await connector.close()
+
+
+@pytest.fixture
+async def bot_framework_keys() -> AsyncIterator[FakeBotFrameworkKeys]:
+    """The Bot Framework's signing keys served on 127.0.0.1, with a key to sign tokens."""
+    keys = FakeBotFrameworkKeys()
+    await keys.start()
+    yield keys
+    await keys.close()
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import copy
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
@@ -125,6 +125,32 @@ def test_slack_commands_translate_or_are_ignored(changes: dict[str, Any]) -> Non
     _check_incoming(incoming)
     if incoming is not None:
         assert incoming.message.kind == "command"
+
+
+@bounded
+@given(body=st.one_of(st.binary(), chat_text.map(lambda t: t.encode(errors="surrogatepass")),
+                      mutated(["slack/block_actions.json", *SLACK_EVENTS]).map(
+                          lambda v: json.dumps(v).encode()),
+                      mutated(["slack/block_actions.json"]).map(
+                          lambda v: urlencode({"payload": json.dumps(v)}).encode())),
+       content_type=st.sampled_from(["application/json", "application/x-www-form-urlencoded",
+                                     "", "text/plain"]))
+def test_slack_bodies_are_read_or_refused_with_a_reason(body: bytes, content_type: str) -> None:
+    try:
+        found = slack_payloads.parse_body(body, content_type)
+    except slack_payloads.BadBody as exc:
+        assert str(exc)
+        return
+    assert isinstance(found, dict)
+
+
+def test_slack_forms_are_commands_unless_they_have_a_payload_field() -> None:
+    command = urlencode({"command": "/touchpoint", "text": "payload", "team_domain": "payload"})
+    assert slack_payloads.parse_body(command.encode(), "application/x-www-form-urlencoded") == {
+        "command": "/touchpoint", "text": "payload", "team_domain": "payload"}
+    action = urlencode({"payload": json.dumps({"type": "block_actions", "actions": []})})
+    assert slack_payloads.parse_body(action.encode(), "application/x-www-form-urlencoded") == {
+        "type": "block_actions", "actions": []}
 
 
 @bounded

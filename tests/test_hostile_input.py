@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes.bot_framework_keys import FakeBotFrameworkKeys
 from fakes.slack_api import Call, FakeSlackAPI
 from fakes.teams_connector import FakeTeamsConnector
 
@@ -35,7 +36,7 @@ from slack_harness import (  # noqa: E402
     running,
     signed_headers,
 )
-from test_teams import Running, start  # noqa: E402
+from test_teams import APP_ID, Running, authenticated, start  # noqa: E402
 from test_webhooks import HAPPY, Hook, call, serving  # noqa: E402
 
 from adapters.bodies import MAX_BODY  # noqa: E402
@@ -319,15 +320,39 @@ async def teams_server(library: PlaybookSet, teams_connector: FakeTeamsConnector
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
                                           "", "application/json; charset=latin-1"])
-async def test_teams_reads_an_activity_whatever_its_label(teams_server: Running,
-                                                          content_type: str) -> None:
+async def test_teams_reads_a_signed_activity_whatever_its_label(
+        library: PlaybookSet, teams_connector: FakeTeamsConnector,
+        bot_framework_keys: FakeBotFrameworkKeys, content_type: str) -> None:
+    """With a token, the body is read by its shape (an installationUpdate, which is
+    answered by saving the reference: replying would need a token from Microsoft)."""
+    async with start(authenticated(bot_framework_keys), library, teams_connector) as server:
+        raw = server.activity("installation_update_add.json")
+        token = bot_framework_keys.token(APP_ID, raw["serviceUrl"])
+        async with server.session.post(f"{server.url}/api/messages",
+                                       data=json.dumps(raw).encode(),
+                                       headers={"Content-Type": content_type,
+                                                "Authorization": f"Bearer {token}"}
+                                       ) as response:
+            assert response.status == 200
+        assert raw["conversation"]["id"] in await server.store.references("teams")
+
+
+@pytest.mark.parametrize(("content_type", "status"), [
+    ("application/json; charset=latin-1", 200), ("Application/JSON", 200),
+    ("text/plain", 401), ("application/x-www-form-urlencoded", 401), ("", 401)])
+async def test_teams_dev_mode_reads_json_labels_only(teams_server: Running, content_type: str,
+                                                     status: int) -> None:
+    """A web page could post a simple form to a local dev server: dev mode wants JSON."""
     raw = teams_server.activity("personal_message.json", text="help")
     async with teams_server.session.post(f"{teams_server.url}/api/messages",
                                          data=json.dumps(raw).encode(),
                                          headers={"Content-Type": content_type}) as response:
-        assert response.status == 200
-    (post,) = await teams_server.connector.wait_for(1)
-    assert post.body["type"] == "message"
+        assert response.status == status
+    if status == 200:
+        (post,) = await teams_server.connector.wait_for(1)
+        assert post.body["type"] == "message"
+    else:
+        assert teams_server.connector.requests == []
 
 
 async def test_teams_megabyte_bodies_and_unknown_types_change_nothing(

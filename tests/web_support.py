@@ -58,13 +58,14 @@ async def new_page(browser: Browser) -> Page:
 
 
 @asynccontextmanager
-async def serving(handler: Handler, settings: Settings, *,
-                  with_live: bool = False) -> AsyncIterator[str]:
-    """The manager pages (and, `with_live`, the live reloader) on 127.0.0.1, a free port."""
+async def serving(handler: Handler, settings: Settings, *, with_live: bool = False,
+                  local: bool = True) -> AsyncIterator[str]:
+    """The manager pages (and, `with_live`, the live reloader) on 127.0.0.1, a free port;
+    `local`: without a token, served to this machine as `touchpoint preview` does."""
     app = web.Application()
     if with_live:
         live.attach(app, handler, settings, handler.store, Metrics(), handle_sighup=False)
-    web_pages.attach(app, handler, settings)
+    web_pages.attach(app, handler, settings, local=local)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

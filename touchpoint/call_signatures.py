@@ -42,13 +42,20 @@ def webhook_key(secret: str) -> bytes:
     return secret.encode()
 
 
+def _raw(header: str) -> bytes:
+    """A header's bytes: aiohttp hands undecodable ones over as surrogates, which a plain
+    `encode()` refuses with an exception."""
+    return header.encode("utf-8", errors="surrogateescape")
+
+
 def webhook_signature(key: bytes, msg_id: str, timestamp: str, body: bytes) -> str:
-    signed = msg_id.encode() + b"." + timestamp.encode() + b"." + body
+    signed = _raw(msg_id) + b"." + _raw(timestamp) + b"." + body
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
 def _timestamp(raw: str | None, now: float, tolerance: float) -> str | None:
-    if not raw or not raw.strip().isdigit() or len(raw.strip()) > 12:
+    # ASCII digits only: "²".isdigit() holds, and int() refuses it.
+    if not raw or not (raw.strip().isascii() and raw.strip().isdigit()) or len(raw.strip()) > 12:
         return "a missing or malformed timestamp"
     if abs(now - int(raw)) > tolerance:
         return f"a timestamp {int(now - int(raw))} s away from ours (stale or replayed)"
@@ -68,13 +75,13 @@ def check_webhook(key: bytes, headers: Mapping[str, str], body: bytes, now: floa
     assert raw is not None
     expected = webhook_signature(key, msg_id, raw.strip(), body).encode()
     given = headers.get("webhook-signature", "").split()
-    if any(hmac.compare_digest(expected, g.encode()) for g in given if g.startswith("v1,")):
+    if any(hmac.compare_digest(expected, _raw(g)) for g in given if g.startswith("v1,")):
         return None
     return "no matching webhook-signature"
 
 
 def zoom_signature(secret: str, timestamp: str, body: bytes) -> str:
-    signed = b"v0:" + timestamp.encode() + b":" + body
+    signed = b"v0:" + _raw(timestamp) + b":" + body
     return "v0=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
@@ -91,7 +98,7 @@ def check_zoom(secret: str, headers: Mapping[str, str], body: bytes, now: float,
         return late
     assert raw is not None
     expected = zoom_signature(secret, raw.strip(), body).encode()
-    if hmac.compare_digest(expected, headers.get("x-zm-signature", "").strip().encode()):
+    if hmac.compare_digest(expected, _raw(headers.get("x-zm-signature", "").strip())):
         return None
     return "no matching x-zm-signature"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -18,10 +17,15 @@ from bot.handler import Handler, HandlerSettings
 from bot.matcher import MatchResult
 from bot.playbooks import Background, Playbook, PlaybookErrors
 from bot.store import MemoryStore
-from touchpoint import cli_support, prompt_cli, review
+from touchpoint import cli_support, logs, prompt_cli, review, shipped
 from touchpoint.loader import SCHEDULE, read_documents
 from touchpoint.review import print_errors
 from touchpoint.settings import Settings, SettingsError
+
+HISTORY = ".touchpoint_history"
+"""The console's line history, in the home folder."""
+INTERRUPTED = 130
+"""The exit status of a command ended by Ctrl-C, as shells report it."""
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -116,9 +120,18 @@ def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     if library is None:
         return 1
     handler = Handler(library, MemoryStore(),
-                      HandlerSettings(nudge_cooldown=settings.nudge_cooldown))
-    asyncio.run(console.run(handler, interactive=sys.stdin.isatty()))
-    return 0
+                      HandlerSettings(nudge_cooldown=settings.nudge_cooldown,
+                                      explain=args.explain))
+    interactive = sys.stdin.isatty()
+    if interactive:
+        try:
+            history: Path | None = Path.home() / HISTORY
+        except RuntimeError:  # no home folder to keep it in: history for this session only
+            history = None
+        console.line_editing(history)
+    banner = f"{len(library.playbooks)} playbooks from {cli_support.describe(args, settings)}.\n"
+    ended = console.run(handler, interactive=interactive, banner=banner)
+    return 0 if ended else INTERRUPTED
 
 
 def schema_of(background: bool) -> dict[str, object]:
@@ -169,7 +182,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from touchpoint import server
 
     if args.playbooks:
-        settings = replace(settings, playbooks=Path(args.playbooks))
+        settings = replace(settings, playbooks=Path(args.playbooks), playbooks_origin="--playbooks")
     port = args.port if args.port is not None else settings.port
     if args.socket_mode and not (settings.slack_bot_token and settings.slack_app_token):
         print("--socket-mode needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN (an app-level token "
@@ -187,7 +200,7 @@ def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
     from touchpoint.web.app import preview
 
     if args.playbooks:
-        settings = replace(settings, playbooks=Path(args.playbooks))
+        settings = replace(settings, playbooks=Path(args.playbooks), playbooks_origin="--playbooks")
     port = args.port if args.port is not None else settings.port
     try:
         asyncio.run(preview(settings, args.host, port))
@@ -211,7 +224,7 @@ def cmd_teams_package(args: argparse.Namespace, settings: Settings) -> int:
         website_url=args.website_url, privacy_url=args.privacy_url, terms_url=args.terms_url,
         developer_name=args.developer_name, version=args.version or version,
     )
-    source = Path(args.source) if args.source else teams_package.SOURCE
+    source = Path(args.source) if args.source else shipped.folder("teams")
     try:
         data = teams_package.build(values, source)
     except teams_package.PackageError as exc:
@@ -226,8 +239,8 @@ def cmd_teams_package(args: argparse.Namespace, settings: Settings) -> int:
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="touchpoint", description=__doc__)
-    top.add_argument("--playbooks", help="playbook folder (default: $TOUCHPOINT_PLAYBOOKS "
-                     "or ./playbooks)")
+    top.add_argument("--playbooks", help="playbook folder (default: $TOUCHPOINT_PLAYBOOKS, "
+                     "else ./playbooks, else the playbooks shipped with Touchpoint)")
     sub = top.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="validate the playbooks")
     check.add_argument("dir", nargs="?")
@@ -267,6 +280,9 @@ def parser() -> argparse.ArgumentParser:
     match.add_argument("text", nargs="*", help="the message; none: one per line on stdin")
     match.set_defaults(run=cmd_match)
     console = sub.add_parser("console", help="chat with the bot in the terminal")
+    console.add_argument("--explain", action="store_true",
+                         help="show the matcher's full evidence (scores, triggers, learnt "
+                         "words) under each answer, not only the one line people see")
     console.set_defaults(run=cmd_console)
     evaluation = sub.add_parser("eval", help="score the matcher on labelled JSONL messages")
     evaluation.add_argument("files", nargs="+", 
@@ -296,7 +312,7 @@ def parser() -> argparse.ArgumentParser:
     package.add_argument("--version", help="app version (default: Touchpoint's version); "
                          "raise it to update an uploaded app")
     package.add_argument("--source", help="folder with manifest.json and the icons "
-                         "(default: teams/ in this checkout)")
+                         "(default: the teams/ folder shipped with Touchpoint)")
     package.add_argument("-o", "--output", default="touchpoint-teams.zip")
     package.set_defaults(run=cmd_teams_package)
     prompt_cli.add_parsers(sub)
@@ -314,11 +330,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_level, settings.log_text)
     try:
         code: int = args.run(args, settings)
         sys.stdout.flush()
+    except KeyboardInterrupt:
+        # Ctrl-C while loading or reading stdin: stop quietly; a traceback helps no one.
+        print(file=sys.stderr)
+        return INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`touchpoint stats | head`): stop quietly, as `cat` would.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

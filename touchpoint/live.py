@@ -95,10 +95,14 @@ def attach(app: web.Application, handler: Handler, settings: Settings, store: St
                   ("playbook", "regex"))
     app[LIVE_KEY] = live
     if git is not None:
-        if settings.webhook_secret:
-            app.router.add_post(HOOK_PATH, _webhook(git, settings.webhook_secret))
+        secret = settings.git_webhook_secret or settings.webhook_secret
+        if secret and not settings.git_webhook_secret:
+            log.warning("git: %s is verified with the shared TOUCHPOINT_WEBHOOK_SECRET; give "
+                        "the git host its own secret in TOUCHPOINT_GIT_WEBHOOK_SECRET", HOOK_PATH)
+        if secret:
+            app.router.add_post(HOOK_PATH, _webhook(git, secret))
         else:
-            log.info("git: no %s route (set TOUCHPOINT_WEBHOOK_SECRET to fetch on push)",
+            log.info("git: no %s route (set TOUCHPOINT_GIT_WEBHOOK_SECRET to fetch on push)",
                      HOOK_PATH)
 
     async def start(_: web.Application) -> None:

@@ -91,7 +91,7 @@ def _outbound(platform: str, settings: Settings, library: PlaybookSet,
     from adapters.teams import TeamsBot
     from adapters.teams_outbound import TeamsOutbound
 
-    return TeamsOutbound(TeamsBot(Handler(library, store), settings), store)
+    return TeamsOutbound(TeamsBot(Handler(library, store), settings), store, owns_bot=True)
 
 
 async def post_now(settings: Settings, library: PlaybookSet, from_git: Sequence[Subscription],

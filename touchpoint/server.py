@@ -7,17 +7,21 @@ the handler, the store and the shutdown sequence, and nothing else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
+import re
+import resource
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 from aiohttp import web
 
-from adapters import teams
+from adapters import bodies, teams
 from adapters.bodies import MAX_BODY
 from adapters.outbound import Outbound
 from adapters.redis_clients import RedisTarget
@@ -29,7 +33,7 @@ from bot.library import PlaybookSet
 from bot.messages import Reply
 from bot.playbooks import PlaybookErrors
 from bot.store import MemoryStore, Store
-from touchpoint import live, metrics, scheduler, webhooks
+from touchpoint import live, logs, memory, metrics, scheduler, webhooks
 from touchpoint.call_outbox import CallOutbox, OutboxSettings
 from touchpoint.loader import LiveRouting, load_folder
 from touchpoint.reload import Poster
@@ -55,22 +59,60 @@ class Health:
 HEALTH_KEY: web.AppKey[Health] = web.AppKey("health", Health)
 
 
+_ADDRESS = re.compile(
+    r"\(\s*'[^']*'\s*,\s*\d+[^)]*\)"                  # ('10.0.0.5', 6379), as Python shows it
+    r"|(?:\[[0-9A-Fa-f:.]+\]|[\w.-]*):\d{1,5}(?!\d)"  # host:port, [v6]:port
+    r"|\b\d{1,3}(?:\.\d{1,3}){3}\b"                  # IPv4
+    r"|\b(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}\b"  # IPv6
+    r"|(?<![\w.])/[^\s,;()]+")                       # a file or socket path
+"""What in a part's reason could tell a visitor about the network behind the server."""
+
+
+def public_state(state: str) -> str:
+    """A part's state for `/healthz`, which anyone can read: why it is degraded, without the
+    addresses and paths the log has."""
+    return state if state == "ok" else _ADDRESS.sub("<address>", state)
+
+
 async def healthz(request: web.Request) -> web.Response:
     handler = request.app[HANDLER_KEY]
     parts = await request.app[HEALTH_KEY].report()
     status = "ok" if all(v == "ok" for v in parts.values()) else "degraded"
-    body = {"status": status, "playbooks": len(handler.playbooks.playbooks), **parts}
+    shown = {name: public_state(state) for name, state in parts.items()}
+    body = {"status": status, "playbooks": len(handler.playbooks.playbooks), **shown}
     return web.json_response(body)
 
 
 def build_app(settings: Settings, handler: Handler) -> web.Application:
     """The application with the routes every deployment has; adapters add theirs."""
     app = web.Application(client_max_size=MAX_BODY)
+    bodies.gate(app, settings.body_timeout, settings.body_reads)
     app[HANDLER_KEY] = handler
     app[SETTINGS_KEY] = settings
     app[HEALTH_KEY] = Health()
     app.router.add_get("/healthz", healthz)
     return app
+
+
+def store_notice(settings: Settings) -> tuple[int, str]:
+    """The log level and line that say at start which store holds the state.
+
+    Memory only is a warning: on a restart mutes, subscriptions, Teams conversation
+    references and counts are gone, and instances do not share them. The Redis URL is
+    shown without its password.
+    """
+    if not settings.redis_url:
+        return logging.WARNING, (
+            "store: this process's memory only (REDIS_URL is not set): mutes, channel "
+            "subscriptions, Teams conversation references and usage counts are lost on "
+            "restart and not shared with other instances")
+    parsed = urlparse(settings.redis_url)
+    if parsed.scheme == "unix":
+        where = f"unix://{parsed.path}"
+    else:
+        host = f"[{parsed.hostname}]" if ":" in (parsed.hostname or "") else parsed.hostname
+        where = f"{parsed.scheme}://{host}:{parsed.port or 6379}{parsed.path or '/0'}"
+    return logging.INFO, f"store: Redis at {where} (prefix {settings.redis_prefix!r})"
 
 
 def make_store(settings: Settings) -> Store:
@@ -158,6 +200,9 @@ def make_handler(settings: Settings, store: Store, observer: Observer | None = N
         log.info("no usable playbooks in %s (%s); waiting for git", settings.playbooks,
                  exc.errors[0])
         library = PlaybookSet.build([])
+    else:
+        log.info("playbooks: %d from %s (%s)", len(library.playbooks),
+                 settings.playbooks.resolve(), settings.playbooks_origin)
     handler_settings = HandlerSettings(nudge_cooldown=settings.nudge_cooldown,
                                        questions_days=settings.questions_days,
                                        admins=Admins.parse(settings.admins))
@@ -191,11 +236,13 @@ def admin_poster(app: web.Application, settings: Settings) -> Poster | None:
 
 async def serve(settings: Settings, host: str, port: int, socket_mode_only: bool = False) -> None:
     """Run until SIGTERM or SIGINT, then stop taking requests and finish the ones taken."""
+    log.log(*store_notice(settings))
     store = make_store(settings)
     registry = metrics.Metrics()
     handler = make_handler(settings, store, registry)
     app = build_app(settings, handler)
     metrics.attach(app, registry)
+    memory.attach(app)
     watch_store(app, store)
     teams.attach(app, handler, settings)
     attach_slack(app, handler, settings, socket_mode_only)
@@ -215,18 +262,51 @@ async def serve(settings: Settings, host: str, port: int, socket_mode_only: bool
         log.info("serving %d playbooks on http://%s:%d", len(handler.playbooks.playbooks), host,
                  bound)
 
-    await run_until_signalled(app, host, port, listening, lambda: log.info("shutting down"))
+    await run_until_signalled(app, host, port, listening, lambda: log.info("shutting down"),
+                              header_timeout=settings.header_timeout,
+                              log_text=settings.log_text)
+
+
+LINGER = 2.0
+"""Seconds the rest of a refused body is read (and dropped) so its sender sees the answer;
+aiohttp's 10 s let each stalled client keep its connection that much longer."""
+READ_BUFFER = 64 * 1024
+"""Bytes aiohttp buffers of a body before the handler reads them (twice this, then it stops
+reading the socket): its default of 256 KiB let stalled clients pin half a megabyte each."""
+
+
+def open_files() -> int:
+    """Raise this process's limit on open files to the hard limit, and say what it is.
+
+    Every connection is a file: at the usual soft limit of 1024, a thousand idle or
+    half-sent connections left no room for Slack's next request.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        wanted = 1 << 20 if hard == resource.RLIM_INFINITY else hard
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+    return soft
 
 
 async def run_until_signalled(app: web.Application, host: str, port: int,
                               listening: Callable[[int], None],
-                              stopping: Callable[[], None] = lambda: None) -> None:
+                              stopping: Callable[[], None] = lambda: None, *,
+                              header_timeout: float = Settings.header_timeout,
+                              log_text: bool = False) -> None:
     """Serve `app` until SIGTERM or SIGINT, then stop taking requests and finish the ones taken.
 
     `listening` is told the port bound (`port` 0 picks one) once the app has started;
-    `stopping`, that a signal came.
+    `stopping`, that a signal came. A connection that has not sent a whole request's
+    headers within `header_timeout` seconds of opening (or of its previous answer) is
+    closed: aiohttp's keep-alive timer is the one deadline it has for headers. Unless
+    `log_text`, the access log leaves out query strings.
     """
-    runner = web.AppRunner(app, handle_signals=False)
+    log.debug("open files allowed: %d", open_files())
+    runner = web.AppRunner(app, handle_signals=False, keepalive_timeout=header_timeout,
+                           read_bufsize=READ_BUFFER, lingering_time=LINGER,
+                           access_log_class=logs.access_log(log_text))
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TypedDict
 from urllib.parse import parse_qs, unquote, urlparse
 
+from touchpoint import shipped
 from touchpoint.call_signatures import load_public_key, webhook_key
 from touchpoint.redis_settings import redis_topology
 
@@ -23,6 +24,13 @@ REDIS_SCHEMES = ("redis", "rediss", "unix")
 REDIS_CERT_REQS = ("none", "optional", "required")
 REDIS_TLS_FILES = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
 TEAMS_APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
+TEAMS_SERVICE_URLS = (r"^https://(smba\.trafficmanager\.net|[a-z0-9.-]+\.botframework\.com"
+                      r"|[a-z0-9.-]+\.botframework\.azure\.us|[a-z0-9.-]+\.teams\.microsoft\.com"
+                      r"|[a-z0-9.-]+\.teams\.microsoft\.us)(:443)?/")
+"""Teams' and the Bot Framework's connector hosts, and nothing anyone else can register."""
+TEAMS_OPENID_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+TEAMS_DEV_PREFIX = "teams-dev:"
+"""Added to the Redis key prefix in Teams dev mode, so it never shares a production's keys."""
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _TENANT_DOMAIN = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _FLAGS = {"": False, "0": False, "false": False, "no": False, "off": False,
@@ -38,7 +46,12 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     playbooks: Path = Path("playbooks")
+    playbooks_origin: str = "./playbooks"
+    """Why `playbooks` is that folder: `TOUCHPOINT_PLAYBOOKS`, `./playbooks`, or `shipped with
+    Touchpoint` (no setting and no ./playbooks here), so a command can say which it uses."""
     log_level: str = "INFO"
+    log_text: bool = False
+    """Let message and customer text into the log (query strings, libraries' DEBUG bodies)."""
     nudge_cooldown: float = 6 * 3600.0
     port: int = 3000
     slack_bot_token: str = field(default="", repr=False)
@@ -59,10 +72,17 @@ class Settings:
     microsoft_app_id: str = ""
     """Empty: Teams is off (unless `teams_dev`)."""
     microsoft_app_password: str = field(default="", repr=False)
-    microsoft_app_type: str = "MultiTenant"
+    microsoft_app_type: str = "SingleTenant"
+    """New multi-tenant bot registrations are deprecated; `SingleTenant` needs the tenant id."""
     microsoft_app_tenant_id: str = ""
     teams_dev: bool = False
     """Unauthenticated Teams endpoint for local tools and tests; loopback callers only."""
+    teams_tenants: tuple[str, ...] = ()
+    """Tenant ids whose activities are served; empty: the app's own tenant (single tenant)."""
+    teams_service_urls: str = TEAMS_SERVICE_URLS
+    """The serviceUrls the bot posts to (a regular expression): Microsoft's connector hosts."""
+    teams_openid_url: str = TEAMS_OPENID_URL
+    """Where the Bot Framework's token signing keys are published."""
     admins: tuple[str, ...] = ()
     """User ids (`U0123`, `slack:U0123`, `teams:<aad id>`) who may reload and read stats."""
     admin_channel: str = ""
@@ -81,7 +101,10 @@ class Settings:
     playbooks_git_max_mb: float = 50.0
     """The most a commit's checkout may take, in MB; a larger commit is refused."""
     webhook_secret: str = field(default="", repr=False)
-    """Verifies every `POST /hooks/...` (HMAC-SHA256, GitHub's X-Hub-Signature-256)."""
+    """Verifies `POST /hooks/call-ended`, and `/hooks/playbooks-updated` when
+    `git_webhook_secret` is not set (HMAC-SHA256 of the body)."""
+    git_webhook_secret: str = field(default="", repr=False)
+    """Verifies `POST /hooks/playbooks-updated` (GitHub's X-Hub-Signature-256)."""
     prompt_grace: float = 7200.0
     """Seconds after its time within which a daily prompt missed while down is still posted."""
     prompt_rate: float = 4.0
@@ -91,8 +114,14 @@ class Settings:
     questions_days: float = 90.0
     """Days an unanswered question (scrubbed, for the manager page) is kept at most."""
     admin_token: str = field(default="", repr=False)
-    """Opens the manager pages beyond this machine, to whoever signs in with it; empty: loopback
-    only."""
+    """Opens the manager pages to whoever signs in with it; empty: `serve` does not serve them,
+    `preview` serves a browser on its own machine."""
+    header_timeout: float = 20.0
+    """Seconds a client has to send a request's headers (and an idle connection is kept)."""
+    body_timeout: float = 15.0
+    """Seconds a client has to send a request's body."""
+    body_reads: int = 32
+    """Request bodies over 64 KiB read at once; more wait (within `body_timeout`) for a turn."""
     call_webhook_secret: str = field(default="", repr=False)
     """Verifies `POST /hooks/call-ended` (Standard Webhooks, `whsec_...`); empty: falls back to
     `webhook_secret`."""
@@ -125,6 +154,11 @@ class Settings:
         if log_level not in LOG_LEVELS:
             problems.append(f"TOUCHPOINT_LOG_LEVEL={log_level!r}: must be one of "
                             + ", ".join(LOG_LEVELS))
+        raw_log_text = text("TOUCHPOINT_LOG_TEXT", "").lower()
+        log_text = _FLAGS.get(raw_log_text)
+        if log_text is None:
+            problems.append(f"TOUCHPOINT_LOG_TEXT={raw_log_text!r}: must be 1 or 0")
+            log_text = False
         port = number("PORT", defaults.port, 1, 65535)
         if port != int(port):
             problems.append(f"PORT={env.get('PORT')!r}: must be a whole number")
@@ -149,11 +183,20 @@ class Settings:
             problems.append(f"TOUCHPOINT_REDIS_PREFIX={redis_prefix!r}: must be 1 to 100 "
                             "printable characters without spaces")
         topology = redis_topology(env, problems, redis_url, redis_prefix)
+        body_reads = number("TOUCHPOINT_BODY_READS", defaults.body_reads, 1, 10000)
+        if body_reads != int(body_reads):
+            problems.append(f"TOUCHPOINT_BODY_READS={env.get('TOUCHPOINT_BODY_READS')!r}: must "
+                            "be a whole number")
         teams = _teams_settings(env, problems)
+        if teams["teams_dev"]:
+            redis_prefix += TEAMS_DEV_PREFIX
         live = _live_settings(env, problems, defaults)
+        playbooks, origin = shipped.playbooks(text("TOUCHPOINT_PLAYBOOKS", ""), Path.cwd())
         settings = cls(
-            playbooks=Path(text("TOUCHPOINT_PLAYBOOKS", str(defaults.playbooks)) or "playbooks"),
+            playbooks=playbooks,
+            playbooks_origin=origin,
             log_level=log_level,
+            log_text=log_text,
             nudge_cooldown=number("TOUCHPOINT_NUDGE_COOLDOWN", defaults.nudge_cooldown,
                                   0, 30 * 86400),
             port=int(port),
@@ -171,6 +214,9 @@ class Settings:
             prompt_lease=number("TOUCHPOINT_PROMPT_LEASE", defaults.prompt_lease, 1, 3600),
             questions_days=number("TOUCHPOINT_QUESTIONS_DAYS", defaults.questions_days, 7, 420),
             admin_token=_admin_token(env, problems),
+            header_timeout=number("TOUCHPOINT_HEADER_TIMEOUT", defaults.header_timeout, 1, 3600),
+            body_timeout=number("TOUCHPOINT_BODY_TIMEOUT", defaults.body_timeout, 1, 3600),
+            body_reads=int(body_reads),
             **_call_settings(env, problems, defaults),
         )
         if problems:
@@ -189,6 +235,9 @@ class _Teams(TypedDict):
     microsoft_app_type: str
     microsoft_app_tenant_id: str
     teams_dev: bool
+    teams_tenants: tuple[str, ...]
+    teams_service_urls: str
+    teams_openid_url: str
 
 
 def _teams_settings(env: Mapping[str, str], problems: list[str]) -> _Teams:
@@ -199,7 +248,7 @@ def _teams_settings(env: Mapping[str, str], problems: list[str]) -> _Teams:
     app_id = env.get("MicrosoftAppId", "").strip()
     password = env.get("MicrosoftAppPassword", "").strip()
     tenant = env.get("MicrosoftAppTenantId", "").strip()
-    raw_type = env.get("MicrosoftAppType", "").strip() or "MultiTenant"
+    raw_type = env.get("MicrosoftAppType", "").strip() or "SingleTenant"
     app_type = next((t for t in TEAMS_APP_TYPES if t.lower() == raw_type.lower()), "")
     raw_dev = env.get("TOUCHPOINT_TEAMS_DEV", "").strip().lower()
     dev = _FLAGS.get(raw_dev)
@@ -225,13 +274,37 @@ def _teams_settings(env: Mapping[str, str], problems: list[str]) -> _Teams:
         problems.append(f"MicrosoftAppPassword: required with MicrosoftAppId for a "
                         f"{app_type} bot (the client secret of the bot's app registration)")
     if app_id and app_type in ("SingleTenant", "UserAssignedMSI") and not tenant:
-        problems.append(f"MicrosoftAppTenantId: required for MicrosoftAppType={app_type}")
+        problems.append(f"MicrosoftAppTenantId: required for MicrosoftAppType={app_type} "
+                        "(the default; set MicrosoftAppType=MultiTenant for a multi-tenant "
+                        "registration)")
+    tenants = tuple(t.lower() for t in env.get("TOUCHPOINT_TEAMS_TENANTS", "")
+                    .replace(",", " ").split())
+    for bad in [t for t in tenants if not _GUID.match(t)]:
+        problems.append(f"TOUCHPOINT_TEAMS_TENANTS: {bad!r} is not a tenant id (a GUID)")
+    if (app_id and app_type in ("SingleTenant", "UserAssignedMSI") and tenant
+            and not _GUID.match(tenant) and not tenants):
+        problems.append("TOUCHPOINT_TEAMS_TENANTS: required when MicrosoftAppTenantId is a "
+                        "domain: set it to your tenant's id (a GUID), which Teams sends")
+    service_urls = env.get("TOUCHPOINT_TEAMS_SERVICE_URLS", "").strip() or TEAMS_SERVICE_URLS
+    try:
+        re.compile(service_urls)
+    except re.error as exc:
+        problems.append(f"TOUCHPOINT_TEAMS_SERVICE_URLS: not a regular expression ({exc})")
+    openid_url = env.get("TOUCHPOINT_TEAMS_OPENID_URL", "").strip() or TEAMS_OPENID_URL
+    parsed = urlparse(openid_url)
+    if not parsed.netloc or not (parsed.scheme == "https" or (
+            parsed.scheme == "http" and parsed.hostname in ("127.0.0.1", "localhost", "::1"))):
+        problems.append(f"TOUCHPOINT_TEAMS_OPENID_URL={openid_url!r}: must be an https:// URL "
+                        "(http:// only on this machine, for tests)")
     return {
         "microsoft_app_id": app_id,
         "microsoft_app_password": password,
-        "microsoft_app_type": app_type or "MultiTenant",
+        "microsoft_app_type": app_type or "SingleTenant",
         "microsoft_app_tenant_id": tenant,
         "teams_dev": dev,
+        "teams_tenants": tenants,
+        "teams_service_urls": service_urls,
+        "teams_openid_url": openid_url,
     }
 
 
@@ -246,6 +319,7 @@ class _Live(TypedDict):
     playbooks_git_cache: Path
     playbooks_git_max_mb: float
     webhook_secret: str
+    git_webhook_secret: str
 
 
 _BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<![./])$")
@@ -321,11 +395,23 @@ def _live_settings(env: Mapping[str, str], problems: list[str], defaults: Settin
                                         env.get("TOUCHPOINT_PLAYBOOKS_GIT_MAX_MB"),
                                         defaults.playbooks_git_max_mb, 1, 10_000,
                                         "a number of megabytes"),
-        "webhook_secret": env.get("TOUCHPOINT_WEBHOOK_SECRET", "").strip(),
+        "webhook_secret": _secret(env, "TOUCHPOINT_WEBHOOK_SECRET", problems),
+        "git_webhook_secret": _secret(env, "TOUCHPOINT_GIT_WEBHOOK_SECRET", problems),
     }
 
 
 MIN_TOKEN = 16
+MIN_SECRET = 16
+"""Characters a shared secret needs at least, so it cannot be guessed (Slack's have 32)."""
+
+
+def _secret(env: Mapping[str, str], name: str, problems: list[str]) -> str:
+    """A webhook secret: unset, or long enough. Never echoed into the problems."""
+    secret = env.get(name, "").strip()
+    if secret and len(secret) < MIN_SECRET:
+        problems.append(f"{name}: must be at least {MIN_SECRET} characters (e.g. the output "
+                        "of openssl rand -hex 32)")
+    return secret
 
 
 class _Calls(TypedDict):
@@ -418,6 +504,9 @@ def _slack_problems(bot_token: str, signing_secret: str, app_token: str) -> list
     if signing_secret.startswith(("xox", "xapp-")) or any(c.isspace() for c in signing_secret):
         problems.append("SLACK_SIGNING_SECRET: must be the app's Signing Secret (Basic "
                         "Information > App Credentials), not a token")
+    elif signing_secret and len(signing_secret) < MIN_SECRET:
+        problems.append(f"SLACK_SIGNING_SECRET: must be at least {MIN_SECRET} characters (the "
+                        "app's Signing Secret has 32)")
     if not bot_token and (signing_secret or app_token):
         problems.append("SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN "
                         "is set (OAuth & Permissions > Bot User OAuth Token, xoxb-...)")

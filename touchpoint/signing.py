@@ -1,7 +1,7 @@
 """Signed webhooks: the `X-Hub-Signature-256` scheme GitHub, Gitea and Forgejo use.
 
-Every `/hooks/...` route shares `TOUCHPOINT_WEBHOOK_SECRET` and this one check,
-so there is a single place where a comparison could go wrong.
+Every `/hooks/...` route (each with its own secret) uses this one check, so there
+is a single place where a comparison could go wrong.
 """
 
 from __future__ import annotations
@@ -25,4 +25,6 @@ def verify(secret: str, body: bytes, signature: str | None) -> bool:
     """
     if not secret or not signature or not signature.startswith(PREFIX):
         return False
-    return hmac.compare_digest(sign(secret, body).encode(), signature.strip().encode())
+    # aiohttp hands undecodable header bytes over as surrogates, which cannot be encoded back.
+    given = signature.strip().encode("utf-8", errors="replace")
+    return hmac.compare_digest(sign(secret, body).encode(), given)

@@ -8,9 +8,11 @@ import logging
 import socket
 import time
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from fakes.slack_api import Call, FakeSlackAPI
+from raw_http import raw_request
 from slack_harness import (
     FORM,
     TOKEN,
@@ -112,6 +114,10 @@ async def test_slash_command_is_acknowledged_before_slack_is_called(
     assert playbook.title in shown
     assert all(step.replace("&", "&amp;") in shown for step in playbook.guidance)
     assert "Why this playbook" in shown
+    assert "Matched because" in shown and "Score" not in shown
+    summary = playbook.summary.replace("&", "&amp;")
+    assert sum(block.get("text", {}).get("text", "").count(summary)
+               for block in call.body["blocks"]) == 1
     assert buttons(call) == [
         ("Share in channel", "share", playbook_id),
         ("Helpful", "helpful", playbook_id),
@@ -400,6 +406,15 @@ async def test_a_forged_or_stale_request_gets_401_and_changes_nothing(
 
 
 MALFORMED = [
+    (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "application/json", 400),
+    (action_body({**action_payload("helpful", "x"), "actions": "touchpoint:helpful:0"}), FORM,
+     400),
+    (action_body({**action_payload("helpful", "x"), "actions": ["touchpoint:helpful:0"]}), FORM,
+     400),
+    (action_body({**action_payload("helpful", "x"), "authorizations": "x"}), FORM, 400),
+    (action_body({**action_payload("helpful", "x"), "type": ["block_actions"]}), FORM, 400),
+    (json.dumps({**message_event("x"), "authorizations": [1]}).encode(), "application/json", 400),
+    (b"payload=" + b"%5B" * 100_000, FORM, 400),
     (b"{not json", "application/json", 400),
     (b"[1, 2]", "application/json", 400),
     (b'"a string"', "application/json", 400),
@@ -420,7 +435,55 @@ async def test_malformed_bodies_are_401_unsigned_and_400_signed_never_a_crash(
         await tp.settle()
     assert (unsigned.status, signed.status) == (401, when_signed)
     assert "Traceback" not in caplog.text and "Error handling request" not in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
     assert slack_api.posts() == []
+
+
+@pytest.mark.parametrize("signature", ["v0=²²²".encode(), b"v0=\xff\xfe", "é".encode() * 64,
+                                       b"v0=" + b"9" * 5000])
+@pytest.mark.parametrize("timestamp", [None, "²".encode(), b"9" * 5000, b"\xff"])
+async def test_strange_signature_headers_are_401_never_a_crash(
+        slack_api: FakeSlackAPI, library: PlaybookSet, caplog: pytest.LogCaptureFixture,
+        signature: bytes, timestamp: bytes | None) -> None:
+    body = command_body("mute")
+    async with running(slack_api, library) as tp:
+        good = signed_headers(body, FORM)
+        stamp = good["X-Slack-Request-Timestamp"].encode() if timestamp is None else timestamp
+        status, _ = await raw_request(tp.url, "POST", "/slack/events", [
+            ("Content-Type", FORM.encode()), ("X-Slack-Request-Timestamp", stamp),
+            ("X-Slack-Signature", signature)], body)
+        await tp.settle()
+    assert status == 401
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    assert slack_api.posts() == []
+
+
+def _command_with(field: str, value: str) -> bytes:
+    fields = dict(parse_qsl(command_body("help").decode(), keep_blank_values=True))
+    fields[field] = value
+    return urlencode(fields).encode()
+
+
+@pytest.mark.parametrize("field", ["text", "channel_name", "team_domain", "user_name"])
+async def test_a_command_with_the_word_payload_in_any_field_is_answered(
+        slack_api: FakeSlackAPI, library: PlaybookSet, field: str) -> None:
+    """bolt took any form holding the word for an interactivity payload and dropped it."""
+    value = "help payload" if field == "text" else "payload"
+    body = _command_with(field, value)
+    async with running(slack_api, library) as tp:
+        answer = await tp.post(body, signed_headers(body, FORM))
+        call = await answered(tp, "chat.postEphemeral")
+    assert answer.status == 200
+    assert call.body["channel"] == "C0FAKECHAN" and call.body["user"] == "U0FAKEUSER"
+
+
+async def test_a_command_whose_text_looks_like_a_payload_field_is_answered(
+        slack_api: FakeSlackAPI, library: PlaybookSet) -> None:
+    body = _command_with("text", 'payload={"type":"block_actions"}')
+    async with running(slack_api, library) as tp:
+        answer = await tp.post(body, signed_headers(body, FORM))
+        await answered(tp, "chat.postEphemeral")
+    assert answer.status == 200
 
 
 # --- escaping --------------------------------------------------------------------

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import json
 import logging
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,21 +22,26 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientSession, web
+from fakes.bot_framework_keys import KID, FakeBotFrameworkKeys
 from fakes.teams_connector import FakeTeamsConnector, Recorded
 
 from adapters import teams
 from adapters.teams_cards import ACTION_KEY, PLAYBOOK_KEY
+from adapters.teams_connector import service_url_check
+from adapters.teams_outbound import TeamsOutbound
+from adapters.teams_requests import MAX_ACTIVITY_BYTES
 from bot.handler import Handler
 from bot.library import PlaybookSet
 from bot.messages import Reply
 from bot.store import MemoryStore
 from touchpoint.server import build_app
-from touchpoint.settings import Settings
+from touchpoint.settings import TEAMS_SERVICE_URLS, Settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "teams"
 BOT_ID = "28:11111111-2222-3333-4444-555555555555"
 APP_ID = "11111111-2222-3333-4444-555555555555"
 USER_AAD = "00000000-1111-2222-3333-444444444444"
+TENANT = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
 CHANNEL = "19:fakechannelid000000000000000000001@thread.tacv2"
 PERSONAL = ("a:1FakePersonalConversationId00000000000000000000000000000000000000000000000000"
             "0000000000000000000")
@@ -129,6 +136,7 @@ async def test_channel_mention_answers_in_its_thread_with_a_card(
     playbook = library.by_id[playbook_id]
     assert playbook.title in post.card_text
     assert "Why this playbook" in post.card_text
+    assert "Matched because" in post.card_text and "Score" not in post.card_text
     assert playbook.guidance[0] in post.card_text
     labels = [a["title"] for a in actions_of(post)]
     assert labels == ["Helpful", "Not helpful", "Show the whole playbook"]
@@ -466,12 +474,12 @@ async def test_wrongly_typed_fields_get_400(server: Running) -> None:
 
 
 async def test_huge_bodies_get_413(server: Running) -> None:
-    raw = server.activity("personal_message.json", text="x" * (teams.MAX_ACTIVITY_BYTES + 1))
+    raw = server.activity("personal_message.json", text="x" * (MAX_ACTIVITY_BYTES + 1))
     status, _ = await server.post(raw)
     assert status == 413
 
     async def chunks() -> AsyncIterator[bytes]:
-        for _ in range(teams.MAX_ACTIVITY_BYTES // 1024 + 2):
+        for _ in range(MAX_ACTIVITY_BYTES // 1024 + 2):
             yield b" " * 1024
 
     async with server.session.post(f"{server.url}/api/messages", data=chunks(),
@@ -481,19 +489,6 @@ async def test_huge_bodies_get_413(server: Running) -> None:
 
 
 # --- who may call ---------------------------------------------------------------------------
-
-
-def test_dev_mode_only_trusts_loopback_without_forwarding() -> None:
-    assert teams.request_is_local("127.0.0.1", {})
-    assert teams.request_is_local("::1", {})
-    assert teams.request_is_local("::ffff:127.0.0.1", {})
-    assert not teams.request_is_local("10.0.0.5", {})
-    assert not teams.request_is_local("192.168.1.20", {})
-    assert not teams.request_is_local("2001:db8::1", {})
-    assert not teams.request_is_local(None, {})
-    assert not teams.request_is_local("", {})
-    assert not teams.request_is_local("not an address", {})
-    assert not teams.request_is_local("127.0.0.1", {"X-Forwarded-For": "203.0.113.9"})
 
 
 async def test_dev_mode_refuses_forwarded_requests(server: Running) -> None:
@@ -556,13 +551,36 @@ def unsigned_jwt(claims: dict[str, Any]) -> str:
     return f"{part({'alg': 'RS256', 'typ': 'JWT', 'kid': 'x'})}.{part(claims)}.c2ln"
 
 
+LOCAL_SERVICE_URLS = r"^http://127\.0\.0\.1:\d+/"
+"""The serviceUrl allow-list pointed at the fake connector, for the authenticated tests."""
+
+
+def authenticated(keys: FakeBotFrameworkKeys, **changes: Any) -> Settings:
+    """A single-tenant bot whose tokens are checked against the fake's keys."""
+    return dataclasses.replace(Settings(
+        microsoft_app_id=APP_ID, microsoft_app_password="secret",
+        microsoft_app_tenant_id=TENANT, teams_openid_url=keys.openid_url,
+        teams_service_urls=LOCAL_SERVICE_URLS), **changes)
+
+
 async def test_with_an_app_id_unauthenticated_requests_get_401_offline(
         library: PlaybookSet, teams_connector: FakeTeamsConnector,
-        no_network: list[str]) -> None:
-    settings = Settings(microsoft_app_id=APP_ID, microsoft_app_password="secret")
-    async with start(settings, library, teams_connector) as running:
+        bot_framework_keys: FakeBotFrameworkKeys, no_network: list[str]) -> None:
+    keys = bot_framework_keys
+    async with start(authenticated(keys), library, teams_connector) as running:
         assert not running.bot.dev_mode
         raw = running.activity("personal_message.json", text="help")
+        url = raw["serviceUrl"]
+        stranger = FakeBotFrameworkKeys()
+        tokens = {
+            "another key": stranger.token(APP_ID, url),
+            "another key, our key id": stranger.token(APP_ID, url, kid=KID),
+            "another audience": keys.token("22222222-2222-3333-4444-555555555555", url),
+            "another issuer": keys.token(APP_ID, url, iss="https://attacker.example"),
+            "expired": keys.token(APP_ID, url, exp=int(time.time()) - 3600),
+            "another serviceUrl": keys.token(APP_ID, "https://smba.trafficmanager.net/amer/"),
+            "no expiry": keys.token(APP_ID, url, exp=None),
+        }
         headers: list[dict[str, str]] = [
             {},
             {"Authorization": ""},
@@ -571,13 +589,123 @@ async def test_with_an_app_id_unauthenticated_requests_get_401_offline(
             {"Authorization": "Bearer not-a-jwt"},
             {"Authorization": "Bearer " + unsigned_jwt(
                 {"iss": "https://attacker.example", "aud": APP_ID})},
-        ]
+        ] + [{"Authorization": f"Bearer {token}"} for token in tokens.values()]
         for header in headers:
             status, _ = await running.post(raw, header)
             assert status == 401, header
     assert no_network == []
     assert teams_connector.requests == []
     assert await running.store.counters() == {}
+
+
+async def test_a_signed_activity_is_accepted(
+        library: PlaybookSet, teams_connector: FakeTeamsConnector,
+        bot_framework_keys: FakeBotFrameworkKeys, no_network: list[str]) -> None:
+    """Replying needs a token from Microsoft Entra, which tests cannot reach: an
+    installationUpdate is answered by saving the reference, without posting."""
+    keys = bot_framework_keys
+    async with start(authenticated(keys), library, teams_connector) as running:
+        raw = running.activity("installation_update_add.json")
+        token = keys.token(APP_ID, raw["serviceUrl"])
+        status, _ = await running.post(raw, {"Authorization": f"Bearer {token}"})
+        assert status == 200
+        assert CHANNEL in await running.store.references("teams")
+        assert keys.requests == ["/v1/.well-known/openidconfiguration", "/v1/.well-known/keys"]
+        # The keys are cached: more requests, even with unknown key ids, fetch nothing now.
+        stranger = FakeBotFrameworkKeys().token(APP_ID, raw["serviceUrl"], kid="unknown")
+        for _ in range(5):
+            assert (await running.post(raw, {"Authorization": f"Bearer {stranger}"}))[0] == 401
+        assert len(keys.requests) == 2
+    assert no_network == []
+
+
+async def test_a_key_not_endorsed_for_the_channel_is_refused(
+        library: PlaybookSet, teams_connector: FakeTeamsConnector,
+        bot_framework_keys: FakeBotFrameworkKeys) -> None:
+    keys = bot_framework_keys
+    keys.endorsements = ["webchat"]
+    async with start(authenticated(keys), library, teams_connector) as running:
+        raw = running.activity("installation_update_add.json")
+        token = keys.token(APP_ID, raw["serviceUrl"])
+        assert (await running.post(raw, {"Authorization": f"Bearer {token}"}))[0] == 401
+        assert await running.store.references("teams") == {}
+
+
+async def test_without_a_token_from_entra_nothing_is_posted(
+        library: PlaybookSet, teams_connector: FakeTeamsConnector,
+        bot_framework_keys: FakeBotFrameworkKeys, no_network: list[str],
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Tests cannot reach Microsoft Entra: the bot's token is asked for (in a worker
+    thread), none comes, and the post fails without anything reaching the connector."""
+    async with start(authenticated(bot_framework_keys), library, teams_connector) as running:
+        reference = json.dumps({"bot": {"id": BOT_ID}, "conversation": {"id": CHANNEL},
+                                "channelId": "msteams",
+                                "serviceUrl": teams_connector.service_url})
+        with caplog.at_level(logging.ERROR, logger="touchpoint.teams"):
+            outcome = await running.bot.post_to_reference(reference, [Reply(text="hi")])
+        assert outcome == "failed"
+        assert "the bot has no token" in caplog.text
+    assert teams_connector.requests == []
+    assert set(no_network) == {"login.microsoftonline.com"}
+
+
+async def test_other_tenants_are_refused(
+        library: PlaybookSet, teams_connector: FakeTeamsConnector,
+        bot_framework_keys: FakeBotFrameworkKeys) -> None:
+    keys = bot_framework_keys
+    other = "99999999-8888-7777-6666-555555555555"
+    async with start(authenticated(keys, microsoft_app_tenant_id=other), library,
+                     teams_connector) as running:
+        assert running.bot.tenants == (other,)
+        raw = running.activity("installation_update_add.json")
+        token = keys.token(APP_ID, raw["serviceUrl"])
+        assert (await running.post(raw, {"Authorization": f"Bearer {token}"}))[0] == 403
+        assert await running.store.references("teams") == {}
+    async with start(authenticated(keys, teams_tenants=(other, TENANT)), library,
+                     teams_connector) as running:
+        assert (await running.post(raw, {"Authorization": f"Bearer {token}"}))[0] == 200
+        assert CHANNEL in await running.store.references("teams")
+
+
+async def test_dev_mode_tenant_allow_list(library: PlaybookSet,
+                                          teams_connector: FakeTeamsConnector) -> None:
+    settings = Settings(teams_dev=True, teams_tenants=("99999999-8888-7777-6666-555555555555",))
+    async with start(settings, library, teams_connector) as running:
+        status, _ = await running.post(running.activity("personal_message.json", text="help"))
+        assert status == 403
+    assert teams_connector.requests == []
+
+
+async def test_service_urls_outside_the_allow_list_are_never_used(
+        library: PlaybookSet, teams_connector: FakeTeamsConnector,
+        bot_framework_keys: FakeBotFrameworkKeys, no_network: list[str]) -> None:
+    """Microsoft's hosts only: an activity naming the fake connector is refused before its
+    token is read, and a saved reference pointing there is never posted to."""
+    settings = authenticated(bot_framework_keys, teams_service_urls=TEAMS_SERVICE_URLS)
+    async with start(settings, library, teams_connector) as running:
+        raw = running.activity("installation_update_add.json")
+        token = bot_framework_keys.token(APP_ID, raw["serviceUrl"])
+        assert (await running.post(raw, {"Authorization": f"Bearer {token}"}))[0] == 401
+        reference = json.dumps({"bot": {"id": BOT_ID}, "conversation": {"id": CHANNEL},
+                                "channelId": "msteams", "serviceUrl": raw["serviceUrl"]})
+        await running.store.save_reference("teams", CHANNEL, reference)
+        assert await running.bot.post_to_reference(reference, [Reply(text="hi")]) == "refused"
+        assert not await running.bot.post(CHANNEL, [Reply(text="hi")])
+        outbound = TeamsOutbound(running.bot, running.store)
+        result = await outbound.send(CHANNEL, Reply(text="hi"))
+        assert result.outcome == "failed" and "serviceUrl" in result.reason
+    assert teams_connector.requests == []
+    assert no_network == []
+    check = service_url_check(Settings(microsoft_app_id=APP_ID))
+    for url in ("https://smba.trafficmanager.net/amer/", "https://smba.trafficmanager.net/emea/",
+                "https://smba.infra.gcc.teams.microsoft.com/", "https://webchat.botframework.com/",
+                "https://smba.infra.gov.teams.microsoft.us/"):
+        assert check(url), url
+    for url in ("http://smba.trafficmanager.net/amer/", "https://evil.trafficmanager.net/amer/",
+                "https://smba.trafficmanager.net.evil.example/", "https://botframework.com.evil/",
+                "https://x.botframework.com@evil.example/", "https://127.0.0.1/",
+                "https://evil.example/?https://smba.trafficmanager.net/"):
+        assert not check(url), url
 
 
 async def test_dev_mode_ignores_tokens_and_stays_offline(
@@ -625,10 +753,115 @@ def test_dev_mode_warns_loudly_at_start(library: PlaybookSet,
 
 
 async def test_fake_connector_answers_member_lookups(teams_connector: FakeTeamsConnector) -> None:
-    """What botbuilder's TeamsInfo.get_member asks when a person joins (kept for its users)."""
+    """A member lookup (GET .../members/{id}), as a bot asks when a person joins."""
     url = f"{teams_connector.service_url}v3/conversations/{PERSONAL}/members/29%3Auser"
     async with ClientSession() as session, session.get(url) as response:
         assert response.status == 200
         member = await response.json()
     assert member["id"] == "29:user" and member["aadObjectId"] == USER_AAD
     assert teams_connector.requests[-1].kind == "members"
+
+
+# --- dev mode's limits ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("headers", "why"), [
+    ({"Host": "touchpoint.example.com"}, "Host"),
+    ({"Host": "attacker.example:3000"}, "Host"),
+    ({"Content-Type": "text/plain"}, "application/json"),
+    ({"Content-Type": "application/x-www-form-urlencoded"}, "application/json"),
+    ({"Origin": "https://attacker.example"}, "Origin"),
+    ({"Origin": "null"}, "Origin"),
+])
+async def test_dev_mode_refuses_what_a_browser_page_could_send(
+        server: Running, headers: dict[str, str], why: str) -> None:
+    status, text = await server.post(server.activity("personal_message.json", text="help"),
+                                     headers)
+    assert status == 401 and why in text
+    assert server.connector.requests == []
+
+
+async def test_dev_mode_accepts_local_hosts_and_origins(server: Running) -> None:
+    for n, headers in enumerate([{"Host": "localhost:3000"}, {"Host": "[::1]:3000"},
+                                 {"Origin": "http://localhost:3978"},
+                                 {"Content-Type": "application/json; charset=utf-8"}]):
+        raw = server.activity("personal_message.json", text="help", id=f"local-{n}")
+        assert (await server.post(raw, headers))[0] == 200, headers
+    await server.connector.wait_for(4)
+
+
+async def test_dev_mode_posts_to_loopback_service_urls_only(server: Running) -> None:
+    for url in ("https://smba.trafficmanager.net/amer/", "http://192.0.2.1:3978/",
+                "http://localhost.attacker.example/"):
+        raw = server.activity("personal_message.json", text="help", serviceUrl=url)
+        assert (await server.post(raw))[0] == 401, url
+    reference = json.dumps({"bot": {"id": BOT_ID}, "conversation": {"id": CHANNEL},
+                            "channelId": "msteams",
+                            "serviceUrl": "https://smba.trafficmanager.net/amer/"})
+    assert await server.bot.post_to_reference(reference, [Reply(text="hi")]) == "refused"
+    assert server.connector.requests == []
+
+
+# --- what a new user types -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["/touchpoint help", "/Touchpoint help", "@Touchpoint help",
+                                  "@touchpoint: help", "/touchpoint", "@FakeBot help"])
+async def test_a_leading_command_or_name_is_stripped_in_personal_chat(
+        server: Running, text: str) -> None:
+    assert (await server.post(server.activity("personal_message.json", text=text)))[0] == 200
+    [post] = await server.connector.wait_for(1)
+    assert "@Touchpoint list" in post.card_text, post.card_text
+
+
+async def test_slash_touchpoint_in_a_channel_answers_the_asker_alone(
+        server: Running, library: PlaybookSet) -> None:
+    """A targeted message: Teams shows it to the asker only, as Slack shows a command's
+    answer; its "Share in channel" button posts it for everyone."""
+    text, playbook_id = example(library)
+    raw = server.activity("message.json", text=f"/touchpoint {text}", entities=[])
+    assert (await server.post(raw))[0] == 200
+    [post] = await server.connector.wait_for(1)
+    assert post.query == {"isTargetedActivity": "true"}
+    assert post.body["recipient"]["id"] == raw["from"]["id"]
+    assert {"type": "activityTreatment", "treatment": "targeted"} in post.body["entities"]
+    assert post.reply_to == raw["id"]
+    labels = [a["title"] for a in actions_of(post)]
+    assert labels[0] == "Share in channel"
+    share = server.activity("message_card_submit.json", value=actions_of(post)[0]["data"],
+                            id="share-1")
+    assert (await server.post(share))[0] == 200
+    posts = await server.connector.wait_for(2)
+    assert posts[1].query == {} and "entities" not in posts[1].body
+    assert posts[1].conversation == CHANNEL and posts[1].reply_to == ""
+    assert library.by_id[playbook_id].title in posts[1].card_text
+
+
+async def test_a_mention_typed_as_text_is_answered_in_the_thread(
+        server: Running, library: PlaybookSet) -> None:
+    """Like a picked @mention: guidance for everyone in the thread; what the core keeps
+    private (help, list, mute) goes to the asker alone, as on Slack."""
+    text, playbook_id = example(library)
+    raw = server.activity("message.json", text=f"@Touchpoint {text}", entities=[])
+    assert (await server.post(raw))[0] == 200
+    help_raw = server.activity("message.json", text="@Touchpoint help", entities=[],
+                               id="help-1")
+    assert (await server.post(help_raw))[0] == 200
+    guidance, help_post = await server.connector.wait_for(2)
+    assert guidance.query == {} and guidance.reply_to == raw["id"]
+    assert library.by_id[playbook_id].title in guidance.card_text
+    assert "Share in channel" not in guidance.card_text
+    assert help_post.query == {"isTargetedActivity": "true"}
+    assert "@Touchpoint list" in help_post.card_text
+
+
+async def test_no_share_in_channel_in_a_personal_chat(server: Running,
+                                                      library: PlaybookSet) -> None:
+    playbook = library.playbooks[0]
+    raw = server.activity("personal_message.json", value={ACTION_KEY: "show",
+                                                          PLAYBOOK_KEY: playbook.id}, text="")
+    assert (await server.post(raw))[0] == 200
+    [post] = await server.connector.wait_for(1)
+    assert playbook.title in post.card_text
+    labels = [a["title"] for a in actions_of(post)]
+    assert "Share in channel" not in labels and "Helpful" in labels

@@ -171,3 +171,20 @@ def test_execute_response() -> None:
     assert teams_cards.execute_response("Thanks") == {
         "statusCode": 200, "type": "application/vnd.microsoft.activity.message",
         "value": "Thanks"}
+
+
+@pytest.mark.parametrize(("text", "bot_name", "expected"), [
+    ("/touchpoint help", "", ("help", "/")),
+    ("/TOUCHPOINT list", "", ("list", "/")),
+    ("/touchpoint", "", ("help", "/")),
+    ("@Touchpoint: show price", "", ("show price", "@")),
+    ("@Test Bot help", "Test Bot", ("help", "@")),
+    ("@test bot, the client is upset", "Test Bot", ("the client is upset", "@")),
+    ("@Test Botany facts", "Test Bot", ("@Test Botany facts", "")),
+    ("/touchpointless", "", ("/touchpointless", "")),
+    ("@Alex says the client is upset", "Test Bot", ("@Alex says the client is upset", "")),
+    ("help /touchpoint", "", ("help /touchpoint", "")),
+])
+def test_a_leading_command_or_bot_name_is_taken_off(text: str, bot_name: str,
+                                                    expected: tuple[str, str]) -> None:
+    assert teams_cards.command_text(text, bot_name) == expected

@@ -51,6 +51,37 @@ async def test_show_unknown_suggests_close_ids(handler: Handler) -> None:
     assert "renewal" in reply.text and reply.ephemeral
 
 
+async def test_show_without_an_id_lists_the_playbooks(handler: Handler,
+                                                      library: PlaybookSet) -> None:
+    for text in ("show", "  SHOW  "):
+        (reply,) = await handler.handle(msg(text))
+        assert reply.ephemeral and '""' not in reply.text
+        assert len(reply.sections[0].bullets) == len(library.playbooks)
+
+
+async def test_answers_say_why_in_plain_words_and_explain_adds_evidence(
+        library: PlaybookSet) -> None:
+    text = "the client says our quote is way too expensive"
+    plain = Handler(library, MemoryStore())
+    (reply,) = await plain.handle(msg(text))
+    why = next(s.text for s in reply.sections if s.title == "Why this playbook")
+    assert why.startswith("Matched because you mentioned") and "Score" not in why
+    assert "Evidence" not in [s.title for s in reply.sections]
+    explained = Handler(library, MemoryStore(), HandlerSettings(explain=True))
+    (reply,) = await explained.handle(msg(text))
+    evidence = next(s.text for s in reply.sections if s.title == "Evidence")
+    assert evidence.startswith("Score ") and 'phrase "too expensive"' in evidence
+
+
+async def test_another_language_is_said_not_guessed(handler: Handler) -> None:
+    french = "le client dit que notre prix est trop élevé par rapport au concurrent"
+    (reply,) = await handler.handle(msg(french))
+    assert reply.ephemeral and not reply.buttons
+    assert reply.text.startswith("This looks like French, and so far I only understand English")
+    assert await handler.store.counters("guide:") == {}
+    assert await handler.handle(msg(french + " et veut annuler", kind="channel", id="f1")) == []
+
+
 async def test_guidance_for_free_text(handler: Handler) -> None:
     (reply,) = await handler.handle(msg("the client says our quote is way too expensive"))
     assert reply.ephemeral and not reply.in_thread

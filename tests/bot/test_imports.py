@@ -3,7 +3,8 @@
 import ast
 from pathlib import Path
 
-FORBIDDEN = {"slack_bolt", "slack_sdk", "botbuilder", "botframework", "aiohttp", "redis",
+FORBIDDEN = {"slack_bolt", "slack_sdk", "botbuilder", "botframework", "microsoft_agents", "jwt",
+             "aiohttp", "redis",
              "apscheduler", "requests", "socket", "http", "urllib", "asyncio", "subprocess",
              "adapters", "touchpoint"}
 BOT = Path(__file__).resolve().parents[2] / "bot"

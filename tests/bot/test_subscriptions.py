@@ -28,7 +28,8 @@ async def test_subscribe_saves_and_says_what_was_scheduled(handler: Handler) -> 
     (reply,) = await handler.handle(command("subscribe 09:00 Europe/Berlin"))
     assert reply.ephemeral
     assert reply.text == ("Subscribed: a brand-promise prompt here at 09:00 Europe/Berlin, "
-                          "Mon-Fri. The first one comes on Mon 03 Jun at 09:00 (Europe/Berlin). "
+                          "Mon-Fri. Today's 09:00 has passed, so the first one comes on Mon 03 Jun "
+                          "at 09:00 (Europe/Berlin). "
                           "Stop it with /touchpoint unsubscribe.")
     saved = await handler.store.subscriptions("slack")
     assert Subscription.from_json("slack", "C1", saved["C1"]).describe() == \
@@ -93,3 +94,47 @@ async def test_a_store_outage_is_said_not_raised(library: PlaybookSet) -> None:
     for text in ("subscribe 09:00 UTC", "unsubscribe"):
         (reply,) = await handler.handle(command(text))
         assert reply.text == UNSAVED
+
+
+BERLIN_THURSDAY_0910 = dt.datetime(2026, 12, 3, 8, 10, tzinfo=dt.UTC)
+"""Thu 03 Dec 2026, 09:10 in Berlin: ten minutes after a 09:00 Berlin prompt's time."""
+
+
+async def test_subscribing_after_todays_time_waits_for_tomorrow_as_it_says(
+        library: PlaybookSet) -> None:
+    from touchpoint.fanout import due_jobs
+
+    handler = Handler(library, MemoryStore(), clock=BERLIN_THURSDAY_0910.timestamp)
+    (reply,) = await handler.handle(command("subscribe 09:00 Europe/Berlin mon-fri"))
+    assert "Today's 09:00 has passed, so the first one comes on Fri 04 Dec at 09:00 " \
+        "(Europe/Berlin)" in reply.text
+    saved = await handler.store.subscriptions("slack")
+    sub = Subscription.from_json("slack", "C1", saved["C1"])
+    assert sub.since == BERLIN_THURSDAY_0910
+    grace = 7200.0
+    seven_seconds_later = BERLIN_THURSDAY_0910 + dt.timedelta(seconds=7)
+    assert due_jobs([sub], seven_seconds_later, grace) == []
+    friday = dt.datetime(2026, 12, 4, 8, 0, 30, tzinfo=dt.UTC)
+    (job,) = due_jobs([sub], friday, grace)
+    assert job.day == dt.date(2026, 12, 4)
+
+
+async def test_a_run_missed_while_down_after_subscribing_is_still_caught_up(
+        library: PlaybookSet) -> None:
+    from touchpoint.fanout import due_jobs
+
+    before = BERLIN_THURSDAY_0910 - dt.timedelta(minutes=15)
+    handler = Handler(library, MemoryStore(), clock=before.timestamp)
+    (reply,) = await handler.handle(command("subscribe 09:00 Europe/Berlin mon-fri"))
+    assert "The first one comes on Thu 03 Dec at 09:00" in reply.text
+    saved = await handler.store.subscriptions("slack")
+    sub = Subscription.from_json("slack", "C1", saved["C1"])
+    (job,) = due_jobs([sub], BERLIN_THURSDAY_0910, 7200.0)
+    assert job.day == dt.date(2026, 12, 3)
+
+
+@pytest.mark.parametrize("since", ['"yesterday"', '"2026-12-03T08:10:00"', "7"])
+def test_a_damaged_since_is_a_damaged_subscription(since: str) -> None:
+    text = f'{{"time": "09:00", "zone": "UTC", "weekdays": [0], "since": {since}}}'
+    with pytest.raises(ValueError):
+        Subscription.from_json("slack", "C1", text)

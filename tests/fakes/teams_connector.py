@@ -3,7 +3,7 @@
 A real aiohttp server on 127.0.0.1 (OS-assigned port). Activities sent to
 `serviceUrl` rewritten to `service_url` land here and are recorded; tests can
 script the next answers (429 with Retry-After, 403, 5xx) to exercise retries.
-Routes follow botbuilder-python's `swagger/ConnectorAPI.json`.
+Routes follow the Bot Connector REST API (`/v3/conversations/...`).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ class Recorded:
     body: dict[str, Any]
     headers: dict[str, str]
     status: int
+    query: dict[str, str] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -168,5 +169,5 @@ class FakeTeamsConnector:
     def _record(self, request: web.Request, kind: str, conversation: str, target: str,
                 body: dict[str, Any], status: int) -> web.Response:
         self.requests.append(Recorded(request.method, kind, conversation, target, body,
-                                      dict(request.headers), status))
+                                      dict(request.headers), status, dict(request.query)))
         return web.Response(status=status)

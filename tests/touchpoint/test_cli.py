@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -106,6 +108,106 @@ def test_console_session() -> None:
     assert "Commands" in done.stdout and "Renewal" in done.stdout
     assert "[Helpful: /press helpful unhappy-customer]" in done.stdout
     assert "Glad it helped." in done.stdout and "stays quiet" in done.stdout
+
+
+def test_console_explain_shows_the_full_evidence() -> None:
+    said = "/touchpoint the client says we are too expensive\n"
+    plain = run("console", stdin=said)
+    assert "Matched because you mentioned" in plain.stdout and "Score" not in plain.stdout
+    explained = run("console", "--explain", stdin=said)
+    assert "== Evidence ==" in explained.stdout and "Score 1.00" in explained.stdout
+
+
+def test_commands_find_the_playbooks_from_any_folder(tmp_path: Path) -> None:
+    """The setting, else ./playbooks, else the shipped ones; the console says which."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = run("check", cwd=elsewhere)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ok: 14 playbooks")
+    assert "using the ones shipped with Touchpoint" in done.stderr
+    answered = run("console", stdin="/touchpoint show renewal\n", cwd=elsewhere)
+    assert answered.returncode == 0 and "Renewal or expansion" in answered.stdout
+    own = tmp_path / "own"
+    (own / "playbooks").mkdir(parents=True)
+    (own / "playbooks" / "renewal.yaml").write_text(
+        (ROOT / "playbooks" / "renewal.yaml").read_text())
+    done = run("check", cwd=own)
+    assert done.stdout.startswith("ok: 1 playbooks, ") and "shipped" not in done.stderr
+    done = run("check", cwd=own, env={"TOUCHPOINT_PLAYBOOKS": str(elsewhere)})
+    assert done.returncode == 1 and f"{elsewhere}:1:1: no playbook files" in done.stderr
+
+
+def _read_until(fd: int, seen: bytearray, marker: bytes, count: int = 1) -> None:
+    while seen.count(marker) < count:
+        ready, _, _ = select.select([fd], [], [], 120)
+        assert ready, f"no {marker!r} in {bytes(seen)!r}"
+        chunk = os.read(fd, 65536)
+        assert chunk, f"output ended without {marker!r}: {bytes(seen)!r}"
+        seen.extend(chunk)
+
+
+def _interrupt(proc: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C, again until the process ends: a SIGINT that lands in the instant between
+    readline drawing the prompt and waiting for a key is only acted on at the next one
+    (CPython's readline looks at signals when a signal interrupts that wait)."""
+    while True:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=1)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def test_console_edits_lines_keeps_history_and_ends_quietly_on_ctrl_c(tmp_path: Path) -> None:
+    """In a terminal: the Up arrow brings the last line back (readline), the history is
+    kept for the next session, and Ctrl-C (SIGINT) ends it without a traceback."""
+    pytest.importorskip("readline")
+    import pty
+
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("SLACK_", "TOUCH", "PYTHONUNBUFFERED"))}
+    environment.update(HOME=str(tmp_path), TERM="xterm", INPUTRC="/dev/null")
+    terminal, side = pty.openpty()
+    with subprocess.Popen([sys.executable, "-m", "touchpoint.cli", "console"], stdin=side,
+                          stdout=side, stderr=subprocess.PIPE, cwd=tmp_path, env=environment,
+                          ) as proc:
+        os.close(side)
+        seen = bytearray()
+        _read_until(terminal, seen, b"you> ")
+        assert b"14 playbooks from " in seen and b"(shipped with Touchpoint)" in seen
+        os.write(terminal, b"/touchpoint list\r")
+        _read_until(terminal, seen, b"you> ", 2)
+        os.write(terminal, b"\x1b[A\r")  # Up arrow, Enter: the same command again
+        _read_until(terminal, seen, b"you> ", 3)
+        assert seen.count(b"14 playbooks. Show one with") == 2
+        assert b"^[[A" not in seen
+        _interrupt(proc)
+        assert proc.stderr is not None
+        errors = proc.stderr.read().decode()
+    os.close(terminal)
+    assert proc.returncode == 130
+    assert "Traceback" not in errors and "KeyboardInterrupt" not in errors
+    assert (tmp_path / ".touchpoint_history").read_text().splitlines() == ["/touchpoint list"]
+
+
+def test_ctrl_c_ends_a_piped_console_quietly() -> None:
+    """Each answer is written out as it is made, even into a pipe; Ctrl-C while waiting for
+    the next line ends the console without a traceback."""
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("SLACK_", "TOUCH", "PYTHONUNBUFFERED"))}
+    with subprocess.Popen([sys.executable, "-m", "touchpoint.cli", "console"], cwd=ROOT,
+                          env=environment, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as proc:
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        proc.stdin.write(b"/touchpoint list\n")
+        proc.stdin.flush()
+        seen = bytearray()
+        _read_until(proc.stdout.fileno(), seen, b"== Playbooks ==")
+        proc.send_signal(signal.SIGINT)  # waiting for the next line
+        errors = proc.stderr.read().decode()
+    assert proc.returncode == 130 and "Traceback" not in errors
 
 
 def test_schema_is_json_schema() -> None:

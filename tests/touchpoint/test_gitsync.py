@@ -91,9 +91,24 @@ async def test_start_serves_the_branch_head_and_about_shows_it(repo: PlaybookRep
         assert tp.git.commit == repo.head()
         assert len(tp.handler.playbooks.playbooks) == 3
         assert tp.handler.playbooks.version == repo.head()[:12]
-        about = await tp.ask("about", user="U0ANYONE1")
+        about = await tp.ask("about")
         assert repo.head() in about and '"First playbooks"' in about
         assert "3 playbooks live" in about
+
+
+async def test_about_shows_anyone_what_is_live_and_only_admins_where_from(
+        repo: PlaybookRepo, tmp_path: Path) -> None:
+    async with instance(settings_for(repo, tmp_path / "cache")) as tp:
+        live = tp.git.commit
+        retitle(repo.folder / "renewal.yaml", "")
+        repo.push("Break renewal")
+        await tp.ask("reload")
+        anyone = await tp.ask("about", user="U0ANYONE1")
+        admin = await tp.ask("about")
+    assert anyone == f"Touchpoint: 3 playbooks live, version {live[:12]}."
+    for detail in (str(repo.origin), str(tmp_path / "cache"), "rejected",
+                   "playbooks/renewal.yaml:3:1"):
+        assert detail in admin, detail
 
 
 async def test_the_poller_picks_up_a_push(repo: PlaybookRepo, tmp_path: Path) -> None:
@@ -105,6 +120,21 @@ async def test_the_poller_picks_up_a_push(repo: PlaybookRepo, tmp_path: Path) ->
         assert tp.handler.playbooks.by_id["renewal"].title == "Renewal from git"
         assert pushed in await tp.ask("about")
         assert len(list((tmp_path / "cache" / "trees").iterdir())) <= 2
+
+
+async def test_the_git_host_has_its_own_secret_and_the_old_one_still_works_with_a_warning(
+        repo: PlaybookRepo, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    body = json.dumps({"ref": "refs/heads/experiment"}).encode()
+    own = "git-host-secret-0123456789"
+    settings = settings_for(repo, tmp_path / "cache", git_webhook_secret=own)
+    async with instance(settings) as tp:
+        assert await tp.hook(body, signing.sign(own, body)) == 202
+        assert await tp.hook(body, signing.sign(SECRET, body)) == 401
+    assert "TOUCHPOINT_GIT_WEBHOOK_SECRET" not in caplog.text
+    async with instance(settings_for(repo, tmp_path / "cache2")) as tp:
+        assert await tp.hook(body, signing.sign(SECRET, body)) == 202
+    [warning] = [r for r in caplog.records if "TOUCHPOINT_GIT_WEBHOOK_SECRET" in r.getMessage()]
+    assert warning.levelname == "WARNING"
 
 
 async def test_a_signed_webhook_fetches_and_a_bad_signature_does_nothing(

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from serve_process import clean_environment, serving, wait_for_log
 
 from adapters.redis_store import RedisStore
 from bot.handler import Handler
 from bot.library import PlaybookSet
 from bot.store import MemoryStore
-from touchpoint.server import build_app, make_store, opened_store, watch_store
+from touchpoint.server import build_app, make_store, opened_store, store_notice, watch_store
 from touchpoint.settings import Settings, SettingsError
 
 
@@ -121,6 +123,43 @@ async def test_healthz_reports_redis_degraded(library: PlaybookSet) -> None:
     assert str(body["redis"]).startswith("degraded: redis unreachable")
 
 
+async def test_healthz_names_no_address(library: PlaybookSet,
+                                        caplog: pytest.LogCaptureFixture) -> None:
+    """Anyone may read `/healthz`: Redis's internal address is for the log only."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    body = await healthz(Settings(redis_url=f"redis://127.0.0.1:{port}/0"), library)
+    assert str(body["redis"]).startswith("degraded: redis unreachable")
+    assert "127.0.0.1" not in str(body["redis"]) and str(port) not in str(body["redis"])
+    assert f"127.0.0.1:{port}" in caplog.text
+
+
 async def test_healthz_without_redis_has_no_redis_part(library: PlaybookSet) -> None:
     body = await healthz(Settings(), library)
     assert "redis" not in body
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("redis://localhost:6379/0", "store: Redis at redis://localhost:6379/0 (prefix 'touchpoint:')"),
+    ("rediss://:secret@cache.example.com:6380/2", "rediss://cache.example.com:6380/2"),
+    ("redis://user:secret@[::1]", "redis://[::1]:6379/0"),
+    ("unix:///var/run/redis/redis.sock?db=1", "unix:///var/run/redis/redis.sock"),
+])
+def test_the_start_names_the_redis_store_without_its_password(url: str, shown: str) -> None:
+    level, line = store_notice(Settings.from_env({"REDIS_URL": url}))
+    assert level == logging.INFO and shown in line and "secret" not in line
+
+
+def test_the_start_warns_when_state_is_in_memory_only() -> None:
+    level, line = store_notice(Settings.from_env({}))
+    assert level == logging.WARNING
+    assert "memory only" in line and "lost on restart" in line and "REDIS_URL" in line
+
+
+async def test_serve_says_which_store_and_playbooks_it_uses() -> None:
+    async with serving(clean_environment()) as server:
+        warning = await wait_for_log(server, r"store: ")
+        playbooks = await wait_for_log(server, r"playbooks: \d+ from ")
+    assert " WARNING touchpoint.server: store: this process's memory only" in warning
+    assert "playbooks: 14 from " in playbooks and playbooks.rstrip().endswith("(./playbooks)")

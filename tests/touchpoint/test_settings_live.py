@@ -25,7 +25,8 @@ def test_values_are_read() -> None:
         "TOUCHPOINT_PLAYBOOKS_GIT_PATH": "/playbooks/",
         "TOUCHPOINT_PLAYBOOKS_GIT_INTERVAL": "60",
         "TOUCHPOINT_PLAYBOOKS_GIT_CACHE": "/var/cache/tp",
-        "TOUCHPOINT_WEBHOOK_SECRET": " hush ",
+        "TOUCHPOINT_WEBHOOK_SECRET": " hush-0123456789abcdef ",
+        "TOUCHPOINT_GIT_WEBHOOK_SECRET": " shh-0123456789abcdef ",
     })
     assert settings.admins == ("U0123ABCD", "slack:U0999ZZZZ", "teams:29:1abc-DEF")
     assert settings.admin_channel == "teams:19:abc@thread.tacv2"
@@ -33,8 +34,10 @@ def test_values_are_read() -> None:
     assert settings.playbooks_branch == "release/2024"
     assert settings.playbooks_git_path == "playbooks"
     assert settings.playbooks_git_cache == Path("/var/cache/tp")
-    assert settings.webhook_secret == "hush"
+    assert settings.webhook_secret == "hush-0123456789abcdef"
+    assert settings.git_webhook_secret == "shh-0123456789abcdef"
     assert "s3cret" not in repr(settings) and "hush" not in repr(settings)
+    assert "shh" not in repr(settings)
 
 
 @pytest.mark.parametrize("url", ["git@github.com:sales/playbooks.git", "/srv/playbooks.git",
@@ -54,6 +57,9 @@ def test_git_sources_accepted(url: str) -> None:
     ("TOUCHPOINT_WATCH_INTERVAL", "often", "TOUCHPOINT_WATCH_INTERVAL"),
     ("TOUCHPOINT_ADMIN_CHANNEL", "C0123", "slack:<channel id>"),
     ("TOUCHPOINT_ADMINS", "U1, <@U2>", "TOUCHPOINT_ADMINS"),
+    ("TOUCHPOINT_WEBHOOK_SECRET", "x", "TOUCHPOINT_WEBHOOK_SECRET: must be at least 16"),
+    ("TOUCHPOINT_WEBHOOK_SECRET", "fifteen-chars15", "TOUCHPOINT_WEBHOOK_SECRET: must be at"),
+    ("TOUCHPOINT_GIT_WEBHOOK_SECRET", "short", "TOUCHPOINT_GIT_WEBHOOK_SECRET: must be at"),
 ])
 def test_problems_are_named(name: str, value: str, problem: str) -> None:
     with pytest.raises(SettingsError) as error:

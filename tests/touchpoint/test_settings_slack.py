@@ -63,6 +63,14 @@ def test_a_signing_secret_that_is_not_one(secret: str) -> None:
     assert secret not in problem
 
 
+@pytest.mark.parametrize("secret", ["x", "0123456789abcde"])
+def test_a_short_signing_secret_is_refused(secret: str) -> None:
+    [problem] = problems({"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": secret})
+    assert problem.startswith("SLACK_SIGNING_SECRET: must be at least 16 characters")
+    assert secret not in problem
+    assert Settings.from_env({"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": "0123456789abcdef"})
+
+
 def test_every_problem_is_listed_at_once() -> None:
     found = problems({"SLACK_BOT_TOKEN": "xoxp-user-token", "SLACK_APP_TOKEN": "xoxb-wrong",
                       "SLACK_API_URL": "slack.com/api"})

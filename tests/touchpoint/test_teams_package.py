@@ -10,6 +10,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from adapters import teams_package
@@ -17,6 +18,17 @@ from touchpoint import cli
 
 APP_ID = "11111111-2222-3333-4444-555555555555"
 SITE = "https://intranet.example.com/touchpoint"
+SCHEMA_VERSION = "1.25"
+SCHEMA = (Path(__file__).resolve().parents[1] / "fixtures" / "teams_manifest"
+          / f"MicrosoftTeams.v{SCHEMA_VERSION}.schema.json")
+"""Microsoft's manifest schema, vendored (provenance in SOURCES.md beside it)."""
+
+
+def schema_problems(manifest: Any) -> list[str]:
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft4Validator(schema)
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in validator.iter_errors(manifest)]
 
 
 @pytest.fixture(autouse=True)
@@ -87,6 +99,7 @@ def test_app_id_comes_from_the_environment(tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MicrosoftAppId", APP_ID)
     monkeypatch.setenv("MicrosoftAppPassword", "s3cret")
+    monkeypatch.setenv("MicrosoftAppTenantId", "a1b2c3d4-e5f6-7890-abcd-ef1234567890")
     code, output = run(tmp_path, "--website-url", SITE)
     assert code == 0
     with zipfile.ZipFile(output) as archive:
@@ -123,3 +136,35 @@ def test_shipped_icons_are_what_make_icons_draws() -> None:
     spec.loader.exec_module(module)
     assert (teams_package.SOURCE / "color.png").read_bytes() == module.color_icon()
     assert (teams_package.SOURCE / "outline.png").read_bytes() == module.outline_icon()
+
+
+def test_the_manifest_template_follows_microsofts_schema() -> None:
+    template = json.loads((teams_package.SOURCE / "manifest.json").read_text(encoding="utf-8"))
+    assert template["manifestVersion"] == SCHEMA_VERSION
+    assert template["$schema"].endswith(f"/v{SCHEMA_VERSION}/MicrosoftTeams.schema.json")
+    values = teams_package.PackageValues(app_id=APP_ID, website_url=SITE).placeholders()
+    assert schema_problems(teams_package.fill(template, values)) == []
+
+
+def test_the_built_package_follows_microsofts_schema(tmp_path: Path) -> None:
+    code, output = run(tmp_path, "--app-id", APP_ID, "--website-url", SITE,
+                       "--privacy-url", SITE + "/privacy", "--developer-name", "Example Ltd")
+    assert code == 0
+    with zipfile.ZipFile(output) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    assert schema_problems(manifest) == []
+
+
+def test_the_schema_check_finds_real_mistakes() -> None:
+    """The vendored schema is strict enough to matter: these are what Teams rejects."""
+    template = json.loads((teams_package.SOURCE / "manifest.json").read_text(encoding="utf-8"))
+    manifest = teams_package.fill(template, teams_package.PackageValues(
+        app_id=APP_ID, website_url=SITE).placeholders())
+    broken = json.loads(json.dumps(manifest))
+    broken["id"] = "not-a-guid"
+    broken["bots"][0]["scopes"] = ["everywhere"]
+    broken["unknownField"] = 1
+    found = schema_problems(broken)
+    assert any(p.startswith("id:") for p in found), found
+    assert any(p.startswith("bots/0/scopes/0:") for p in found), found
+    assert any("unknownField" in p for p in found), found

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fakes.teams_connector import FakeTeamsConnector
@@ -37,8 +39,9 @@ class CountingStore(MemoryStore):
         return await super().references(platform)
 
 
-async def poster(library: PlaybookSet, connector: FakeTeamsConnector,
-                 store: MemoryStore | None = None) -> Poster:
+@contextlib.asynccontextmanager
+async def posting(library: PlaybookSet, connector: FakeTeamsConnector,
+                  store: MemoryStore | None = None) -> AsyncIterator[Poster]:
     """A Teams bot in dev mode that has seen itself added to CHANNEL, as after a real install."""
     store = store or MemoryStore()
     bot = teams.TeamsBot(Handler(library, store), Settings(teams_dev=True),
@@ -47,37 +50,41 @@ async def poster(library: PlaybookSet, connector: FakeTeamsConnector,
     added["serviceUrl"] = connector.service_url
     reference = teams_cards.conversation_reference(added)
     await store.save_reference("teams", reference["conversation"]["id"], json.dumps(reference))
-    return Poster(store, {"teams": TeamsOutbound(bot, store)}, lambda: library.playbooks, FAST)
+    outbound = TeamsOutbound(bot, store, owns_bot=True)
+    try:
+        yield Poster(store, {"teams": outbound}, lambda: library.playbooks, FAST)
+    finally:
+        await outbound.close()
 
 
 async def test_the_prompt_is_a_card_in_the_channel(library: PlaybookSet,
                                                    teams_connector: FakeTeamsConnector) -> None:
-    sender = await poster(library, teams_connector)
-    assert await sender.post(job()) == "posted"
-    assert await sender.post(job()) == "already"
-    (post,) = teams_connector.posted
-    assert post.conversation == CHANNEL and post.card is not None
-    assert "How did you live it today?" in json.dumps(post.card)
+    async with posting(library, teams_connector) as sender:
+        assert await sender.post(job()) == "posted"
+        assert await sender.post(job()) == "already"
+        (post,) = teams_connector.posted
+        assert post.conversation == CHANNEL and post.card is not None
+        assert "How did you live it today?" in json.dumps(post.card)
 
 
 async def test_a_removed_bot_flags_the_channel(library: PlaybookSet,
                                                teams_connector: FakeTeamsConnector) -> None:
-    sender = await poster(library, teams_connector)
-    teams_connector.fail_next(403)
-    assert await sender.post(job()) == "gone"
-    assert await sender.store.flagged("teams") == {CHANNEL: "Teams answered 403: the bot was "
-                                                   "removed there"}
-    assert await sender.post(job("19:never-added@thread.tacv2")) == "gone"
-    assert teams_connector.posted == []
+    async with posting(library, teams_connector) as sender:
+        teams_connector.fail_next(403)
+        assert await sender.post(job()) == "gone"
+        assert await sender.store.flagged("teams") == {CHANNEL: "Teams answered 403: the bot was "
+                                                       "removed there"}
+        assert await sender.post(job("19:never-added@thread.tacv2")) == "gone"
+        assert teams_connector.posted == []
 
 
 async def test_a_failed_post_is_retried_later_and_the_references_are_not_read_again(
         library: PlaybookSet, teams_connector: FakeTeamsConnector) -> None:
     store = CountingStore()
-    sender = await poster(library, teams_connector, store)
-    teams_connector.fail_next(503, times=2)  # every attempt the bot's RetryPolicy makes
-    assert await sender.post(job()) == "retry"
-    assert store.reads == 1
-    assert await store.flagged("teams") == {}
-    assert CHANNEL in await store.references("teams")
-    assert teams_connector.posted == []
+    async with posting(library, teams_connector, store) as sender:
+        teams_connector.fail_next(503, times=2)  # every attempt the bot's RetryPolicy makes
+        assert await sender.post(job()) == "retry"
+        assert store.reads == 1
+        assert await store.flagged("teams") == {}
+        assert CHANNEL in await store.references("teams")
+        assert teams_connector.posted == []

@@ -6,11 +6,13 @@ and the login in headless Chromium (cookie flags as the browser stored them).
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
 import pytest
-from aiohttp import ClientSession
+from aiohttp import ClientSession, DummyCookieJar
+from raw_http import raw_request
 from web_support import chromium, new_page, screenshot, serving
 
 from bot.handler import Handler
@@ -116,13 +118,30 @@ async def test_without_a_token_only_this_machine_is_served(library: PlaybookSet)
             assert response.headers["X-Frame-Options"] == "DENY"
             assert "default-src 'none'" in response.headers["Content-Security-Policy"]
         for headers in ({"X-Forwarded-For": "203.0.113.9"}, {"Forwarded": "for=203.0.113.9"},
-                        {"Host": "rebound.example"}):
+                        {"Host": "rebound.example"}, {"X-Client-IP": "203.0.113.9"},
+                        {"True-Client-IP": "203.0.113.9"}, {"CF-Connecting-IP": "203.0.113.9"},
+                        {"Via": "1.1 proxy.example"}):
             async with http.get(f"{url}/manage/playbooks", headers=headers) as response:
                 assert response.status == 403, headers
                 assert "TOUCHPOINT_ADMIN_TOKEN" in await response.text()
         async with http.get(f"{url}/manage/static/style.css",
                             headers={"X-Forwarded-For": "203.0.113.9"}) as response:
             assert response.status == 200 and response.content_type == "text/css"
+
+
+async def test_serve_without_a_token_serves_the_pages_to_nobody(library: PlaybookSet) -> None:
+    async with serving(Handler(library, MemoryStore()), Settings(), local=False) as url, \
+            ClientSession() as http:
+        for path in ("/manage/", "/manage/analytics", "/manage/login"):
+            for headers in ({}, {"Host": "localhost"}):
+                async with http.get(f"{url}{path}", headers=headers) as response:
+                    assert response.status == 403, (path, headers)
+                    assert "TOUCHPOINT_ADMIN_TOKEN" in await response.text()
+        async with http.post(f"{url}/manage/reload", data={},
+                             headers={"Host": "localhost", "Origin": url}) as response:
+            assert response.status == 403
+        async with http.get(f"{url}/manage/static/style.css") as response:
+            assert response.status == 200
 
 
 async def test_forms_need_our_origin_and_the_csrf_token(library: PlaybookSet) -> None:
@@ -162,6 +181,97 @@ async def test_with_a_token_every_request_must_carry_it(library: PlaybookSet) ->
                 "Authorization": f"Bearer {TOKEN}", "X-Forwarded-For": "203.0.113.9"}) \
                 as response:
             assert response.status == 200 and "Price objection" in await response.text()
+
+
+async def _sign_in(http: ClientSession, url: str) -> str:
+    """The cookie a good token gets from the login form."""
+    async with http.get(f"{url}/manage/login") as response:
+        found = CSRF.search(await response.text())
+        assert found is not None
+    async with http.post(f"{url}/manage/login", allow_redirects=False,
+                         data={"token": TOKEN, "next": "/manage/", "csrf": found.group(1)},
+                         headers={"Origin": url}) as response:
+        assert response.status == 303
+        return response.cookies[COOKIE].value
+
+
+async def _status(http: ClientSession, url: str, cookie: str) -> int:
+    async with http.get(f"{url}/manage/analytics", allow_redirects=False,
+                        headers={"Cookie": f"{COOKIE}={cookie}"}) as response:
+        return response.status
+
+
+async def test_signing_out_voids_the_cookie_on_every_instance(library: PlaybookSet) -> None:
+    store = MemoryStore()  # the shared store two instances behind a balancer have
+    settings = Settings(admin_token=TOKEN)
+    async with serving(Handler(library, store), settings) as one, \
+            serving(Handler(library, store), settings) as two, \
+            ClientSession(cookie_jar=DummyCookieJar()) as http:
+        cookie = await _sign_in(http, one)
+        other = await _sign_in(http, two)
+        assert [await _status(http, url, c) for url in (one, two) for c in (cookie, other)] \
+            == [200] * 4
+        async with http.get(f"{one}/manage/playbooks",
+                            headers={"Cookie": f"{COOKIE}={cookie}"}) as response:
+            page = await response.text()
+            assert 'class="signout"' in page
+            found = CSRF.search(page.split('class="signout"', 1)[1])
+            assert found is not None
+        async with http.post(f"{one}/manage/logout", data={"csrf": found.group(1)},
+                             allow_redirects=False,
+                             headers={"Cookie": f"{COOKIE}={cookie}", "Origin": one}) \
+                as response:
+            assert response.status == 303
+        assert [await _status(http, url, c) for url in (one, two) for c in (cookie, other)] \
+            == [401] * 4
+        fresh = await _sign_in(http, two)
+        assert await _status(http, one, fresh) == 200
+
+
+class _DownStore(MemoryStore):
+    async def get_value(self, name: str) -> str | None:
+        raise ConnectionError("the store is down")
+
+
+async def test_while_the_store_is_down_cookies_are_refused_and_the_bearer_works(
+        library: PlaybookSet) -> None:
+    settings = Settings(admin_token=TOKEN)
+    cookie = Guard(TOKEN).session()
+    async with serving(Handler(library, _DownStore()), settings) as url, \
+            ClientSession(cookie_jar=DummyCookieJar()) as http:
+        assert await _status(http, url, cookie) == 401
+        async with http.get(f"{url}/manage/analytics",
+                            headers={"Authorization": f"Bearer {TOKEN}"}) as response:
+            assert response.status == 200
+
+
+STRANGE_CREDENTIALS = ["²²²".encode(), "9" * 5000, b"\xff\xfe", "é".encode() * 40]
+
+
+@pytest.mark.parametrize("value", STRANGE_CREDENTIALS)
+async def test_strange_cookies_and_bearers_are_refused_never_a_crash(
+        library: PlaybookSet, caplog: pytest.LogCaptureFixture, value: bytes | str) -> None:
+    raw = value.encode() if isinstance(value, str) else value
+    async with serving(Handler(library, MemoryStore()), Settings(admin_token=TOKEN)) as url:
+        for path in ("/manage/analytics", "/manage/login"):
+            for header in ((("Cookie", COOKIE.encode() + b"=" + raw + b".00"),),
+                           (("Cookie", COOKIE.encode() + b"=1." + raw),),
+                           (("Authorization", b"Bearer " + raw),)):
+                status, _ = await raw_request(url, "GET", path, header)
+                assert status in (200, 401), (path, header)
+        status, _ = await raw_request(url, "POST", "/manage/login", [
+            ("Cookie", COOKIE.encode() + b"=" + raw), ("Origin", url.encode()),
+            ("Content-Type", b"application/x-www-form-urlencoded")],
+            b"token=" + raw + b"&csrf=" + raw)
+        assert status in (401, 403)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+def test_a_session_needs_a_few_ascii_digits() -> None:
+    guard = Guard(TOKEN)
+    for expires in ("²²²²²²²²²²", "9" * 5000, "\udcff\udcfe", "１２３４５６７８９０"):
+        assert not guard.session_ok(f"{expires}.{'0' * 64}")
+    assert not guard.bearer_ok("Bearer \udcff\udcfe")
 
 
 async def test_sign_in_with_the_token_in_the_browser(library: PlaybookSet,

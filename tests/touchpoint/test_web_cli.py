@@ -30,6 +30,22 @@ async def test_preview_serves_only_the_page_on_the_embedded_defaults(tmp_path: P
                 assert response.status in (404, 405), route
 
 
+async def test_serve_without_a_token_serves_the_page_to_nobody(tmp_path: Path) -> None:
+    """Behind a proxy on the same host every visitor is a loopback peer naming `localhost`."""
+    folder = copy_playbooks(tmp_path / "playbooks")
+    env = {"TOUCHPOINT_PLAYBOOKS": str(folder), "TOUCHPOINT_WATCH_INTERVAL": "0"}
+    async with cli_server(["serve"], env, r"serving 3 playbooks on http://127\.0\.0\.1:(\d+)") \
+            as (url, lines), ClientSession() as http:
+        assert any("manager pages on /manage/: off (set TOUCHPOINT_ADMIN_TOKEN" in line
+                   for line in lines)
+        for path in ("/manage/", "/manage/analytics", "/manage/playbooks"):
+            async with http.get(f"{url}{path}", headers={"Host": "localhost"}) as response:
+                assert response.status == 403, path
+                assert "TOUCHPOINT_ADMIN_TOKEN" in await response.text()
+        async with http.get(f"{url}/healthz") as response:
+            assert response.status == 200
+
+
 async def test_serve_puts_the_page_behind_the_token(tmp_path: Path) -> None:
     folder = copy_playbooks(tmp_path / "playbooks")
     (folder / "schedule.yaml").write_text(

@@ -42,6 +42,8 @@ from touchpoint.server import attach_calls, build_app
 from touchpoint.settings import Settings
 from touchpoint.web import app as web_pages
 
+MANAGER_TOKEN = "manager-token-0123456789abcdef"
+"""`touchpoint serve` serves the manager page only with a token."""
 SECRET = "whsec_" + base64.b64encode(b"call-hook-secret-for-tests-0123").decode()
 ZOOM_SECRET = "zoom-secret-token-for-tests"
 URL_KEY = "gong-url-key-for-tests-0123456789"
@@ -152,7 +154,7 @@ async def serving(library: PlaybookSet, slack_api: FakeSlackAPI, secret: str = S
                         slack_api_url=slack_api.url, call_webhook_secret=secret,
                         teams_dev=teams_dev, webhook_legacy=legacy,
                         gong_public_key=public_pem(), zoom_secret=ZOOM_SECRET,
-                        call_retry_max=0.2, **extra)
+                        call_retry_max=0.2, admin_token=MANAGER_TOKEN, **extra)
     store = store or MemoryStore()
     registry = metrics.Metrics()
     handler = Handler(library, store, observer=registry)
@@ -512,7 +514,8 @@ async def test_gong_call_nobody_can_be_found_for_is_counted(redis_hook: Hook) ->
     assert hook.slack.calls("chat.postMessage") == []
     async with hook.http.get(hook.url + "/metrics") as response:
         assert 'touchpoint_call_nudges_total{outcome="unrouted"} 1' in await response.text()
-    async with hook.http.get(hook.url + "/manage/analytics") as response:
+    async with hook.http.get(hook.url + "/manage/analytics",
+                             headers={"Authorization": f"Bearer {MANAGER_TOKEN}"}) as response:
         page = await response.text()
     assert "1 customer calls found nobody to nudge" in page
 

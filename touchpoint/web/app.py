@@ -13,6 +13,7 @@ from importlib import resources
 
 from aiohttp import web
 
+from adapters import bodies
 from bot.handler import Handler, HandlerSettings
 from bot.store import MemoryStore
 from touchpoint import live as live_playbooks
@@ -33,11 +34,13 @@ def _asset(name: str) -> bytes:
     return resources.files("touchpoint.web").joinpath("static", name).read_bytes()
 
 
-def pages(handler: Handler, settings: Settings, *, preview: bool = False) -> web.Application:
-    """The pages on their own, to be mounted at `PREFIX`."""
+def pages(handler: Handler, settings: Settings, *, preview: bool = False,
+          local: bool = False) -> web.Application:
+    """The pages on their own, to be mounted at `PREFIX`; `local`: without a token, served to a
+    browser on this machine (else to nobody)."""
     app = web.Application(middlewares=[auth.guard_pages])
     app[CONTEXT_KEY] = Context(handler, settings, preview)
-    app[auth.GUARD_KEY] = auth.Guard(settings.admin_token)
+    app[auth.GUARD_KEY] = auth.Guard(settings.admin_token, local=local, store=handler.store)
     assets = {name: _asset(name) for name in ASSETS}
 
     async def static(request: web.Request) -> web.Response:
@@ -62,24 +65,37 @@ def pages(handler: Handler, settings: Settings, *, preview: bool = False) -> web
 
 
 def attach(app: web.Application, handler: Handler, settings: Settings, *,
-           preview: bool = False) -> None:
-    """Serve the pages under `PREFIX`, and send `/` there."""
+           preview: bool = False, local: bool | None = None) -> None:
+    """Serve the pages under `PREFIX`, and send `/` there.
+
+    Without a token they are served to a browser on this machine when `local` (by
+    default: in `preview`), and to nobody otherwise.
+    """
 
     async def home(_: web.Request) -> web.Response:
         raise web.HTTPFound(f"{PREFIX}/")
 
+    local = preview if local is None else local
     app.router.add_get("/", home)
-    app.add_subapp(PREFIX, pages(handler, settings, preview=preview))
-    who = "holders of TOUCHPOINT_ADMIN_TOKEN" if settings.admin_token else \
-        "this machine only (set TOUCHPOINT_ADMIN_TOKEN to open them to others)"
-    log.info("manager pages on %s/ for %s", PREFIX, who)
+    app.add_subapp(PREFIX, pages(handler, settings, preview=preview, local=local))
+    if settings.admin_token:
+        log.info("manager pages on %s/ for holders of TOUCHPOINT_ADMIN_TOKEN", PREFIX)
+    elif local:
+        log.info("manager pages on %s/ for this machine only (set TOUCHPOINT_ADMIN_TOKEN to "
+                 "open them to others)", PREFIX)
+    else:
+        log.info("manager pages on %s/: off (set TOUCHPOINT_ADMIN_TOKEN to serve them to "
+                 "whoever signs in with it, or run touchpoint preview on your own machine)",
+                 PREFIX)
 
 
 def preview_settings(settings: Settings) -> Settings:
     """The embedded defaults: the playbook folder and the token, nothing that reaches out."""
     return Settings(playbooks=settings.playbooks, log_level=settings.log_level,
+                    log_text=settings.log_text,
                     nudge_cooldown=settings.nudge_cooldown, watch_interval=settings.watch_interval,
-                    admin_token=settings.admin_token)
+                    admin_token=settings.admin_token, header_timeout=settings.header_timeout,
+                    body_timeout=settings.body_timeout, body_reads=settings.body_reads)
 
 
 async def preview(settings: Settings, host: str, port: int) -> None:
@@ -93,6 +109,7 @@ async def preview(settings: Settings, host: str, port: int) -> None:
     handler = Handler(library, MemoryStore(),
                       HandlerSettings(nudge_cooldown=settings.nudge_cooldown))
     app = web.Application()
+    bodies.gate(app, settings.body_timeout, settings.body_reads)
     live_playbooks.attach(app, handler, settings, handler.store, Metrics())
     attach(app, handler, settings, preview=True)
     # Imported here: touchpoint.server imports this module.
@@ -102,4 +119,6 @@ async def preview(settings: Settings, host: str, port: int) -> None:
         log.info("preview of %d playbooks on http://%s:%d%s/", len(library.playbooks), host,
                  bound, PREFIX)
 
-    await run_until_signalled(app, host, port, listening)
+    await run_until_signalled(app, host, port, listening,
+                              header_timeout=settings.header_timeout,
+                              log_text=settings.log_text)

@@ -20,7 +20,8 @@ from touchpoint.settings import Settings
 @dataclass(frozen=True)
 class Context:
     handler: Handler
-    """The live handler: its playbook set and its store (read, never written, by the pages)."""
+    """The live handler: its playbook set and its store (read by the pages; only signing out
+    writes to it, the sign-in cookies' generation)."""
     settings: Settings
     preview: bool = False
     """`touchpoint preview`: an in-memory store and no platforms; nothing is ever posted."""

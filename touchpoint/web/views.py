@@ -14,6 +14,7 @@ from typing import Literal
 
 from aiohttp import web
 
+from adapters.bodies import read_form
 from bot.handler import Handler, HandlerSettings
 from bot.library import PlaybookSet
 from bot.matcher import Candidate, Evidence, MatchResult, Mode
@@ -137,7 +138,7 @@ def try_form(request: web.Request, text: str, where: Where) -> Html:
 async def try_it(request: web.Request) -> web.Response:
     """`GET /manage/` (optionally `?text=...&where=...`) and `POST /manage/`: try a message."""
     ctx = context(request)
-    form: Mapping[str, object] = await request.post() if request.method == "POST" \
+    form: Mapping[str, object] = await read_form(request) if request.method == "POST" \
         else request.query
     text = str(form.get("text", ""))[:MAX_TEXT]
     where: Where = "channel" if form.get("where") == "channel" else "command"
