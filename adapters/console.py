@@ -59,6 +59,9 @@ def render(reply: Reply) -> str:
         if section.text and section.text != reply.text:
             lines.append(f"  {section.text}")
         lines.extend(f"   - {bullet}" for bullet in section.bullets)
+    if reply.form is not None:  # the console has no forms: say what Slack and Teams ask
+        lines.append(f"  (in Slack and Teams a form asks this: "
+                     f"{', '.join(value for value, _ in reply.form.choices)})")
     if reply.buttons:
         lines.append("  buttons: " + "  ".join(
             f"[{b.label}: {PRESS} {b.action} {b.value}]" for b in reply.buttons))

@@ -20,7 +20,8 @@ two versions of Touchpoint must agree on during a rolling deploy:
   ids), newest first, capped with `LTRIM`. The week's hash expires `WEEKS_KEPT`
   weeks after its last write, so analytics cannot grow without bound; the
   questions, people's own words, after the TTL each write gives
-  (`TOUCHPOINT_QUESTIONS_DAYS`).
+  (`TOUCHPOINT_QUESTIONS_DAYS`). `corrections:<YYYY-Www>` likewise holds the
+  week's answered "Not helpful" forms (JSON, no user ids), kept as long.
 - `value:<name>`: a small shared string, e.g. `value:playbooks-commit`, the
   playbook commit every instance converges on.
 - `outbox`: a hash of delivery key (`call:gong:<call id>`, ...) to the accepted
@@ -275,6 +276,22 @@ class RedisStore:
         if limit <= 0:
             return []
         key = self._redis.key("questions", week)
+        reply = await self._redis.read(lambda c: c.lrange(key, 0, limit - 1), key, "it as empty")
+        if not isinstance(reply, list):
+            return []
+        return [item.decode(errors="replace") for item in reply if isinstance(item, bytes)]
+
+    async def add_correction(self, week: str, entry: str, keep: int,
+                             ttl: float = QUESTIONS_TTL) -> None:
+        seconds = max(1, math.ceil(ttl)) if math.isfinite(ttl) else WEEK_TTL
+        await self._redis.run(lambda c: self._add_question(
+            keys=[self._redis.key("corrections", week)], args=[entry, max(1, keep), seconds],
+            client=c))
+
+    async def corrections(self, week: str, limit: int) -> list[str]:
+        if limit <= 0:
+            return []
+        key = self._redis.key("corrections", week)
         reply = await self._redis.read(lambda c: c.lrange(key, 0, limit - 1), key, "it as empty")
         if not isinstance(reply, list):
             return []

@@ -32,6 +32,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters import slack_feedback
 from adapters.bodies import MAX_BODY, read_body
 from adapters.slack_blocks import Post, plan
 from adapters.slack_payloads import (
@@ -143,6 +144,7 @@ class SlackAdapter:
         app.command(re.compile(r".*"))(self._on_command)
         app.action(re.compile("^" + re.escape(ACTION_PREFIX)))(self._on_action)
         app.action(re.compile(r".*"))(self._on_foreign_action)
+        app.view(slack_feedback.CALLBACK_ID)(self._on_view)
         app.error(self._on_bolt_error)
 
     async def _on_bolt_error(self, error: Exception) -> BoltResponse:
@@ -291,6 +293,11 @@ class SlackAdapter:
         await ack()
         self._take(from_action(body))
 
+    async def _on_view(self, ack: AsyncAck, body: Mapping[str, Any]) -> None:
+        """The "Not helpful" form submitted: the modal closes, the core keeps the answer."""
+        await ack()
+        self._take(slack_feedback.from_submission(body))
+
     async def _on_foreign_action(self, ack: AsyncAck, body: Mapping[str, Any]) -> None:
         """Buttons of other apps' messages, or from an older version: nothing to do."""
         await ack()
@@ -344,6 +351,9 @@ class SlackAdapter:
             answers = [SORRY] if msg.kind in ("command", "action") else []
         for reply in answers:
             try:
+                if reply.form is not None:
+                    await slack_feedback.open_form(self.client, reply, incoming, self.deliver)
+                    continue
                 await self.deliver(plan(reply, incoming))
             except Exception:  # deliver logs what it expects; this is for what it does not
                 log.exception("slack: failed to post the answer to %s %s in %s",

@@ -39,6 +39,8 @@ class Incoming:
     direct: bool = False
     """A conversation with the bot alone, where "only visible to you" adds nothing."""
     response_url: str = ""
+    trigger_id: str = ""
+    """A button press's `trigger_id`: lets the bot open a modal for a few seconds."""
 
 
 class BadBody(ValueError):
@@ -199,7 +201,8 @@ def from_action(body: Mapping[str, Any]) -> Incoming | None:
         value=_str(pressed, "value"),
     )
     return Incoming(message, threaded=bool(thread), direct=channel.startswith("D"),
-                    response_url=_str(body, "response_url"))
+                    response_url=_str(body, "response_url"),
+                    trigger_id=_str(body, "trigger_id"))
 
 
 def action_id(action: str, index: int) -> str:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
+from adapters import teams_feedback
+from bot import feedback
 from bot.messages import Button, Kind, Message, Reply
 
 JSON = dict[str, Any]
@@ -27,6 +29,8 @@ ACTION_KEY = "touchpoint"
 PLAYBOOK_KEY = "playbook"
 MAX_ACTION_CHARS = 200
 """Button data comes back from the client; anything longer was not written by us."""
+MAX_VALUE_CHARS = 2000
+"""The same for a button's value, which may carry a question (see `bot.feedback`)."""
 
 _THREAD = re.compile(r";messageid=(\d+)$")
 _AT = re.compile(r"<at\b[^>]*>(.*?)</at>", re.IGNORECASE | re.DOTALL)
@@ -217,7 +221,7 @@ def conversation_reference(activity: Mapping[str, Any]) -> JSON:
 
 def is_notice(reply: Reply) -> bool:
     """A one-line answer: sent as text, since a card around one sentence is noise."""
-    return not reply.sections and not reply.buttons
+    return not reply.sections and not reply.buttons and reply.form is None
 
 
 def render(reply: Reply) -> JSON:
@@ -261,6 +265,10 @@ def card(reply: Reply) -> JSON:
         _mention(content, reply.user)
     if reply.buttons:
         content["actions"] = [_button(b) for b in reply.buttons]
+    if reply.form is not None:
+        body.extend(teams_feedback.form_body(reply.form))
+        content["actions"] = [*content.get("actions", ()), teams_feedback.form_action(
+            reply.form, ACTION_KEY, PLAYBOOK_KEY)]
     return content
 
 
@@ -311,8 +319,13 @@ def _action(activity: Mapping[str, Any], data: Mapping[str, Any], verb: str) -> 
     playbook = data.get(PLAYBOOK_KEY, "")
     if not isinstance(action, str) or not isinstance(playbook, str) or not action:
         return None
-    if len(action) > MAX_ACTION_CHARS or len(playbook) > MAX_ACTION_CHARS:
+    if len(action) > MAX_ACTION_CHARS or len(playbook) > MAX_VALUE_CHARS:
         return None
+    if action == feedback.SUBMIT:
+        answered = teams_feedback.submission(data, playbook)
+        if answered is None:
+            return None
+        playbook = answered
     return _message(activity, action, "action", value=playbook)
 
 

@@ -12,10 +12,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from bot import admin, analytics, calls, replies, subscriptions
+from bot import admin, analytics, calls, feedback, replies, subscriptions
 from bot.language import foreign_language
 from bot.library import PlaybookSet
 from bot.messages import Message, Reply
+from bot.runner_up import runner_up
 from bot.store import Store
 
 log = logging.getLogger("touchpoint.handler")
@@ -39,7 +40,8 @@ class HandlerSettings:
     stats_weeks: int = 4
     """Weeks `/touchpoint stats` sums up."""
     questions_days: float = 90.0
-    """Days an unanswered question is kept at most (`TOUCHPOINT_QUESTIONS_DAYS`)."""
+    """Days an unanswered question, and an answer to "Not helpful", is kept at most
+    (`TOUCHPOINT_QUESTIONS_DAYS`)."""
     explain: bool = False
     """Answers carry the matcher's full evidence, not only the one line people read
     (`touchpoint console --explain`)."""
@@ -145,8 +147,12 @@ class Handler:
             ]
         await self._count(f"guide:{result.best.playbook}")
         playbook = playbooks.by_id[result.best.playbook]
+        second = runner_up(result, playbooks.by_id)
         return [replies.guidance_reply(playbook, result.best, ephemeral=ephemeral,
-                                       in_thread=in_thread, explain=self.settings.explain)]
+                                       in_thread=in_thread, explain=self.settings.explain,
+                                       question=text,
+                                       runner_up=playbooks.by_id[second.playbook]
+                                       if second else None)]
 
     async def _nudge(self, msg: Message) -> list[Reply]:
         if await self._safely(self.store.is_muted(_person(msg)), True):
@@ -165,21 +171,38 @@ class Handler:
         return [replies.nudge_reply(playbooks.by_id[playbook_id])]
 
     async def _action(self, msg: Message) -> list[Reply]:
-        playbook = self._playbooks.by_id.get(msg.value)
+        if msg.text == feedback.SUBMIT:
+            return await self._correction(msg)
+        shown, question = feedback.read_button(msg.value) if msg.text == "not_helpful" \
+            else (msg.value, "")
+        playbook = self._playbooks.by_id.get(shown)
         if playbook is None:
             return [replies.notice("That playbook is no longer available.")]
-        if msg.text in ("helpful", "not_helpful"):
-            await self._count(f"{msg.text}:{playbook.id}")
-            thanks = "Glad it helped." if msg.text == "helpful" else (
-                "Thanks: the playbook owners will see it and improve it."
-            )
-            return [replies.notice(thanks)]
+        if msg.text == "helpful":
+            await self._count(f"helpful:{playbook.id}")
+            return [replies.notice("Glad it helped.")]
+        if msg.text == "not_helpful":
+            await self._count(f"not_helpful:{playbook.id}")
+            return [feedback.form_reply(self._playbooks.playbooks, playbook, question)]
         if msg.text == "show":
             return [replies.playbook_reply(playbook, in_thread=bool(msg.thread))]
         if msg.text == "share":
             await self._count(f"share:{playbook.id}")
             return [replies.guidance_reply(playbook, None, ephemeral=False, in_thread=False)]
         return [replies.notice("That button is no longer supported.")]
+
+    async def _correction(self, msg: Message) -> list[Reply]:
+        """An answered "Not helpful" form: kept for managers and `touchpoint suggest`."""
+        correction = feedback.read_submission(msg.value)
+        if correction is None:
+            return [replies.notice("That form could not be read; nothing was saved.")]
+        known = self._playbooks.by_id
+        if correction.chosen != feedback.NONE and correction.chosen not in known:
+            return [replies.notice("That playbook is no longer available; nothing was saved.")]
+        await self._count(f"correction:{correction.shown}")
+        saved = await self._safely(feedback.record(self.store, correction, self.clock(),
+                                                   self.settings.questions_days), None)
+        return [replies.notice(feedback.THANKS if saved is not None else UNSAVED)]
 
     async def _call_ended(self, msg: Message) -> list[Reply]:
         playbooks = self._playbooks

@@ -27,16 +27,21 @@ Mode = Literal["guide", "nudge"]
 class Tuning:
     """The knobs that turn evidence into a decision; fitted with scripts/tune.py."""
 
-    trigger_gain: float = 5.0
-    gate_trigger: float = 1.5
-    gate_mid: float = 3.0
+    trigger_gain: float = 15.0
+    temperature: float = 3.0
+    """Divides the log-likelihood gaps before they become shares of the score: summed
+    over every word, they make the best playbook look surer than it is."""
+    gate_trigger: float = 3.0
+    example_gain: float = 30.0
+    """How much the closest example of each playbook adds to what its words say."""
+    gate_mid: float = 4.0
     guide_gate_mid: float = 1.0
     gate_scale: float = 2.0
     example_floor: float = 0.2
     gap_factor: float = 0.8
     typo_factor: float = 0.85
     guide_threshold: float = 0.4
-    nudge_threshold: float = 0.6
+    nudge_threshold: float = 0.7
     nudge_margin: float = 0.0
     suggestion_floor: float = 0.05
     identical: float = 0.95
@@ -255,9 +260,10 @@ class Matcher:
             return MatchResult(mode, None)
         floor = min(reading.labels.values(), default=0.0)
         logits = {i: reading.labels.get(i, floor) + tuning.trigger_gain * triggered.get(i, 0.0)
+                  + tuning.example_gain * _closeness(neighbours.get(i))
                   for i in indexes}
         top = max(logits.values())
-        weights = {i: math.exp(v - top) for i, v in logits.items()}
+        weights = {i: math.exp((v - top) / tuning.temperature) for i, v in logits.items()}
         total = sum(weights.values())
         strongest = max(triggered.values(), default=0.0)
         touch = (reading.touch or 0.0) + tuning.gate_trigger * strongest
@@ -315,6 +321,10 @@ class Matcher:
         if against.similarity >= self.tuning.identical:
             return 0.0
         return score * (1.0 - (against.similarity - closest))
+
+
+def _closeness(near: Neighbour | None) -> float:
+    return near.similarity if near is not None else 0.0
 
 
 def _find(stems: tuple[str, ...], tokens: list[str], start: int) -> tuple[int, int] | None:

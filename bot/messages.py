@@ -56,6 +56,23 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Form:
+    """A small form to fill in: which playbook would have fitted, and optionally why.
+
+    `choices` are (value, label) pairs; `context` comes back unchanged with the
+    answer (as `Message.value` of a `submit` action), so the core needs no state
+    between the form and its answer.
+    """
+
+    title: str
+    prompt: str
+    choices: tuple[tuple[str, str], ...]
+    context: str
+    why_label: str = ""
+    submit: str = "Send"
+
+
+@dataclass(frozen=True)
 class Reply:
     """One message to post. `channel` empty means the conversation it answers."""
 
@@ -66,6 +83,9 @@ class Reply:
     in_thread: bool = False
     channel: str = ""
     user: str = ""
+    form: Form | None = None
+    """Shown as a Slack modal or an Adaptive Card with inputs where the platform can;
+    elsewhere `text` and `sections` say the same."""
 
     @property
     def text_repeats_first_section(self) -> bool:

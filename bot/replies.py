@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 
+from bot import feedback
 from bot.lexicon import SPOKEN
 from bot.matcher import Candidate, MatchResult
 from bot.messages import Button, Reply, Section
@@ -114,21 +115,27 @@ def _shorten(text: str, limit: int) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def feedback_buttons(playbook: Playbook, shareable: bool) -> tuple[Button, ...]:
+def feedback_buttons(playbook: Playbook, shareable: bool, question: str = "",
+                     runner_up: Playbook | None = None) -> tuple[Button, ...]:
+    """"Not helpful" carries the question, for the form it opens; a close second playbook
+    gets its own button (see `bot.runner_up`)."""
     buttons = (
         Button("Helpful", "helpful", playbook.id, primary=True),
-        Button("Not helpful", "not_helpful", playbook.id),
+        Button("Not helpful", "not_helpful", feedback.button_value(playbook.id, question)),
         Button("Show the whole playbook", "show", playbook.id),
     )
-    return ((Button("Share in channel", "share", playbook.id),) if shareable else ()) + buttons
+    second = (Button(f"Or: {runner_up.title}", "show", runner_up.id),) if runner_up else ()
+    return ((Button("Share in channel", "share", playbook.id),) if shareable else ()) + \
+        buttons + second
 
 
 def guidance_reply(
     playbook: Playbook, candidate: Candidate | None, *, ephemeral: bool, in_thread: bool,
-    explain: bool = False,
+    explain: bool = False, question: str = "", runner_up: Playbook | None = None,
 ) -> Reply:
     """The playbook's steps and, when matched, one line saying why; `explain` adds the
-    matcher's full evidence (the console's `--explain`)."""
+    matcher's full evidence (the console's `--explain`). `question` is what was asked,
+    for "Not helpful"; `runner_up` a close second playbook offered as a button."""
     sections = [
         Section(title=playbook.title, text=playbook.summary),
         Section(title="What to do", text="", bullets=tuple(playbook.guidance)),
@@ -140,7 +147,8 @@ def guidance_reply(
     return Reply(
         text=f"{playbook.title}: {playbook.summary}",
         sections=tuple(sections),
-        buttons=feedback_buttons(playbook, shareable=ephemeral),
+        buttons=feedback_buttons(playbook, shareable=ephemeral, question=question,
+                                 runner_up=runner_up),
         ephemeral=ephemeral,
         in_thread=in_thread,
     )

@@ -56,8 +56,12 @@ class ExampleIndex:
         self._idf = {term: math.log((total + 1) / (n + 1)) + 1.0 for term, n in df.items()}
         self._unknown_idf = math.log(total + 1) + 1.0
         self.labels = [label for label, _ in examples]
+        self._copies: dict[str, int] = {}
+        """Each example's exact features: pruning may drop a copy's own terms, but a
+        message that says exactly what an example says is that example."""
         lists: dict[str, list[tuple[int, float]]] = {}
         for doc, (_, feats) in enumerate(examples):
+            self._copies.setdefault(_key(feats), doc)
             vector = self._weigh(feats)
             for term, weight in vector.items():
                 lists.setdefault(term, []).append((doc, weight))
@@ -81,6 +85,9 @@ class ExampleIndex:
         for term, weight in self._weigh(feats).items():
             for doc, doc_weight in self._postings.get(term):
                 scores[doc] = scores.get(doc, 0.0) + weight * doc_weight
+        copy = self._copies.get(_key(feats))
+        if copy is not None:
+            scores[copy] = 1.0
         best: dict[int, tuple[float, int]] = {}
         labels = self.labels
         for doc, score in scores.items():
@@ -90,3 +97,8 @@ class ExampleIndex:
                 best[label] = (score, doc)
         return {label: Neighbour(label, doc, min(score, 1.0))
                 for label, (score, doc) in best.items()}
+
+
+def _key(feats: Features) -> str:
+    """The same text for the same features, whatever their order."""
+    return "\n".join(f"{term}\t{n}" for term, n in sorted(feats.items()))

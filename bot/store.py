@@ -77,6 +77,14 @@ class Store(Protocol):
     async def questions(self, week: str, limit: int) -> list[str]:
         """The week's unanswered questions, newest first."""
 
+    async def add_correction(self, week: str, entry: str, keep: int,
+                             ttl: float = QUESTIONS_TTL) -> None:
+        """Remember an answered "Not helpful" form (serialised, no user id) as `add_question`
+        remembers a question: the week's latest `keep`, forgotten `ttl` seconds after this one."""
+
+    async def corrections(self, week: str, limit: int) -> list[str]:
+        """The week's corrections, newest first."""
+
     async def set_value(self, name: str, value: str) -> None:
         """A small shared fact, e.g. the playbook commit instances should converge on."""
 
@@ -175,6 +183,8 @@ class MemoryStore:
         self._weeks: dict[str, dict[str, int]] = {}
         self._questions: dict[str, deque[str]] = {}
         self._questions_until: dict[str, float] = {}
+        self._corrections: dict[str, deque[str]] = {}
+        self._corrections_until: dict[str, float] = {}
         self._values: dict[str, str] = {}
         self._outbox: dict[str, str] = {}
 
@@ -228,25 +238,38 @@ class MemoryStore:
 
     async def add_question(self, week: str, text: str, keep: int,
                            ttl: float = QUESTIONS_TTL) -> None:
-        kept = self._live_questions(week)
-        if kept is None or kept.maxlen != keep:
-            kept = self._questions[week] = deque(kept or (), maxlen=max(1, keep))
-        kept.appendleft(text)
-        self._questions_until[week] = self._clock() + ttl
-        _keep_latest(self._questions)
-        self._questions_until = {w: t for w, t in self._questions_until.items()
-                                 if w in self._questions}
+        self._push(self._questions, self._questions_until, week, text, keep, ttl)
 
     async def questions(self, week: str, limit: int) -> list[str]:
-        return list(self._live_questions(week) or ())[: max(0, limit)]
+        return list(self._live(self._questions, self._questions_until, week) or ())[
+            : max(0, limit)]
 
-    def _live_questions(self, week: str) -> deque[str] | None:
-        """The week's questions, unless their time ran out: then they are dropped, as Redis
-        expires them."""
-        if self._questions_until.get(week, math.inf) <= self._clock():
-            self._questions.pop(week, None)
-            del self._questions_until[week]
-        return self._questions.get(week)
+    async def add_correction(self, week: str, entry: str, keep: int,
+                             ttl: float = QUESTIONS_TTL) -> None:
+        self._push(self._corrections, self._corrections_until, week, entry, keep, ttl)
+
+    async def corrections(self, week: str, limit: int) -> list[str]:
+        return list(self._live(self._corrections, self._corrections_until, week) or ())[
+            : max(0, limit)]
+
+    def _push(self, lists: dict[str, deque[str]], until: dict[str, float], week: str,
+              text: str, keep: int, ttl: float) -> None:
+        kept = self._live(lists, until, week)
+        if kept is None or kept.maxlen != keep:
+            kept = lists[week] = deque(kept or (), maxlen=max(1, keep))
+        kept.appendleft(text)
+        until[week] = self._clock() + ttl
+        _keep_latest(lists)
+        for gone in [w for w in until if w not in lists]:
+            del until[gone]
+
+    def _live(self, lists: dict[str, deque[str]], until: dict[str, float],
+              week: str) -> deque[str] | None:
+        """The week's list, unless its time ran out: then it is dropped, as Redis expires it."""
+        if until.get(week, math.inf) <= self._clock():
+            lists.pop(week, None)
+            del until[week]
+        return lists.get(week)
 
     async def set_value(self, name: str, value: str) -> None:
         self._values[name] = value

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from functools import lru_cache
 
 MAX_CHARS = 4000
 """Only the first this many characters of a message are read: guidance is
@@ -82,11 +83,13 @@ def _has_vowel(word: str) -> bool:
     return any(ch in _VOWELS for ch in word)
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A small suffix stripper: enough that call, calls, called and calling agree.
 
     It only has to map inflections of one word to one key, the same way for the
-    playbooks and for the messages; the key need not be an English word.
+    playbooks and for the messages; the key need not be an English word. Remembered,
+    because a large set stems the same few thousand words hundreds of thousands of times.
     """
     if word in _IRREGULAR:
         word = _IRREGULAR[word]

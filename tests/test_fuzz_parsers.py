@@ -18,7 +18,8 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from adapters import slack_payloads, teams_cards
+from adapters import slack_feedback, slack_payloads, teams_cards, teams_feedback
+from bot import feedback
 from bot.calls import Call
 from bot.messages import Message
 from bot.playbooks import Playbook, PlaybookErrors, parse_playbook
@@ -166,6 +167,39 @@ def test_slack_plain_text_is_text(text: str, bot_user: str) -> None:
 def test_slack_action_ids_round_trip(action: str, index: int) -> None:
     name = slack_payloads.action_name(slack_payloads.action_id(action, index))
     assert name == (action.partition(":")[0] or None)
+
+
+@bounded
+@given(body=st.one_of(mutated(["slack/view_submission.json"]), json_values))
+def test_slack_view_submissions_translate_or_are_ignored(body: Any) -> None:
+    assume(isinstance(body, dict))
+    incoming = slack_feedback.from_submission(body)
+    _check_incoming(incoming)
+    if incoming is not None:
+        assert incoming.message.kind == "action"
+        assert incoming.message.text == feedback.SUBMIT
+
+
+@bounded
+@given(value=st.one_of(chat_text, json_values.map(json.dumps),
+                       st.builds(feedback.submission, st.one_of(
+                           chat_text, json_values.map(json.dumps)), chat_text, chat_text)))
+def test_feedback_values_are_read_or_refused(value: str) -> None:
+    found = feedback.read_submission(value)
+    if found is not None:
+        assert found.shown and found.chosen and len(found.why) <= feedback.MAX_WHY
+    assert all(isinstance(part, str) for part in feedback.read_button(value))
+    stored = feedback.read_stored(value)
+    assert stored is None or (stored.shown and stored.chosen)
+
+
+@bounded
+@given(data=st.dictionaries(st.sampled_from([teams_feedback.CHOICE_ID, teams_feedback.WHY_ID,
+                                             "other"]), json_values, max_size=3),
+       context=chat_text)
+def test_teams_form_inputs_are_read_or_refused(data: dict[str, Any], context: str) -> None:
+    value = teams_feedback.submission(data, context)
+    assert value is None or isinstance(value, str)
 
 
 # --- Teams activities ------------------------------------------------------------------------

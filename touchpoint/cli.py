@@ -80,7 +80,9 @@ def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if failed else 0
 
 
-def result_json(text: str, result: MatchResult) -> dict[str, object]:
+def result_json(text: str, result: MatchResult, floor: float = 0.0) -> dict[str, object]:
+    """The decision and every ranked candidate scoring `floor` or more, best first, so a
+    script can measure top-2 or see how close the runner-up came."""
     top = result.best or (result.candidates[0] if result.candidates else None)
     return {
         "text": text,
@@ -89,7 +91,7 @@ def result_json(text: str, result: MatchResult) -> dict[str, object]:
         "score": top.score if top else 0.0,
         "why": [str(e) for e in top.why] if top else [],
         "candidates": [{"playbook": c.playbook, "score": c.score}
-                       for c in result.candidates[:5]],
+                       for c in result.candidates if c.score >= floor],
     }
 
 
@@ -103,7 +105,8 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
     for text in texts:
         result = library.matcher.match(text, args.mode)
         if args.json:
-            print(json.dumps(result_json(text, result), ensure_ascii=False), flush=False)
+            print(json.dumps(result_json(text, result, args.floor), ensure_ascii=False),
+                  flush=False)
         elif result.best:
             print(f"{result.best.playbook}\t{result.best.score:.2f}\t"
                   + "; ".join(str(e) for e in result.best.why))
@@ -165,6 +168,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         for text, expected, got in scores.false_nudges:
             print(f"false nudge: expected {expected}, nudged {got}: {text}")
     print(scores.summary())
+    if args.by_playbook:
+        print(scores.by_situation())
     return 0
 
 
@@ -176,6 +181,12 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     from touchpoint.stats import cmd_stats as stats
 
     return stats(args, settings, cli_support.folder(args, settings))
+
+
+def cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
+    from touchpoint.suggest import cmd_suggest as suggest
+
+    return suggest(args, settings, cli_support.folder(args, settings))
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -237,6 +248,16 @@ def cmd_teams_package(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _score(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"a score is between 0 and 1, not {value}")
+    return number
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="touchpoint", description=__doc__)
     top.add_argument("--playbooks", help="playbook folder (default: $TOUCHPOINT_PLAYBOOKS, "
@@ -273,9 +294,23 @@ def parser() -> argparse.ArgumentParser:
                        help="unanswered questions to list (default 20)")
     stats.add_argument("--json", action="store_true", help="for scripts")
     stats.set_defaults(run=cmd_stats)
+    suggest = sub.add_parser("suggest", help="a patch adding the answers to 'Not helpful' and "
+                             "the unanswered questions (from REDIS_URL's store) as examples")
+    suggest.add_argument("--weeks", type=int, default=12, help="this week and the ones "
+                         "before (default 12)")
+    suggest.add_argument("--no-questions", action="store_true",
+                         help="only the answers to 'Not helpful', not unanswered questions")
+    suggest.add_argument("-o", "--output", metavar="FILE",
+                         help="write the patch here (default: standard output, with the "
+                         "report on standard error)")
+    suggest.add_argument("--playbooks", dest="playbooks", default=argparse.SUPPRESS)
+    suggest.set_defaults(run=cmd_suggest)
     match = sub.add_parser("match", help="which playbook a message matches")
     match.add_argument("--mode", choices=("guide", "nudge"), default="guide")
     match.add_argument("--json", action="store_true", help="one JSON object per message")
+    match.add_argument("--floor", type=_score, default=0.0,
+                       help="--json lists candidates scoring at least this (0-1; default: "
+                       "all the matcher ranks, from its suggestion floor up)")
     match.add_argument("--playbooks", dest="playbooks", default=argparse.SUPPRESS)
     match.add_argument("text", nargs="*", help="the message; none: one per line on stdin")
     match.set_defaults(run=cmd_match)
@@ -288,6 +323,8 @@ def parser() -> argparse.ArgumentParser:
     evaluation.add_argument("files", nargs="+", 
                             help='JSONL lines {"text": ..., "expected": id|null}')
     evaluation.add_argument("-v", "--verbose", action="store_true", help="list every miss")
+    evaluation.add_argument("--by-playbook", action="store_true",
+                            help="also guide accuracy and nudge recall per expected playbook")
     evaluation.set_defaults(run=cmd_eval)
     serve = sub.add_parser("serve", help="run the HTTP server (Slack, Teams, webhooks)")
     serve.add_argument("--host", default="127.0.0.1")

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from bot.matcher import Matcher, Observation
+from bot.matcher import Matcher, MatchResult, Observation
+from bot.runner_up import runner_up
 
 Kind = Literal["guide", "channel"]
 
@@ -29,6 +30,24 @@ class Labelled:
 
 
 @dataclass
+class Situation:
+    """One playbook's share of the figures: its questions and its channel reports."""
+
+    asked: int = 0
+    correct: int = 0
+    reports: int = 0
+    nudged: int = 0
+
+    @property
+    def guide_accuracy(self) -> float:
+        return self.correct / self.asked if self.asked else 0.0
+
+    @property
+    def nudge_recall(self) -> float:
+        return self.nudged / self.reports if self.reports else 0.0
+
+
+@dataclass
 class Scores:
     touchpoints: int = 0
     chatter: int = 0
@@ -41,6 +60,7 @@ class Scores:
     nudged_correct: int = 0
     misses: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     false_nudges: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    situations: dict[str, Situation] = field(default_factory=dict)
 
     @property
     def guide_accuracy(self) -> float:
@@ -71,6 +91,15 @@ class Scores:
             f"nudge precision: {self.nudge_precision:.3f} ({self.nudged} nudges)\n"
             f"nudge recall: {self.nudge_recall:.3f} ({self.nudge_reports} channel reports)"
         )
+
+    def by_situation(self) -> str:
+        """Guide accuracy and nudge recall per expected playbook, as a Markdown table."""
+        rows = ["| playbook | guide accuracy | questions | nudge recall | channel reports |",
+                "|---|---:|---:|---:|---:|"]
+        for pid, s in sorted(self.situations.items()):
+            rows.append(f"| {pid} | {s.guide_accuracy:.2f} | {s.asked} "
+                        f"| {s.nudge_recall:.2f} | {s.reports} |")
+        return "\n".join(rows)
 
 
 def read_labelled(paths: Iterable[Path]) -> list[Labelled]:
@@ -113,20 +142,27 @@ def evaluate_observed(matcher: Matcher, seen: Iterable[tuple[Labelled, Observati
         nudged = nudge.best.playbook if nudge.best else None
         asked = item.mode in (None, "guide")
         posted = item.mode in (None, "channel")
+        situation = None
         if item.expected is None:
             scores.chatter += 1
             scores.guide_quiet_on_chatter += got is None
         else:
             scores.touchpoints += 1
-        if item.expected is not None and asked:
+            situation = scores.situations.setdefault(item.expected, Situation())
+        if item.expected is not None and situation is not None and asked:
+            situation.asked += 1
+            situation.correct += got == item.expected
             scores.guide_asked += 1
             scores.guide_correct += got == item.expected
-            scores.guide_top2 += item.expected in (c.playbook for c in guide.candidates[:2])
+            scores.guide_top2 += item.expected in _on_screen(guide)
             if got != item.expected:
                 scores.misses.append((item.text, item.expected, got))
         if not posted:
             continue
         scores.nudge_reports += item.expected is not None
+        if situation is not None:
+            situation.reports += 1
+            situation.nudged += nudged == item.expected
         if nudged is not None:
             scores.nudged += 1
             if nudged == item.expected:
@@ -134,3 +170,12 @@ def evaluate_observed(matcher: Matcher, seen: Iterable[tuple[Labelled, Observati
             else:
                 scores.false_nudges.append((item.text, item.expected, nudged))
     return scores
+
+
+def _on_screen(guide: MatchResult) -> tuple[str, ...]:
+    """The playbooks a guide answer puts in front of the asker: the answer and its runner-up
+    button, or with no answer the two closest it suggests."""
+    if guide.best is None:
+        return tuple(c.playbook for c in guide.candidates[:2])
+    second = runner_up(guide, {c.playbook for c in guide.candidates})
+    return (guide.best.playbook,) + ((second.playbook,) if second else ())

@@ -112,7 +112,8 @@ class Settings:
     prompt_lease: float = 60.0
     """Seconds an instance holds a channel's daily post before another may take over."""
     questions_days: float = 90.0
-    """Days an unanswered question (scrubbed, for the manager page) is kept at most."""
+    """Days an unanswered question, and an answer to "Not helpful" (both scrubbed, for the
+    manager page and `touchpoint suggest`), is kept at most."""
     admin_token: str = field(default="", repr=False)
     """Opens the manager pages to whoever signs in with it; empty: `serve` does not serve them,
     `preview` serves a browser on its own machine."""

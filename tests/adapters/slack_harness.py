@@ -27,7 +27,7 @@ from fakes.slack_api import FakeSlackAPI
 from adapters import slack
 from bot.handler import Handler
 from bot.library import PlaybookSet
-from bot.store import MemoryStore
+from bot.store import MemoryStore, Store
 from touchpoint.server import build_app
 from touchpoint.settings import Settings
 
@@ -134,6 +134,19 @@ def action_payload(action: str, value: str, *, index: int = 0, ephemeral: bool =
     return payload
 
 
+def view_submission(view: Mapping[str, Any], values: Mapping[str, Any], *,
+                    user: str = "U0FAKEUSER") -> dict[str, Any]:
+    """The captured view_submission's envelope around a view Slack opened for the bot, with
+    the person's input as `state.values` (block id, then action id, then the element's
+    state)."""
+    payload = copy.deepcopy(fixture_json("view_submission.json"))
+    payload["user"]["id"] = user
+    payload["trigger_id"] = f"{time.time_ns()}.0000000000006.fakefakefake"
+    payload["view"] = {**payload["view"], **copy.deepcopy(dict(view)),
+                       "state": {"values": copy.deepcopy(dict(values))}}
+    return payload
+
+
 def action_body(payload: Mapping[str, Any]) -> bytes:
     """Interactivity's wire form: one `payload=` field of compact JSON, form-encoded."""
     return urlencode({"payload": json.dumps(payload, separators=(",", ":"))}).encode()
@@ -192,9 +205,10 @@ def settings_for(slack_api: FakeSlackAPI, **overrides: Any) -> Settings:
 
 @asynccontextmanager
 async def running(slack_api: FakeSlackAPI, library: PlaybookSet, *, http: bool = True,
-                  socket_mode: bool = False, **overrides: Any) -> AsyncIterator[Touchpoint]:
+                  socket_mode: bool = False, store: Store | None = None,
+                  **overrides: Any) -> AsyncIterator[Touchpoint]:
     settings = settings_for(slack_api, **overrides)
-    handler = Handler(library, MemoryStore())
+    handler = Handler(library, store or MemoryStore())
     app = build_app(settings, handler)
     adapter = slack.attach(app, handler, settings, http=http, socket_mode=socket_mode)
     server = TestServer(app, host="127.0.0.1")

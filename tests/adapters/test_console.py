@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
+from pathlib import Path
 
 from adapters import console, slack_blocks, teams_cards
+from bot.handler import Handler
 from bot.library import PlaybookSet
 from bot.replies import guidance_reply, nudge_reply, playbook_reply
+from bot.runner_up import runner_up
+from bot.store import MemoryStore
 
 
 def test_every_answer_says_the_summary_once_on_every_platform(library: PlaybookSet) -> None:
@@ -41,3 +46,19 @@ def test_lines_become_messages() -> None:
     said = console.to_message("lunch anyone?", 3)
     assert said is not None and said.kind == "channel" and said.id == "line-3"
     assert console.to_message("   ", 4) is None
+
+
+def test_the_runner_up_is_a_button_the_console_can_press(library: PlaybookSet) -> None:
+    evaluation = Path(__file__).resolve().parents[1] / "data" / "eval_touchpoints.jsonl"
+    text, second = next(
+        (t, found.playbook) for t in (json.loads(line)["text"]
+                                      for line in evaluation.read_text().splitlines())
+        if (found := runner_up(library.matcher.match(t, "guide"), library.by_id)))
+    title = library.by_id[second].title
+    said: list[str] = []
+    lines = io.StringIO(f"/touchpoint {text}\n/press show {second}\n/press not_helpful {second}\n")
+    assert console.run(Handler(library, MemoryStore()), lines, said.append, interactive=False)
+    shown = "".join(said)
+    assert f"[Or: {title}: {console.PRESS} show {second}]" in shown
+    assert shown.count("== Daily prompts ==") == 1
+    assert "in Slack and Teams a form asks this: " in shown and "none)" in shown

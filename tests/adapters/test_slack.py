@@ -30,6 +30,7 @@ from slack_harness import (
 )
 
 from adapters.slack_web import SERVER_RETRIES
+from bot import feedback
 from bot.library import PlaybookSet
 
 
@@ -121,7 +122,7 @@ async def test_slash_command_is_acknowledged_before_slack_is_called(
     assert buttons(call) == [
         ("Share in channel", "share", playbook_id),
         ("Helpful", "helpful", playbook_id),
-        ("Not helpful", "not_helpful", playbook_id),
+        ("Not helpful", "not_helpful", feedback.button_value(playbook_id, text)),
         ("Show the whole playbook", "show", playbook_id),
     ]
     assert "thread_ts" not in call.body
@@ -518,18 +519,19 @@ async def test_echoed_text_cannot_ping_or_fake_a_link(slack_api: FakeSlackAPI,
 # --- buttons ---------------------------------------------------------------------
 
 
-async def test_helpful_and_not_helpful_thank_the_presser(slack_api: FakeSlackAPI,
-                                                         library: PlaybookSet) -> None:
+async def test_helpful_thanks_and_not_helpful_asks_in_a_modal(slack_api: FakeSlackAPI,
+                                                              library: PlaybookSet) -> None:
     playbook_id = library.playbooks[0].id
     async with running(slack_api, library) as tp:
         ok = await tp.action(action_payload("helpful", playbook_id, index=1, ephemeral=True))
         await slack_api.wait_for("chat.postEphemeral")
         await tp.action(action_payload("not_helpful", playbook_id, index=2, ephemeral=True))
-        calls = await slack_api.wait_for("chat.postEphemeral", 2)
+        await slack_api.wait_for("views.open")
+        await tp.settle()
+    calls = slack_api.calls("chat.postEphemeral")
     assert (ok.status, ok.text) == (200, "")
-    assert "Glad it helped" in block_text(calls[0])
-    assert "Thanks" in block_text(calls[1])
-    assert all(c.body["user"] == "U0FAKEUSER" for c in calls)
+    assert len(calls) == 1 and "Glad it helped" in block_text(calls[0])
+    assert calls[0].body["user"] == "U0FAKEUSER"
     assert await tp.handler.store.counters() == {f"helpful:{playbook_id}": 1,
                                                  f"not_helpful:{playbook_id}": 1}
 

@@ -30,10 +30,11 @@ from adapters.teams_cards import ACTION_KEY, PLAYBOOK_KEY
 from adapters.teams_connector import service_url_check
 from adapters.teams_outbound import TeamsOutbound
 from adapters.teams_requests import MAX_ACTIVITY_BYTES
+from bot import feedback
 from bot.handler import Handler
 from bot.library import PlaybookSet
 from bot.messages import Reply
-from bot.store import MemoryStore
+from bot.store import MemoryStore, Store
 from touchpoint.server import build_app
 from touchpoint.settings import TEAMS_SERVICE_URLS, Settings
 
@@ -51,7 +52,7 @@ FAST = teams.RetryPolicy(attempts=3, base_delay=0.01, max_delay=1.0)
 @dataclass
 class Running:
     url: str
-    store: MemoryStore
+    store: Store
     handler: Handler
     bot: teams.TeamsBot
     connector: FakeTeamsConnector
@@ -74,8 +75,8 @@ class Running:
 
 @contextlib.asynccontextmanager
 async def start(settings: Settings, library: PlaybookSet, connector: FakeTeamsConnector,
-                host: str = "127.0.0.1") -> AsyncIterator[Running]:
-    store = MemoryStore()
+                host: str = "127.0.0.1", store: Store | None = None) -> AsyncIterator[Running]:
+    store = store or MemoryStore()
     handler = Handler(library, store)
     app = build_app(settings, handler)
     bot = teams.attach(app, handler, settings, FAST)
@@ -142,7 +143,7 @@ async def test_channel_mention_answers_in_its_thread_with_a_card(
     assert labels == ["Helpful", "Not helpful", "Show the whole playbook"]
     for action in actions_of(post):
         assert action["type"] == "Action.Execute"
-        assert action["data"][PLAYBOOK_KEY] == playbook_id
+        assert feedback.read_button(action["data"][PLAYBOOK_KEY])[0] == playbook_id
         assert action["fallback"]["type"] == "Action.Submit"
         assert action["fallback"]["data"] == action["data"]
 
@@ -384,7 +385,8 @@ async def test_action_execute_answers_in_the_invoke_response(
     assert answer["statusCode"] == 200
     assert answer["type"] == "application/vnd.microsoft.activity.message"
     assert answer["value"].startswith("Thanks")
-    assert len(server.connector.posted) == 1  # only the guidance card
+    posts = await server.connector.wait_for(2)  # the guidance card, then the form
+    assert [a["title"] for a in actions_of(posts[1])] == ["Send"]
     assert await server.store.counters("not_helpful") == {f"not_helpful:{playbook_id}": 1}
 
 

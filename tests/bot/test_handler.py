@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot import feedback
 from bot.handler import UNSAVED, Handler, HandlerSettings
 from bot.library import PlaybookSet
 from bot.messages import Kind, Message
@@ -86,7 +87,9 @@ async def test_guidance_for_free_text(handler: Handler) -> None:
     (reply,) = await handler.handle(msg("the client says our quote is way too expensive"))
     assert reply.ephemeral and not reply.in_thread
     assert [b.action for b in reply.buttons] == ["share", "helpful", "not_helpful", "show"]
-    assert all(b.value == "price-objection" for b in reply.buttons)
+    assert all(feedback.read_button(b.value)[0] == "price-objection" for b in reply.buttons)
+    assert feedback.read_button(reply.buttons[2].value) == (
+        "price-objection", "the client says our quote is way too expensive")
     assert any(s.title == "Why this playbook" for s in reply.sections)
     assert await handler.store.counters("guide:") == {"guide:price-objection": 1}
 

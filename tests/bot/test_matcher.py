@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot import regexes
-from bot.matcher import Matcher
+from bot.matcher import Matcher, MatchResult
 from bot.playbooks import Playbook, parse_playbook
+from bot.similarity import MAX_DOCS_PER_TERM, ExampleIndex, features
 
 
 def playbook(
@@ -156,3 +159,36 @@ def test_no_match_example_fixes_a_false_positive() -> None:
     after = Matcher([playbook("renewal", base[0], base[1],  # type: ignore[arg-type]
                               ["ssl cert renewal due"])])
     assert after.match("ssl cert renewal due", "guide").best is None
+
+
+def test_a_copy_of_an_example_is_identical_even_when_its_terms_were_pruned() -> None:
+    crowd = [(0, features(["alpha"]))] * (MAX_DOCS_PER_TERM + 5)
+    index = ExampleIndex([*crowd, (1, features(["alpha", "gamma", "delta"]))])
+    assert index.nearest(features(["alpha", "gamma", "delta"]))[1].similarity == 1.0
+    assert index.nearest(features(["alpha", "gamma"]))[1].similarity < 1.0
+
+
+def decided(matcher: Matcher, text: str, **knobs: float) -> MatchResult:
+    saved = matcher.tuning
+    matcher.tuning = replace(saved, **knobs)
+    try:
+        return matcher.decide(matcher.observe(text), "guide")
+    finally:
+        matcher.tuning = saved
+
+
+def test_temperature_gives_the_runner_up_a_larger_share(matcher: Matcher) -> None:
+    text = "customer call about a discount at the trade show booth"
+    sharp, soft = (decided(matcher, text, temperature=t, trigger_gain=5.0,
+                           example_gain=0.0).candidates for t in (1.0, 4.0))
+    assert len(sharp) >= 2 and len(soft) >= 2
+    assert soft[0].playbook == sharp[0].playbook
+    assert soft[1].score / soft[0].score > sharp[1].score / sharp[0].score
+
+
+def test_the_closest_example_adds_to_its_playbook(matcher: Matcher) -> None:
+    text = "anyone staffing our stand at the expo, or a customer call"
+    plain, boosted = (decided(matcher, text, example_gain=g, trigger_gain=5.0,
+                              temperature=1.0).candidates for g in (0.0, 30.0))
+    assert plain[0].playbook == "call" and boosted[0].playbook == "booth"
+    assert boosted[0].score > {c.playbook: c.score for c in plain}["booth"]

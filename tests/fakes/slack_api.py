@@ -109,6 +109,9 @@ class FakeSlackAPI:
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._people: dict[str, str] = {}
+        self._used_triggers: set[str] = set()
+        self._expired_triggers: set[str] = set()
+        self._views = itertools.count(1)
         self._thread = threading.Thread(target=self._run, name="fake-slack-api", daemon=True)
 
     # lifecycle ------------------------------------------------------------
@@ -135,6 +138,8 @@ class FakeSlackAPI:
             self._limit = None
             self._history.clear()
             self._people.clear()
+            self._used_triggers.clear()
+            self._expired_triggers.clear()
         for method in list(self._holds):
             self.release(method)
         self._call_soon(self._close_sockets()).result(10)
@@ -201,6 +206,16 @@ class FakeSlackAPI:
         """Someone `users.lookupByEmail` finds; anyone else is `users_not_found`."""
         with self._lock:
             self._people[email.lower()] = user_id
+
+    def expire_trigger(self, trigger_id: str) -> None:
+        """views.open with this trigger answers `expired_trigger_id`, as Slack does once
+        three seconds have passed (a test cannot wait that long reliably)."""
+        with self._lock:
+            self._expired_triggers.add(trigger_id)
+
+    def opened_views(self) -> list[dict[str, Any]]:
+        """The views views.open accepted, as Slack answered them (with id and hash)."""
+        return [c.answer["view"] for c in self.calls("views.open") if c.ok]
 
     def refuse(self) -> None:
         """Stop listening, so every call is refused at connect: Slack unreachable."""
@@ -369,7 +384,35 @@ class FakeSlackAPI:
             return {"ok": True, "message_ts": ts}
         if method == "users.lookupByEmail":
             return self._lookup(str(body.get("email", "")))
+        if method == "views.open":
+            return self._open_view(body)
         return {"ok": True}
+
+    def _open_view(self, body: dict[str, Any]) -> dict[str, Any]:
+        """views.open as Slack checks it: a trigger used once and in time, and a modal
+        within Slack's limits; the answer is the view with its new id and hash."""
+        trigger = str(body.get("trigger_id", ""))
+        view = body.get("view")
+        if isinstance(view, str):  # form-encoded calls send the view as a JSON string
+            try:
+                view = json.loads(view)
+            except json.JSONDecodeError:
+                view = None
+        if not trigger or not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._lock:
+            if trigger in self._expired_triggers or trigger in self._used_triggers:
+                return RESPONSES["views.open.expired_trigger_id"]["body"]
+            self._used_triggers.add(trigger)
+        problem = _view_problem(view)
+        if problem:
+            invalid = RESPONSES["views.open.invalid_arguments"]["body"]
+            return {**invalid, "response_metadata": {"messages": [problem]}}
+        view_id = f"V0FAKEVIEW{next(self._views)}"
+        opened = {**RESPONSES["views.open.ok"]["body"]["view"], **view, "id": view_id,
+                  "root_view_id": view_id, "hash": f"{time.time():.0f}.fakeHash",
+                  "state": {"values": {}}}
+        return {"ok": True, "view": opened}
 
     def _lookup(self, email: str) -> dict[str, Any]:
         """users.lookupByEmail, in the shape of Slack's answer (the fields the bot reads)."""
@@ -411,6 +454,28 @@ class FakeSlackAPI:
     def _record(self, call: Call) -> None:
         with self._lock:
             self._calls.append(call)
+
+
+def _view_problem(view: dict[str, Any]) -> str:
+    """The first way `view` breaks Slack's documented limits for a modal, or ""."""
+    title = view.get("title")
+    if view.get("type") != "modal" or not isinstance(title, dict):
+        return "[ERROR] a modal needs type modal and a title [json-pointer:/view]"
+    for key in ("title", "submit", "close"):
+        text = view.get(key, {}).get("text", "") if isinstance(view.get(key), dict) else ""
+        if len(text) > 24:
+            return f"[ERROR] must be less than 25 characters [json-pointer:/view/{key}/text]"
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list) or not 0 < len(blocks) <= 100:
+        return "[ERROR] a modal has 1 to 100 blocks [json-pointer:/view/blocks]"
+    if len(str(view.get("private_metadata", ""))) > 3000:
+        return ("[ERROR] must be less than 3001 characters "
+                "[json-pointer:/view/private_metadata]")
+    for index, block in enumerate(blocks):
+        options = block.get("element", {}).get("options", []) if isinstance(block, dict) else []
+        if len(options) > 100 or any(len(o["text"]["text"]) > 75 for o in options):
+            return f"[ERROR] options over Slack's limits [json-pointer:/view/blocks/{index}]"
+    return ""
 
 
 async def _read(request: web.Request) -> dict[str, Any]:

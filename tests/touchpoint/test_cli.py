@@ -99,6 +99,21 @@ def test_match_nudge_mode_with_text_arguments() -> None:
     assert json.loads(done.stdout)["playbook"] is None
 
 
+def test_match_json_lists_every_candidate_above_the_floor() -> None:
+    text = "customer asked at the booth about pricing"
+    everything = json.loads(run("match", "--json", text).stdout)["candidates"]
+    scores = [c["score"] for c in everything]
+    assert len(everything) >= 2 and scores == sorted(scores, reverse=True)
+    assert {"event-booth", "price-objection"} <= {c["playbook"] for c in everything}
+    above = json.loads(run("match", "--json", "--floor", str(scores[0]), text).stdout)
+    assert above["candidates"] == everything[:1]
+
+
+def test_match_floor_must_be_a_score() -> None:
+    done = run("match", "--json", "--floor", "2", "hello")
+    assert done.returncode == 2 and "between 0 and 1" in done.stderr
+
+
 def test_console_session() -> None:
     script = ("/touchpoint help\n/touchpoint show renewal\n"
               "/touchpoint our customer is furious and threatening to cancel\n"

@@ -10,12 +10,27 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
-from adapters import slack_blocks, teams_cards
+from adapters import slack_blocks, slack_payloads, teams_cards
 from bot.messages import Reply
-from touchpoint.web.html import Html, Node, el, esc
+from touchpoint.web.html import PREFIX, Html, Node, el, esc
+
+Press = Callable[[str, str], str | None]
+"""Where pressing a button (action, value) leads on the page; None: it is only drawn."""
+PRESSABLE = frozenset({"show"})
+"""Buttons the preview can press: they only show a playbook, so trying them is harmless."""
+
+
+def _nowhere(action: str, value: str) -> str | None:
+    return None
+
+
+def _drawn_button(label: str, primary: bool, href: str | None) -> Html:
+    style = "button primary" if primary else "button"
+    return el("a", label, href=href, class_=style) if href else el("span", label, class_=style)
 
 _BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _ITALIC = re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
@@ -48,7 +63,7 @@ def _where(reply: Reply, platform: str) -> Node:
     return el("div", " · ".join(notes), class_="where") if notes else None
 
 
-def slack_message(reply: Reply) -> Html:
+def slack_message(reply: Reply, press: Press = _nowhere) -> Html:
     """One bot message as Slack draws it: name, APP badge, the blocks, the buttons."""
     body = slack_blocks.render(reply)
     blocks: list[Node] = []
@@ -56,8 +71,9 @@ def slack_message(reply: Reply) -> Html:
         if block.get("type") == "section":
             blocks.append(el("div", mrkdwn(str(block["text"]["text"])), class_="block"))
         elif block.get("type") == "actions":
-            buttons = [el("span", str(b["text"]["text"]),
-                          class_="button primary" if b.get("style") == "primary" else "button")
+            buttons = [_drawn_button(str(b["text"]["text"]), b.get("style") == "primary",
+                                     press(slack_payloads.action_name(str(b["action_id"]))
+                                           or "", str(b.get("value", ""))))
                        for b in block.get("elements", ())]
             blocks.append(el("div", buttons, class_="actions"))
     if not blocks:
@@ -81,7 +97,7 @@ def _inline(item: Mapping[str, Any]) -> Html:
     return Html("".join(runs))
 
 
-def teams_message(reply: Reply) -> Html:
+def teams_message(reply: Reply, press: Press = _nowhere) -> Html:
     """One bot message as Teams draws it: a plain line, or an Adaptive Card with actions."""
     activity = teams_cards.render(reply)
     attachments: Sequence[Mapping[str, Any]] = activity.get("attachments", ())
@@ -94,8 +110,9 @@ def teams_message(reply: Reply) -> Html:
             size = next((r.get("size") for r in item.get("inlines", ()) if r.get("size")), "")
             rows.append(el("div", _inline(item), class_=f"row {str(size).lower()}".strip(),
                            data_spacing=str(item.get("spacing", "")) or None))
-        actions = [el("span", str(a.get("title", "")),
-                      class_="button primary" if a.get("style") == "positive" else "button")
+        actions = [_drawn_button(str(a.get("title", "")), a.get("style") == "positive",
+                                 press(str(a.get("data", {}).get(teams_cards.ACTION_KEY, "")),
+                                       str(a.get("data", {}).get(teams_cards.PLAYBOOK_KEY, ""))))
                    for a in card.get("actions", ())]
         inner = el("div", rows, el("div", actions, class_="actions") if actions else None,
                    class_="card")
@@ -106,13 +123,20 @@ def teams_message(reply: Reply) -> Html:
 
 
 def conversation(platform: str, text: str, kind: str, replies: Sequence[Reply]) -> Html:
-    """What the person typed, then every message the bot would send."""
+    """What the person typed, then every message the bot would send; a "show" button
+    (the whole playbook, the runner-up) opens Try it again with that button pressed."""
+    def press(action: str, value: str) -> str | None:
+        if action not in PRESSABLE or not value:
+            return None
+        return f"{PREFIX}/?" + urlencode({"text": text, "where": kind, "press": action,
+                                          "value": value})
+
     if platform == "slack":
         said = f"/touchpoint {text}" if kind == "command" else text
-        drawn = [slack_message(r) for r in replies]
+        drawn = [slack_message(r, press) for r in replies]
     else:
         said = f"@Touchpoint {text}" if kind == "command" else text
-        drawn = [teams_message(r) for r in replies]
+        drawn = [teams_message(r, press) for r in replies]
     person = el("div", el("div", "You", class_="avatar person"),
                 el("div", el("div", el("b", "You"), class_="who"),
                    el("div", said, class_="said"), class_="content"),

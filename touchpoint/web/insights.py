@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from bot import analytics
+from bot import analytics, feedback
 from bot.playbooks import Playbook, PlaybookErrors
 from bot.prompts import prompt_pool
 from bot.schedule import PLATFORMS, Subscription
@@ -49,6 +49,28 @@ def frequent_questions(weeks: Sequence[analytics.WeekStats],
             wording.setdefault(key, question)
     ranked = sorted(counts.items(), key=lambda item: -item[1])  # stable: recent first on ties
     return [(wording[key], count) for key, count in ranked[:limit] if key]
+
+
+def _corrections(found: Sequence[feedback.Correction], names: dict[str, str]) -> Html:
+    """What people said would have fitted, after "Not helpful": the same answer counted once,
+    most frequent first; `touchpoint suggest` turns these into examples."""
+    if not found:
+        return el("p", "None in these weeks.", class_="muted")
+    counts: Counter[feedback.Correction] = Counter(found)
+    rows = []
+    for correction, count in sorted(counts.items(), key=lambda item: -item[1]):
+        chosen = "none (not a customer moment)" if correction.chosen == feedback.NONE \
+            else names.get(correction.chosen, correction.chosen)
+        asked: Node = el("a", correction.question, href=f"{PREFIX}/?" + urlencode(
+            {"text": correction.question, "where": "command"})) if correction.question \
+            else el("span", "(the whole playbook)", class_="muted")
+        rows.append(el("tr", el("td", asked), el("td", el("code", correction.shown)),
+                       el("td", chosen), el("td", correction.why), el("td", count),
+                       class_="correction", data_shown=correction.shown,
+                       data_chosen=correction.chosen))
+    return el("table", el("thead", el("tr", [el("th", h) for h in (
+        "asked", "shown", "would have fitted", "why", "times")])), el("tbody", rows),
+        class_="corrections")
 
 
 def _series(weeks: Sequence[analytics.WeekStats], playbook: str | None) -> dict[str, list[int]]:
@@ -100,6 +122,7 @@ async def analytics_view(request: web.Request) -> web.Response:
     try:
         stats = await analytics.read_stats(ctx.handler.store, recent, names,
                                            analytics.QUESTIONS_KEPT)
+        corrected = await feedback.read_corrections(ctx.handler.store, recent)
     except Exception as exc:  # any store backend's failure: say so, do not 500
         log.warning("analytics: cannot read the store (%s: %s)", type(exc).__name__, exc)
         body: list[Node] = [el("h1", "Analytics"), choose,
@@ -140,7 +163,13 @@ async def analytics_view(request: web.Request) -> web.Response:
             el("p", "The questions no playbook answered, most frequent first "
                f"({analytics.SCRUBBED} removed). Open one to see the near misses.",
                class_="muted"),
-            questions]
+            questions,
+            el("h2", "What would have fitted"),
+            el("p", 'Answers to "Not helpful": the playbook people were shown and the one '
+               f"they say would have fitted ({analytics.SCRUBBED} removed). "
+               "touchpoint suggest turns these and the questions above into examples.",
+               class_="muted"),
+            _corrections(corrected, names)]
     return respond(request, "Analytics", "analytics", body)
 
 

@@ -57,8 +57,10 @@ def _kind(where: Where, platform: str) -> Kind:
 
 
 async def trial(playbooks: PlaybookSet, text: str, where: Where,
-                settings: HandlerSettings) -> Trial:
-    """Everything the page shows about one message, with side effects on nothing shared."""
+                settings: HandlerSettings, pressed: str = "") -> Trial:
+    """Everything the page shows about one message, with side effects on nothing shared;
+    `pressed`, a playbook id, adds what its "show" button (the whole playbook, or the
+    runner-up) answers, through the handler's own button path."""
     matcher = playbooks.matcher
     seen = matcher.observe(text)
     mode: Mode = "guide" if where == "command" else "nudge"
@@ -71,6 +73,10 @@ async def trial(playbooks: PlaybookSet, text: str, where: Where,
         message = Message(text=text, user="manager", channel="try-it", platform=platform,
                           kind=_kind(where, platform))
         answers[platform] = await handler.handle(message)
+        if pressed in playbooks.by_id:
+            answers[platform] = [*answers[platform], *await handler.handle(Message(
+                text="show", user="manager", channel="try-it", platform=platform,
+                kind="action", value=pressed))]
     return Trial(text, where, result, other, vetoed, answers)
 
 
@@ -147,8 +153,9 @@ async def try_it(request: web.Request) -> web.Response:
                       class_="hint")
     if text.strip():
         playbooks = ctx.handler.playbooks
+        pressed = str(form.get("value", "")) if form.get("press") == "show" else ""
         found = await trial(playbooks, text, where, HandlerSettings(
-            nudge_cooldown=ctx.handler.settings.nudge_cooldown))
+            nudge_cooldown=ctx.handler.settings.nudge_cooldown), pressed)
         chats = [el("div", el("h4", name.title()), conversation(name, text, where,
                                                                 found.answers[name]),
                     class_="platform") for name in PLATFORMS]
