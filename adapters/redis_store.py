@@ -285,8 +285,7 @@ class RedisStore:
                              ttl: float = QUESTIONS_TTL) -> None:
         seconds = max(1, math.ceil(ttl)) if math.isfinite(ttl) else WEEK_TTL
         await self._redis.run(lambda c: self._add_question(
-            keys=[self._redis.key("corrections", week)], args=[entry, max(1, keep), seconds],
-            client=c))
+            keys=[self._redis.key("corrections", week)], args=[entry, max(1, keep), seconds]))
 
     async def corrections(self, week: str, limit: int) -> list[str]:
         if limit <= 0:
