@@ -40,6 +40,7 @@ async def use_everything(store: RedisStore) -> None:
     await fill(store)
     assert await store.incr_week(WEEK, "prompts") == 1
     await store.add_question(WEEK, "how do I price a renewal?", keep=5)
+    await store.add_correction(WEEK, '{"fits": "renewal"}', keep=5)
     await store.set_value("playbooks-commit", "abc123")
     await store.subscribe("slack", "C1", "{}")
     await store.flag("slack", "C2", "not_in_channel")
@@ -62,6 +63,7 @@ async def test_every_method_works_on_a_cluster(cluster_store: RedisStore) -> Non
     assert await cluster_store.week_counters(WEEK) == {"guide:renewal": 3, "helpful:renewal": 1,
                                                        "prompts": 1}
     assert await cluster_store.questions(WEEK, 5) == ["how do I price a renewal?"]
+    assert await cluster_store.corrections(WEEK, 5) == ['{"fits": "renewal"}']
     assert await cluster_store.get_value("playbooks-commit") == "abc123"
     await cluster_store.outbox_drop("call:gong:1")
     assert await cluster_store.outbox(10) == {}
