@@ -24,6 +24,8 @@ two versions of Touchpoint must agree on during a rolling deploy:
   week's answered "Not helpful" forms (JSON, no user ids), kept as long.
 - `value:<name>`: a small shared string, e.g. `value:playbooks-commit`, the
   playbook commit every instance converges on.
+- `nudges-off:<platform>`: a hash of channel id to who switched that channel's
+  nudges off (`/touchpoint nudges off`); `HEXISTS` on it is the nudge path's check.
 - `outbox`: a hash of delivery key (`call:gong:<call id>`, ...) to the accepted
   call nudge (JSON), written before the sender is answered and removed once its
   `claim:<delivery key>` is settled. No TTL: an accepted nudge waits for as
@@ -119,6 +121,7 @@ class RedisStore:
         self._clock = clock
         self._local_keys = local_keys
         self._mutes: dict[str, tuple[bool, float]] = {}
+        self._switches: dict[str, tuple[bool, float]] = {}
         """What Redis last said of each person's mute, and when: trusted during an outage
         for `MUTE_MEMORY` seconds."""
         self._first_time = self._redis.script(redis_scripts.FIRST_TIME)
@@ -416,6 +419,39 @@ class RedisStore:
 
     async def outbox_drop(self, key: str) -> None:
         await self._redis.run(lambda c: c.hdel(self._redis.key("outbox"), key))
+
+    # Channel switches
+
+    async def set_nudges(self, platform: str, channel: str, off_by: str) -> None:
+        self._switches.pop(f"{platform}:{channel}", None)
+        key = self._redis.key("nudges-off", platform)
+        if off_by:
+            await self._redis.run(lambda c: c.hset(key, channel, off_by))
+        else:
+            await self._redis.run(lambda c: c.hdel(key, channel))
+
+    async def nudges_off(self, platform: str) -> dict[str, str]:
+        return await self._redis.read_hash(self._redis.key("nudges-off", platform))
+
+    async def nudges_allowed(self, platform: str, channel: str) -> bool:
+        """Whether Redis says the channel's nudges are on; while it cannot be reached, what
+        it said at most `MUTE_MEMORY` seconds ago (as `is_muted`), else `StoreUnavailable`."""
+        key = self._redis.key("nudges-off", platform)
+        seen = f"{platform}:{channel}"
+        try:
+            reply = await self._redis.read(lambda c: c.hexists(key, channel), key,
+                                           "the channel's nudges as on")
+        except StoreUnavailable:
+            known = self._switches.get(seen)
+            if known is not None and self._clock() - known[1] <= MUTE_MEMORY:
+                return known[0]
+            raise
+        allowed = not reply
+        self._switches.pop(seen, None)
+        self._switches[seen] = (allowed, self._clock())
+        if len(self._switches) > self._local_keys:
+            del self._switches[next(iter(self._switches))]
+        return allowed
 
     async def _int_hash(self, key: str, prefix: str = "", *, skipped: str,
                         about: tuple[object, ...] = ()) -> dict[str, int]:

@@ -35,6 +35,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from adapters import slack_feedback
 from adapters.bodies import MAX_BODY, read_body
 from adapters.slack_blocks import Post, plan
+from adapters.slack_home import SHORTCUT_ID, from_home, from_shortcut, home_opened_user, show_home
 from adapters.slack_payloads import (
     ACTION_PREFIX,
     BadBody,
@@ -140,6 +141,8 @@ class SlackAdapter:
         app.event("message")(self._on_event)
         app.event("app_mention")(self._on_event)
         app.event("member_joined_channel")(self._on_event)
+        app.event("app_home_opened")(self._on_home_opened)
+        app.shortcut(SHORTCUT_ID)(self._on_shortcut)
         app.event(re.compile(r".*"))(self._on_other_event)
         app.command(re.compile(r".*"))(self._on_command)
         app.action(re.compile("^" + re.escape(ACTION_PREFIX)))(self._on_action)
@@ -291,7 +294,32 @@ class SlackAdapter:
 
     async def _on_action(self, ack: AsyncAck, body: Mapping[str, Any]) -> None:
         await ack()
+        if from_home(body):
+            self._spawn_task(self._answer_home(body))
+            return
         self._take(from_action(body))
+
+    async def _on_shortcut(self, ack: AsyncAck, body: Mapping[str, Any]) -> None:
+        await ack()
+        self._take(from_shortcut(body, self.identity.user_id))
+
+    async def _on_home_opened(self, body: Mapping[str, Any]) -> None:
+        user = home_opened_user(body)
+        if user:
+            self._spawn_task(self._publish_home(user))
+
+    async def _answer_home(self, body: Mapping[str, Any]) -> None:
+        """A Home tab button: answered in the person's chat with the bot, then the tab is
+        published again, so a switch shows its new state."""
+        incoming = from_action(body)
+        if incoming is not None:
+            await self._answer(incoming)
+            await self._publish_home(incoming.message.user)
+
+    async def _publish_home(self, user: str) -> None:
+        handler = self.handler
+        await show_home(self.client, handler.store, handler.playbooks.playbooks,
+                        handler.settings.admins, user, handler.clock())
 
     async def _on_view(self, ack: AsyncAck, body: Mapping[str, Any]) -> None:
         """The "Not helpful" form submitted: the modal closes, the core keeps the answer."""

@@ -184,6 +184,8 @@ def from_action(body: Mapping[str, Any]) -> Incoming | None:
     user = _str(_map(body, "user"), "id")
     container = _map(body, "container")
     channel = _str(_map(body, "channel"), "id") or _str(container, "channel_id")
+    if not channel and _str(container, "type") == "view":
+        channel = user  # the Home tab: answers go to the person's chat with the bot
     if action is None or not user or not channel:
         return None
     thread = _str(container, "thread_ts") or _str(_map(body, "message"), "thread_ts")
@@ -200,7 +202,8 @@ def from_action(body: Mapping[str, Any]) -> Incoming | None:
         thread=thread,
         value=_str(pressed, "value"),
     )
-    return Incoming(message, threaded=bool(thread), direct=channel.startswith("D"),
+    return Incoming(message, threaded=bool(thread),
+                    direct=channel.startswith("D") or channel == user,
                     response_url=_str(body, "response_url"),
                     trigger_id=_str(body, "trigger_id"))
 

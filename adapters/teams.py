@@ -35,7 +35,7 @@ from microsoft_agents.hosting.core.connector import ConnectorClientBase
 from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 from pydantic import ValidationError
 
-from adapters import teams_cards
+from adapters import teams_cards, teams_extension
 from adapters.retry_after import retry_after
 from adapters.teams_auth import Refused, SigningKeys, TokenValidator
 from adapters.teams_connector import (
@@ -271,6 +271,9 @@ class TeamsBot:
             else:
                 await self._remember(raw)
             return
+        if teams_extension.is_extension(raw):
+            await self._extension(context, raw, place)
+            return
         message = teams_cards.to_message(raw)
         if message is None:
             if kind == "invoke":
@@ -284,6 +287,26 @@ class TeamsBot:
             return
         for reply in replies:
             await self._post_reply(context, reply, place, message.kind == "added")
+
+    async def _extension(self, context: TurnContext, raw: dict[str, Any],
+                         place: teams_cards.Where) -> None:
+        """The message action: the private answer is the dialog; a shared one is posted."""
+        message = teams_extension.to_message(raw)
+        if message is None:
+            body = teams_extension.refusal()
+        else:
+            replies = await self._handler.handle(message)
+            if place.kind == "personal":
+                replies = [without_share(r) for r in replies]
+            private = [r for r in replies if r.ephemeral]
+            for reply in replies:
+                if not reply.ephemeral:
+                    await self._post_reply(context, reply, place, True)
+            shared = len(private) < len(replies)
+            body = teams_extension.task_response(
+                private[0] if private else Reply(text="Shared in the conversation.")
+                if shared else None)
+        await self._invoke_response(context, InvokeResponse(status=200, body=body))
 
     async def _answer_execute(self, context: TurnContext, replies: list[Reply],
                               place: teams_cards.Where) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from bot import admin, analytics, calls, feedback, replies, subscriptions
+from bot import admin, analytics, calls, channels, feedback, replies, subscriptions
 from bot.language import foreign_language
 from bot.library import PlaybookSet
 from bot.messages import Message, Reply
@@ -23,7 +23,7 @@ log = logging.getLogger("touchpoint.handler")
 
 T = TypeVar("T")
 
-WITH_ARGUMENTS = frozenset({"show", "subscribe"})
+WITH_ARGUMENTS = frozenset({"show", "subscribe", "nudges", "digest"})
 """Commands that take words after them; any other command word followed by more is guidance."""
 
 UNSAVED = "I couldn't save that just now; please try again in a minute."
@@ -42,6 +42,9 @@ class HandlerSettings:
     questions_days: float = 90.0
     """Days an unanswered question, and an answer to "Not helpful", is kept at most
     (`TOUCHPOINT_QUESTIONS_DAYS`)."""
+    nudge_switchers: admin.Admins = field(default_factory=admin.Admins)
+    """Who may switch a channel's nudges off and on (`TOUCHPOINT_NUDGE_SWITCHERS`), besides
+    the admins; empty: anyone in the channel."""
     explain: bool = False
     """Answers carry the matcher's full evidence, not only the one line people read
     (`touchpoint console --explain`)."""
@@ -72,6 +75,8 @@ class Handler:
             "reload": self._reload,
             "about": self._about,
             "stats": self._stats,
+            "nudges": self._nudges,
+            "digest": self._digest,
         }
 
     @property
@@ -105,6 +110,12 @@ class Handler:
             return await self._nudge(msg)
         if msg.kind == "action":
             return await self._action(msg)
+        if msg.kind == "shortcut":
+            text = " ".join(msg.text.split())
+            if not text:
+                return [replies.notice("That message has no text I can read, so I can't "
+                                       "find a playbook for it.")]
+            return await self._guide(msg, text)
         if msg.kind == "call_ended":
             return await self._call_ended(msg)
         if msg.kind == "added":
@@ -122,7 +133,7 @@ class Handler:
         return await self._guide(msg, text)
 
     async def _guide(self, msg: Message, text: str) -> list[Reply]:
-        ephemeral = msg.kind == "command"
+        ephemeral = msg.kind in ("command", "shortcut")
         in_thread = not ephemeral
         language = foreign_language(text)
         if language is not None:
@@ -157,6 +168,8 @@ class Handler:
     async def _nudge(self, msg: Message) -> list[Reply]:
         if await self._safely(self.store.is_muted(_person(msg)), True):
             return []  # muted, or no telling: a nudge to someone who muted us is worse
+        if not await self._safely(self.store.nudges_allowed(msg.platform, msg.channel), False):
+            return []  # switched off here, or no telling
         if foreign_language(msg.text) is not None:
             return []
         playbooks = self._playbooks
@@ -171,6 +184,8 @@ class Handler:
         return [replies.nudge_reply(playbooks.by_id[playbook_id])]
 
     async def _action(self, msg: Message) -> list[Reply]:
+        if msg.text in ("mute", "unmute"):
+            return await (self._mute if msg.text == "mute" else self._unmute)(msg, "")
         if msg.text == feedback.SUBMIT:
             return await self._correction(msg)
         shown, question = feedback.read_button(msg.value) if msg.text == "not_helpful" \
@@ -257,6 +272,17 @@ class Handler:
             return [replies.notice("The statistics are unavailable just now (the store is "
                                    "down); please try again in a minute.")]
         return [admin.stats_reply(found)]
+
+    async def _nudges(self, msg: Message, args: str) -> list[Reply]:
+        found = await self._safely(channels.switch_nudges(
+            self.store, msg, args.strip().lower(), self.settings.admins,
+            self.settings.nudge_switchers), None)
+        return [found or replies.notice(UNSAVED)]
+
+    async def _digest(self, msg: Message, args: str) -> list[Reply]:
+        found = await self._safely(channels.digest(self.store, msg, args, self.settings.admins,
+                                                   self.clock()), None)
+        return [found or replies.notice(UNSAVED)]
 
     async def _subscribe(self, msg: Message, args: str) -> list[Reply]:
         found = await self._safely(subscriptions.subscribe(self.store, msg, args, self.clock()),

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["command", "mention", "direct", "channel", "call_ended", "action", "added"]
+Kind = Literal["command", "mention", "direct", "channel", "call_ended", "action", "added",
+               "shortcut"]
 Platform = Literal["slack", "teams", "console"]
 KINDS: tuple[Kind, ...] = (
-    "command", "mention", "direct", "channel", "call_ended", "action", "added",
+    "command", "mention", "direct", "channel", "call_ended", "action", "added", "shortcut",
 )
 
 
@@ -26,6 +27,8 @@ class Message:
     For `action`, `text` is the button's action and `value` its payload.
     `added` means the bot was just added to `channel`: the platform wants a
     greeting there, and only one even if the event is delivered twice.
+    `shortcut` is someone asking, privately, for the playbook that fits another
+    message (Slack's message shortcut, Teams' message action): `text` is that message.
     """
 
     text: str

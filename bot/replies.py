@@ -33,6 +33,7 @@ def help_reply(platform: str) -> Reply:
         f"{cmd} list: every playbook",
         f"{cmd} show <id>: one playbook in full",
         f"{cmd} mute / {cmd} unmute: stop or resume nudges to you in channels",
+        f"{cmd} nudges off / {cmd} nudges on: stop or resume nudges in this channel",
         f"{cmd} subscribe 09:00 Europe/Berlin [mon-fri]: a daily brand-promise prompt here; "
         f"{cmd} unsubscribe stops it",
     )

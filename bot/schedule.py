@@ -124,6 +124,9 @@ class Subscription:
     playbooks: tuple[str, ...] = ()
     source: str = "chat"
     since: dt.datetime | None = None
+    digest: bool = False
+    """The weekly digest (`/touchpoint digest weekly`) instead of the prompt of the day:
+    scheduled, claimed and posted by the same machinery, under keys of its own."""
 
     @property
     def key(self) -> str:

@@ -159,6 +159,17 @@ class Store(Protocol):
     async def outbox_drop(self, key: str) -> None:
         """Forget a waiting entry, once its claim is settled."""
 
+    # Channel switches
+
+    async def set_nudges(self, platform: str, channel: str, off_by: str) -> None:
+        """Switch a channel's nudges off (`off_by` says who, and is shown) or, with "", on."""
+
+    async def nudges_off(self, platform: str) -> dict[str, str]:
+        """The channels whose nudges are switched off, each with who switched them off."""
+
+    async def nudges_allowed(self, platform: str, channel: str) -> bool:
+        """False while the channel's nudges are switched off: one cheap read per message."""
+
 
 WEEKS_KEPT = 60
 """Weeks of analytics a store keeps: a year of week-on-week comparisons, then they go."""
@@ -187,6 +198,7 @@ class MemoryStore:
         self._corrections_until: dict[str, float] = {}
         self._values: dict[str, str] = {}
         self._outbox: dict[str, str] = {}
+        self._nudges_off: dict[str, dict[str, str]] = {}
 
     async def first_time(self, key: str, ttl: float) -> bool:
         now = self._clock()
@@ -360,6 +372,18 @@ class MemoryStore:
 
     async def outbox_drop(self, key: str) -> None:
         self._outbox.pop(key, None)
+
+    async def set_nudges(self, platform: str, channel: str, off_by: str) -> None:
+        if off_by:
+            self._nudges_off.setdefault(platform, {})[channel] = off_by
+        else:
+            self._nudges_off.get(platform, {}).pop(channel, None)
+
+    async def nudges_off(self, platform: str) -> dict[str, str]:
+        return dict(self._nudges_off.get(platform, {}))
+
+    async def nudges_allowed(self, platform: str, channel: str) -> bool:
+        return channel not in self._nudges_off.get(platform, {})
 
     def _attempt(self, key: str, now: float) -> int:
         count, expires = self._attempts.get(key, (0, 0.0))

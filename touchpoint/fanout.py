@@ -13,6 +13,7 @@ posted and the channel is tried again, within the grace period, once it is back.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import math
@@ -23,6 +24,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from adapters.outbound import Outbound, Result
+from bot.channels import digest_space
+from bot.digest import build_digest, digest_week
 from bot.messages import Reply
 from bot.playbooks import Playbook
 from bot.prompts import prompt_pool, prompt_reply, rotation
@@ -90,7 +93,8 @@ class Job:
 
     @property
     def key(self) -> str:
-        return f"post:{self.sub.key}:{self.day.isoformat()}"
+        kind = "digest" if self.sub.digest else "post"
+        return f"{kind}:{self.sub.key}:{self.day.isoformat()}"
 
     def deadline(self, grace: float) -> dt.datetime:
         """When a queued post is given up: the end of its grace period or of its local day,
@@ -153,6 +157,20 @@ async def chat_subscriptions(store: Store, platforms: Sequence[str],
                 else:
                     log.warning("prompts: skipping the subscription of %s:%s (%s)",
                                 platform, channel, exc)
+    return found
+
+
+async def digest_subscriptions(store: Store, platforms: Sequence[str]) -> list[Subscription]:
+    """Every weekly digest asked for in chat; a damaged one is skipped and logged."""
+    found = []
+    for platform in platforms:
+        for channel, spec in (await store.subscriptions(digest_space(platform))).items():
+            try:
+                sub = Subscription.from_json(platform, channel, spec)
+            except ValueError as exc:
+                log.warning("prompts: skipping the digest of %s:%s (%s)", platform, channel, exc)
+                continue
+            found.append(dataclasses.replace(sub, digest=True))
     return found
 
 
@@ -331,6 +349,9 @@ class Poster:
         return True
 
     async def _reply(self, job: Job) -> Reply | None:
+        if job.sub.digest:
+            titles = {p.id: p.title for p in self._playbooks()}
+            return await build_digest(self.store, digest_week(job.day), titles)
         pool = rotation(job.sub.key, prompt_pool(self._playbooks(), job.sub.playbooks))
         if not pool:
             return None

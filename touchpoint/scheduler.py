@@ -36,6 +36,7 @@ from touchpoint.fanout import (
     Poster,
     WallClock,
     chat_subscriptions,
+    digest_subscriptions,
     due_jobs,
     fanout_settings,
     flagged_keys,
@@ -159,7 +160,8 @@ class Fanout:
 
 def slot_of(sub: Subscription) -> str:
     days = ",".join(DAY_NAMES[d] for d in sub.weekdays)
-    return f"prompt {sub.at.isoformat()} {sub.zone} {days}"
+    kind = "digest" if sub.digest else "prompt"
+    return f"{kind} {sub.at.isoformat()} {sub.zone} {days}"
 
 
 class PromptScheduler:
@@ -184,6 +186,7 @@ class PromptScheduler:
         self._git_read: tuple[Path, tuple[int, int] | None, tuple[str, ...]] | None = None
         """What the last read of schedule.yaml saw: folder, (mtime_ns, size), playbook ids."""
         self._from_chat: list[Subscription] = []
+        self._digests: list[Subscription] = []
         self._flagged: set[str] = set()
 
     async def start(self) -> None:
@@ -206,11 +209,12 @@ class PromptScheduler:
         platforms = sorted(self.outbounds)
         try:
             self._from_chat = await chat_subscriptions(self.store, platforms)
+            self._digests = await digest_subscriptions(self.store, platforms)
             self._flagged = set(await flagged_keys(self.store, platforms))
         except Exception as exc:  # any store backend's failure: keep the last good read
             log.warning("prompts: cannot read subscriptions (%s: %s); using the last ones read",
                         type(exc).__name__, exc)
-        everything = merge(self._from_git, self._from_chat)
+        everything = merge(self._from_git, self._from_chat) + self._digests
         off = sorted({s.platform for s in everything} - set(self.outbounds))
         if off:
             log.debug("prompts: %s off here; not scheduling their channels", ", ".join(off))

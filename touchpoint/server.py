@@ -211,7 +211,8 @@ def make_handler(settings: Settings, store: Store, observer: Observer | None = N
                  settings.playbooks.resolve(), settings.playbooks_origin)
     handler_settings = HandlerSettings(nudge_cooldown=settings.nudge_cooldown,
                                        questions_days=settings.questions_days,
-                                       admins=Admins.parse(settings.admins))
+                                       admins=Admins.parse(settings.admins),
+                                       nudge_switchers=Admins.parse(settings.nudge_switchers))
     return Handler(library, store, handler_settings, observer=observer)
 
 

@@ -85,6 +85,8 @@ class Settings:
     """Where the Bot Framework's token signing keys are published."""
     admins: tuple[str, ...] = ()
     """User ids (`U0123`, `slack:U0123`, `teams:<aad id>`) who may reload and read stats."""
+    nudge_switchers: tuple[str, ...] = ()
+    """Who besides the admins may switch a channel's nudges; empty: anyone in the channel."""
     admin_channel: str = ""
     """`slack:<channel id>` or `teams:<conversation id>`: where rejected playbooks are reported."""
     watch_interval: float = 2.0
@@ -311,6 +313,7 @@ def _teams_settings(env: Mapping[str, str], problems: list[str]) -> _Teams:
 
 class _Live(TypedDict):
     admins: tuple[str, ...]
+    nudge_switchers: tuple[str, ...]
     admin_channel: str
     watch_interval: float
     playbooks_git: str
@@ -349,6 +352,15 @@ def branch_digest(url: str, branch: str) -> str:
     return hashlib.sha256(f"{url}#{branch}".encode()).hexdigest()[:12]
 
 
+def _user_ids(env: Mapping[str, str], name: str, problems: list[str]) -> tuple[str, ...]:
+    ids = tuple(a.strip() for a in env.get(name, "").split(",") if a.strip())
+    for user in ids:
+        if not _ADMIN.match(user):
+            problems.append(f"{name}: {user!r} is not a user id (e.g. U0123ABCD, "
+                            "slack:U0123ABCD or teams:<Azure AD object id>, comma-separated)")
+    return ids
+
+
 def _live_settings(env: Mapping[str, str], problems: list[str], defaults: Settings) -> _Live:
     """Admins, folder watching and following a git repository (issue 6), checked together."""
 
@@ -356,11 +368,8 @@ def _live_settings(env: Mapping[str, str], problems: list[str], defaults: Settin
         return _number(problems, name, env.get(name, "").strip(), default, 0, high,
                        "a number of seconds")
 
-    admins = tuple(a.strip() for a in env.get("TOUCHPOINT_ADMINS", "").split(",") if a.strip())
-    for admin in admins:
-        if not _ADMIN.match(admin):
-            problems.append(f"TOUCHPOINT_ADMINS: {admin!r} is not a user id (e.g. U0123ABCD, "
-                            "slack:U0123ABCD or teams:<Azure AD object id>, comma-separated)")
+    admins = _user_ids(env, "TOUCHPOINT_ADMINS", problems)
+    switchers = _user_ids(env, "TOUCHPOINT_NUDGE_SWITCHERS", problems)
     channel = env.get("TOUCHPOINT_ADMIN_CHANNEL", "").strip()
     if channel and not re.match(r"^(slack|teams):\S+$", channel):
         problems.append(f"TOUCHPOINT_ADMIN_CHANNEL={channel!r}: must be slack:<channel id> or "
@@ -383,6 +392,7 @@ def _live_settings(env: Mapping[str, str], problems: list[str], defaults: Settin
     cache = env.get("TOUCHPOINT_PLAYBOOKS_GIT_CACHE", "").strip()
     return {
         "admins": admins,
+        "nudge_switchers": switchers,
         "admin_channel": channel,
         "watch_interval": seconds("TOUCHPOINT_WATCH_INTERVAL", defaults.watch_interval, 3600),
         "playbooks_git": git,

@@ -426,3 +426,21 @@ async def test_store_comes_back_after_an_outage(
     await assert_filled(private_store)
     await private_store.incr_counts(WEEK, "guide:renewal")
     assert (await private_store.counters("guide:"))["guide:renewal"] == 4
+
+
+async def test_redis_down_a_channel_switched_off_stays_off(
+    private_redis: RedisServer, private_store: RedisStore, clock: Clock,
+) -> None:
+    """As with mutes: what Redis said of a channel a moment ago still counts; a channel it
+    never said anything about is unknown, and the handler takes unknown for off."""
+    await private_store.set_nudges("slack", "C0OFF", "slack:U1")
+    assert not await private_store.nudges_allowed("slack", "C0OFF")
+    assert await private_store.nudges_allowed("slack", "C0ON")
+    private_redis.stop()
+    assert not await private_store.nudges_allowed("slack", "C0OFF")
+    assert await private_store.nudges_allowed("slack", "C0ON")
+    with pytest.raises(StoreUnavailable):
+        await private_store.nudges_allowed("slack", "C0NEVER")
+    clock.now += MUTE_MEMORY + 1
+    with pytest.raises(StoreUnavailable):
+        await private_store.nudges_allowed("slack", "C0ON")

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from adapters import slack
+from adapters.slack_home import SHORTCUT_ID
 
 MANIFEST = Path(__file__).resolve().parents[2] / "slack" / "manifest.yaml"
 
@@ -17,6 +18,7 @@ NEEDS = {
     "message.groups": "groups:history",
     "message.im": "im:history",
     "member_joined_channel": "channels:read",
+    "app_home_opened": "chat:write",
 }
 
 
@@ -47,8 +49,7 @@ def test_every_event_has_its_scope_and_nothing_more_is_asked() -> None:
     m = manifest()
     scopes = set(m["oauth_config"]["scopes"]["bot"])
     assert set(NEEDS.values()) <= scopes
-    assert scopes - set(NEEDS.values()) == {"groups:read", "chat:write", "commands",
-                                            "users:read.email"}
+    assert scopes - set(NEEDS.values()) == {"groups:read", "commands", "users:read.email"}
 
 
 def test_call_owners_can_be_found_by_e_mail() -> None:
@@ -58,3 +59,17 @@ def test_call_owners_can_be_found_by_e_mail() -> None:
 def test_socket_mode_is_a_flag_to_turn_on() -> None:
     assert manifest()["settings"]["socket_mode_enabled"] is False
     assert "socket_mode_enabled to true" in MANIFEST.read_text()
+
+
+def test_the_message_shortcut_is_the_one_the_adapter_listens_for() -> None:
+    shortcuts = manifest()["features"]["shortcuts"]
+    assert [(s["type"], s["callback_id"]) for s in shortcuts] == [("message", SHORTCUT_ID)]
+    assert shortcuts[0]["name"] == "Find a playbook for this message"
+
+
+def test_the_home_tab_is_on_and_its_event_subscribed() -> None:
+    m = manifest()
+    assert m["features"]["app_home"]["home_tab_enabled"] is True
+    assert "app_home_opened" in m["settings"]["event_subscriptions"]["bot_events"]
+    scopes = m["oauth_config"]["scopes"]["bot"]
+    assert {"channels:read", "groups:read"} <= set(scopes)  # users.conversations

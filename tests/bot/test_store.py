@@ -366,3 +366,17 @@ async def test_outbox_refuses_beyond_its_limit(store: Store) -> None:
     assert [await store.outbox_put(f"k{n}", "{}", 2) for n in range(3)] == \
         ["added", "added", "full"]
     assert len(await store.outbox(10)) == 2
+
+
+async def test_channel_nudge_switches_are_kept_per_platform(store: Store) -> None:
+    assert await store.nudges_allowed("slack", "C1")
+    await store.set_nudges("slack", "C1", "slack:U1")
+    assert not await store.nudges_allowed("slack", "C1")
+    assert await store.nudges_allowed("teams", "C1")
+    assert await store.nudges_allowed("slack", "C2")
+    assert await store.nudges_off("slack") == {"C1": "slack:U1"}
+    await store.set_nudges("slack", "C1", "")
+    assert await store.nudges_allowed("slack", "C1")
+    assert await store.nudges_off("slack") == {}
+    await store.set_nudges("slack", "C1", "")  # on twice is still on
+    assert await store.nudges_off("slack") == {}

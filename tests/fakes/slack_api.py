@@ -109,6 +109,7 @@ class FakeSlackAPI:
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._people: dict[str, str] = {}
+        self._members: dict[str, list[str]] = defaultdict(list)
         self._used_triggers: set[str] = set()
         self._expired_triggers: set[str] = set()
         self._views = itertools.count(1)
@@ -138,6 +139,7 @@ class FakeSlackAPI:
             self._limit = None
             self._history.clear()
             self._people.clear()
+            self._members.clear()
             self._used_triggers.clear()
             self._expired_triggers.clear()
         for method in list(self._holds):
@@ -207,6 +209,10 @@ class FakeSlackAPI:
         with self._lock:
             self._people[email.lower()] = user_id
 
+    def add_member(self, user: str, *channels: str) -> None:
+        """Channels `users.conversations` lists for `user`."""
+        with self._lock:
+            self._members[user].extend(channels)
     def expire_trigger(self, trigger_id: str) -> None:
         """views.open with this trigger answers `expired_trigger_id`, as Slack does once
         three seconds have passed (a test cannot wait that long reliably)."""
@@ -382,11 +388,34 @@ class FakeSlackAPI:
             return {**sent, "channel": body.get("channel", ""), "ts": ts, "message": message}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
+        if method == "views.publish":
+            return self._publish(body)
+        if method == "users.conversations":
+            with self._lock:
+                channels = list(self._members.get(str(body.get("user", "")), []))
+            return {"ok": True, "channels": [{"id": c, "is_channel": True} for c in channels],
+                    "response_metadata": {"next_cursor": ""}}
         if method == "users.lookupByEmail":
             return self._lookup(str(body.get("email", "")))
         if method == "views.open":
             return self._open_view(body)
         return {"ok": True}
+
+    def _publish(self, body: dict[str, Any]) -> dict[str, Any]:
+        """views.publish: Slack's answer echoes the view it now shows; a view that is not a
+        home view, or not JSON, is `invalid_arguments`."""
+        view = body.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except json.JSONDecodeError:
+                view = None
+        if (not isinstance(view, dict) or view.get("type") != "home"
+                or not str(body.get("user_id", "")).startswith(("U", "W"))
+                or not isinstance(view.get("blocks"), list) or len(view["blocks"]) > 100):
+            return RESPONSES["views.publish.invalid_arguments"]["body"]
+        sent = RESPONSES["views.publish.ok"]["body"]
+        return {**sent, "view": {**sent["view"], "blocks": view["blocks"]}}
 
     def _open_view(self, body: dict[str, Any]) -> dict[str, Any]:
         """views.open as Slack checks it: a trigger used once and in time, and a modal

@@ -27,7 +27,9 @@ def test_values_are_read() -> None:
         "TOUCHPOINT_PLAYBOOKS_GIT_CACHE": "/var/cache/tp",
         "TOUCHPOINT_WEBHOOK_SECRET": " hush-0123456789abcdef ",
         "TOUCHPOINT_GIT_WEBHOOK_SECRET": " shh-0123456789abcdef ",
+        "TOUCHPOINT_NUDGE_SWITCHERS": "U0TEAMLEAD, teams:abc-1",
     })
+    assert settings.nudge_switchers == ("U0TEAMLEAD", "teams:abc-1")
     assert settings.admins == ("U0123ABCD", "slack:U0999ZZZZ", "teams:29:1abc-DEF")
     assert settings.admin_channel == "teams:19:abc@thread.tacv2"
     assert settings.watch_interval == 0 and settings.playbooks_git_interval == 60
@@ -57,6 +59,7 @@ def test_git_sources_accepted(url: str) -> None:
     ("TOUCHPOINT_WATCH_INTERVAL", "often", "TOUCHPOINT_WATCH_INTERVAL"),
     ("TOUCHPOINT_ADMIN_CHANNEL", "C0123", "slack:<channel id>"),
     ("TOUCHPOINT_ADMINS", "U1, <@U2>", "TOUCHPOINT_ADMINS"),
+    ("TOUCHPOINT_NUDGE_SWITCHERS", "#general", "TOUCHPOINT_NUDGE_SWITCHERS"),
     ("TOUCHPOINT_WEBHOOK_SECRET", "x", "TOUCHPOINT_WEBHOOK_SECRET: must be at least 16"),
     ("TOUCHPOINT_WEBHOOK_SECRET", "fifteen-chars15", "TOUCHPOINT_WEBHOOK_SECRET: must be at"),
     ("TOUCHPOINT_GIT_WEBHOOK_SECRET", "short", "TOUCHPOINT_GIT_WEBHOOK_SECRET: must be at"),

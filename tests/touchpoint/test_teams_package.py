@@ -79,7 +79,8 @@ def test_package_has_the_filled_manifest_and_both_icons(tmp_path: Path) -> None:
     assert bot["botId"] == APP_ID
     assert set(bot["scopes"]) == {"personal", "team", "groupChat"}
     commands = [c["title"] for c in bot["commandLists"][0]["commands"]]
-    assert commands == ["help", "list", "show", "mute", "unmute", "subscribe", "unsubscribe"]
+    assert commands == ["help", "list", "show", "mute", "unmute", "subscribe", "unsubscribe",
+                        "nudges"]
     assert manifest["webApplicationInfo"]["id"] == APP_ID
     assert {"name": "ChannelMessage.Read.Group", "type": "Application"} in \
         manifest["authorization"]["permissions"]["resourceSpecific"]
@@ -168,3 +169,15 @@ def test_the_schema_check_finds_real_mistakes() -> None:
     assert any(p.startswith("id:") for p in found), found
     assert any(p.startswith("bots/0/scopes/0:") for p in found), found
     assert any("unknownField" in p for p in found), found
+
+
+def test_the_message_action_is_declared_as_the_adapter_expects() -> None:
+    from adapters import teams_extension
+
+    template = json.loads((teams_package.SOURCE / "manifest.json").read_text(encoding="utf-8"))
+    [extension] = template["composeExtensions"]
+    assert extension["botId"] == template["bots"][0]["botId"]
+    [command] = extension["commands"]
+    assert command["id"] == teams_extension.COMMAND_ID
+    assert (command["type"], command["context"], command["fetchTask"]) == (
+        "action", ["message"], True)

@@ -20,7 +20,7 @@ from touchpoint import live as live_playbooks
 from touchpoint.loader import load_folder
 from touchpoint.metrics import Metrics
 from touchpoint.settings import Settings
-from touchpoint.web import auth, insights, views
+from touchpoint.web import auth, insights, surfaces, views
 from touchpoint.web.context import CONTEXT_KEY, Context
 from touchpoint.web.html import PREFIX
 
@@ -57,6 +57,7 @@ def pages(handler: Handler, settings: Settings, *, preview: bool = False,
     app.router.add_post("/reload", views.reload)
     app.router.add_get("/analytics", insights.analytics_view)
     app.router.add_get("/schedule", insights.schedule_view)
+    app.router.add_get("/home", surfaces.home_page)
     app.router.add_get("/login", auth.login_form)
     app.router.add_post("/login", auth.login)
     app.router.add_post("/logout", auth.logout)

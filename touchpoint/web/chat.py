@@ -104,22 +104,26 @@ def teams_message(reply: Reply, press: Press = _nowhere) -> Html:
     if not attachments:
         inner: Node = el("div", str(activity.get("text", "")), class_="plain")
     else:
-        card = attachments[0]["content"]
-        rows = []
-        for item in card.get("body", ()):
-            size = next((r.get("size") for r in item.get("inlines", ()) if r.get("size")), "")
-            rows.append(el("div", _inline(item), class_=f"row {str(size).lower()}".strip(),
-                           data_spacing=str(item.get("spacing", "")) or None))
-        actions = [_drawn_button(str(a.get("title", "")), a.get("style") == "positive",
-                                 press(str(a.get("data", {}).get(teams_cards.ACTION_KEY, "")),
-                                       str(a.get("data", {}).get(teams_cards.PLAYBOOK_KEY, ""))))
-                   for a in card.get("actions", ())]
-        inner = el("div", rows, el("div", actions, class_="actions") if actions else None,
-                   class_="card")
+        inner = teams_card(attachments[0]["content"], press)
     head = el("div", el("b", "Touchpoint"), el("span", "Bot", class_="badge"), class_="who")
     return el("div", el("div", "TP", class_="avatar"),
               el("div", head, _where(reply, "teams"), inner, class_="content"),
               class_="teams-message", data_platform="teams")
+
+
+def teams_card(card: Mapping[str, Any], press: Press = _nowhere) -> Html:
+    """An Adaptive Card's body and actions, as the adapter built it."""
+    rows = []
+    for item in card.get("body", ()):
+        size = next((r.get("size") for r in item.get("inlines", ()) if r.get("size")), "")
+        rows.append(el("div", _inline(item), class_=f"row {str(size).lower()}".strip(),
+                       data_spacing=str(item.get("spacing", "")) or None))
+    actions = [_drawn_button(str(a.get("title", "")), a.get("style") == "positive",
+                             press(str(a.get("data", {}).get(teams_cards.ACTION_KEY, "")),
+                                   str(a.get("data", {}).get(teams_cards.PLAYBOOK_KEY, ""))))
+               for a in card.get("actions", ())]
+    return el("div", rows, el("div", actions, class_="actions") if actions else None,
+              class_="card")
 
 
 def conversation(platform: str, text: str, kind: str, replies: Sequence[Reply]) -> Html:
@@ -131,8 +135,14 @@ def conversation(platform: str, text: str, kind: str, replies: Sequence[Reply]) 
         return f"{PREFIX}/?" + urlencode({"text": text, "where": kind, "press": action,
                                           "value": value})
 
+    if kind == "shortcut" and platform == "teams":
+        from touchpoint.web.surfaces import teams_dialog
+
+        return teams_dialog(text, replies)
     if platform == "slack":
         said = f"/touchpoint {text}" if kind == "command" else text
+        if kind == "shortcut":
+            said = f"{text}  ⋮ › Find a playbook for this message"
         drawn = [slack_message(r, press) for r in replies]
     else:
         said = f"@Touchpoint {text}" if kind == "command" else text

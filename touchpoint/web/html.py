@@ -21,7 +21,7 @@ SHAPES = frozenset({"circle", "line", "rect", "polyline", "path"})
 
 TABS = (("try", "Try it", f"{PREFIX}/"), ("playbooks", "Playbooks", f"{PREFIX}/playbooks"),
         ("analytics", "Analytics", f"{PREFIX}/analytics"),
-        ("schedule", "Schedule", f"{PREFIX}/schedule"))
+        ("schedule", "Schedule", f"{PREFIX}/schedule"), ("home", "App Home", f"{PREFIX}/home"))
 
 
 class Html(str):

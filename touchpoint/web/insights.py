@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from bot import analytics, feedback
+from bot.channels import digest_space
 from bot.playbooks import Playbook, PlaybookErrors
 from bot.prompts import prompt_pool
 from bot.schedule import PLATFORMS, Subscription
@@ -249,10 +250,49 @@ async def schedule_view(request: web.Request) -> web.Response:
                 el("td", p.prompts, title=", ".join(p.sub.playbooks) or "every playbook"),
                 el("td", p.sub.source), el("td", p.status),
                 class_="planned", data_channel=p.sub.key) for p in rows]), class_="schedule")
+    switches = await channel_switches(ctx.handler.store)
     note = ("Preview: nothing is posted from here; touchpoint serve posts these."
             if ctx.preview else "")
     body = [el("h1", "Schedule"), el("p", note, class_="muted") if note else None,
             el("div", el("b", f"{SCHEDULE} or a subscription could not be read:"),
                el("ul", [el("li", p) for p in problems]), class_="error", role="alert")
-            if problems else None, table]
+            if problems else None, table, switches]
     return respond(request, "Schedule", "schedule", body)
+
+
+async def channel_switches(store: Store) -> Node:
+    """The channels whose nudges are switched off, and the weekly digests, per platform."""
+    off: list[Node] = []
+    digests: list[Node] = []
+    try:
+        for platform in ("slack", "teams"):
+            for channel, who in sorted((await store.nudges_off(platform)).items()):
+                off.append(el("tr", el("td", el("code", f"{platform}:{channel}")),
+                              el("td", who), class_="nudges-off"))
+            for channel, spec in sorted((await store.subscriptions(
+                    digest_space(platform))).items()):
+                try:
+                    when = Subscription.from_json(platform, channel, spec).describe()
+                except ValueError:
+                    when = "damaged: subscribe again"
+                digests.append(el("tr", el("td", el("code", f"{platform}:{channel}")),
+                                  el("td", when), class_="digest"))
+    except Exception as exc:  # any store backend's failure
+        log.warning("schedule: cannot read the channel switches (%s: %s)",
+                    type(exc).__name__, exc)
+        return el("p", "The channel switches cannot be read just now.", class_="error")
+
+    def table(rows: list[Node], heads: tuple[str, str], empty: str) -> Node:
+        if not rows:
+            return el("p", empty, class_="muted")
+        return el("table", el("thead", el("tr", [el("th", h) for h in heads])),
+                  el("tbody", rows))
+
+    return el("section", el("h2", "Nudges switched off"),
+              table(off, ("channel", "switched off by"),
+                    "Nudges are on in every channel (/touchpoint nudges off switches a "
+                    "channel off)."),
+              el("h2", "Weekly digests"),
+              table(digests, ("channel", "when"),
+                    "No weekly digest (an admin says /touchpoint digest weekly)."),
+              class_="switches")

@@ -28,8 +28,9 @@ from touchpoint.web.chat import conversation, slack_message, teams_message
 from touchpoint.web.context import context, live
 from touchpoint.web.html import PREFIX, Html, Node, el, page
 
-Where = Literal["command", "channel"]
-WHERE: dict[str, str] = {"command": "Slash command", "channel": "Channel message"}
+Where = Literal["command", "channel", "shortcut"]
+WHERE: dict[str, str] = {"command": "Slash command", "channel": "Channel message",
+                         "shortcut": "Message action (\"Find a playbook for this message\")"}
 MAX_TEXT = 4000
 """Characters of a tried message: the matcher reads no more than this."""
 NEAR_MISSES = 5
@@ -51,8 +52,8 @@ class Trial:
 
 def _kind(where: Where, platform: str) -> Kind:
     """A slash command in Slack is an @mention in Teams: the handler treats them differently."""
-    if where == "channel":
-        return "channel"
+    if where in ("channel", "shortcut"):
+        return where
     return "command" if platform == "slack" else "mention"
 
 
@@ -63,7 +64,7 @@ async def trial(playbooks: PlaybookSet, text: str, where: Where,
     runner-up) answers, through the handler's own button path."""
     matcher = playbooks.matcher
     seen = matcher.observe(text)
-    mode: Mode = "guide" if where == "command" else "nudge"
+    mode: Mode = "nudge" if where == "channel" else "guide"
     result = matcher.decide(seen, mode)
     other = matcher.decide(seen, "nudge" if mode == "guide" else "guide")
     vetoed = tuple((matcher.ids[i], e) for i, e in sorted(seen.vetoed.items()))
@@ -147,7 +148,9 @@ async def try_it(request: web.Request) -> web.Response:
     form: Mapping[str, object] = await read_form(request) if request.method == "POST" \
         else request.query
     text = str(form.get("text", ""))[:MAX_TEXT]
-    where: Where = "channel" if form.get("where") == "channel" else "command"
+    asked = form.get("where")
+    where: Where = "channel" if asked == "channel" else (
+        "shortcut" if asked == "shortcut" else "command")
     answer: Node = el("p", "Type a message the way someone would, and see what the bot would "
                       "answer in Slack and Teams, with the playbook, its score and why.",
                       class_="hint")
