@@ -30,12 +30,12 @@ def test_a_persons_choice_wins_and_nothing_is_added_twice(library: PlaybookSet) 
         feedback.Correction("renewal", "big-purchase", existing.upper(), ""),
         feedback.Correction("renewal", "big-purchase", "", "no question: the whole playbook"),
     ]
-    found = plan(library, corrections, ["QUOTE FOR YEAR TWO", "discount?", "zzz qqq"])
+    found = plan(library, corrections, ["QUOTE FOR YEAR TWO", "quote?", "zzz qqq"])
     assert found.additions["renewal"] == [
         Addition("quote for year two?", "was shown price-objection; why: 2nd year")]
     assert [a.text for a in found.additions[feedback.NONE]] == ["my kid's school fair"]
-    near = library.matcher.match("discount?", "guide").candidates[0].playbook
-    assert [a.text for a in found.additions[near]] == ["discount?"]
+    near = library.matcher.match("quote?", "guide").candidates[0].playbook
+    assert [a.text for a in found.additions[near]] == ["quote?"]
     assert "unanswered; closest was" in found.additions[near][0].note
     assert found.unplaced == ["zzz qqq"]
     assert any("gone-playbook" in s for s in found.skipped)
