@@ -19,14 +19,15 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import cast
 
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
 
+from adapters.redis_clients import Client
+from adapters.redis_clients import fail_fast_client as fail_fast_client
 from bot.store import Clock
 
 log = logging.getLogger("touchpoint.redis")
@@ -44,34 +45,33 @@ class StoreUnavailable(StoreError):
     """Redis cannot be reached right now; the store reconnects by itself."""
 
 
-def fail_fast_client(url: str, *, connect_timeout: float, timeout: float) -> Redis:
-    """A client tuned to fail fast and heal by itself.
-
-    redis-py's default retry backs off for up to ten seconds, long enough
-    for Slack to give up on a request. Here a dropped connection is
-    retried once at once, which gets past a connection that died in a
-    Redis restart; a timeout is not retried, since a Redis that did not
-    answer within `timeout` will not answer the retry sooner, and the
-    command may have run. The health check pings a connection that sat
-    idle, so a restart is noticed before a command goes to a dead socket.
-    """
-    return Redis.from_url(
-        url,
-        socket_connect_timeout=connect_timeout,
-        socket_timeout=timeout,
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1,
-                    supported_errors=(redis_errors.ConnectionError,)),
-        health_check_interval=10,
-    )
+SLOTS = {"counters": "stats", "week": "stats", "claim": "claims", "claims": "claims",
+         "outbox": "claims"}
+"""The kinds of key a script reads together, by the hash tag that keeps them in one slot
+of a Redis Cluster: a week's counts go with the all-time counters, a claim with its
+attempt count and with the outbox that checks it."""
 
 
 class RedisConnection:
-    """One client under one key prefix, and whether Redis is reachable now."""
+    """One client under one key prefix, and whether Redis is reachable now.
 
-    def __init__(self, client: Redis, prefix: str, *, reconnect_interval: float = 1.0,
-                 clock: Clock = time.monotonic) -> None:
+    With `cluster`, the kinds in `SLOTS` get a hash tag after the prefix
+    (`touchpoint:{claims}:claim:...`), so every multi-key script finds its keys
+    in one slot; every other key spreads over the cluster. A single server keeps
+    the untagged layout, so a deployment that does not move needs no migration.
+    """
+
+    def __init__(self, client: Client, prefix: str, *, reconnect_interval: float = 1.0,
+                 clock: Clock = time.monotonic, cluster: bool = False,
+                 others: Sequence[Client] = ()) -> None:
+        if cluster and "{" in prefix:
+            # The first "{" of a key starts its hash tag: one in the prefix would
+            # move the tags the store places, and split a script's keys over slots.
+            raise ValueError(f"a Redis Cluster key prefix cannot hold '{{' ({prefix!r})")
         self._client = client
+        self._others = tuple(others)
         self._prefix = prefix
+        self._cluster = cluster
         self._reconnect_interval = reconnect_interval
         self._clock = clock
         self._down: str | None = None
@@ -83,14 +83,23 @@ class RedisConnection:
         return self._prefix
 
     def script(self, source: str) -> AsyncScript:
-        """A Lua script registered on the client; run it through `run`."""
-        return self._client.register_script(source)
+        """A Lua script on the client; run it through `run`.
+
+        redis-py types `AsyncScript` for the single-server client only, but it only
+        calls EVALSHA and SCRIPT LOAD, which the Cluster client routes by key
+        and sends to every node.
+        """
+        return AsyncScript(cast("Redis", self._client), source)
 
     def key(self, kind: str, *parts: str) -> str:
-        return ":".join((self._prefix + kind, *parts))
+        tag = SLOTS.get(kind) if self._cluster else None
+        head = f"{self._prefix}{{{tag}}}:{kind}" if tag else self._prefix + kind
+        return ":".join((head, *parts))
 
     async def close(self) -> None:
         await self._client.aclose()
+        for other in self._others:
+            await other.aclose()
 
     async def health(self) -> str:
         """`ok`, or `degraded: <reason>` for `/healthz`; also a reconnect probe."""
@@ -102,7 +111,7 @@ class RedisConnection:
             return f"degraded: unexpected PING reply {short(reply)}"
         return "ok"
 
-    async def run(self, command: Callable[[Redis], object]) -> object:
+    async def run(self, command: Callable[[Client], object]) -> object:
         """One command, with the outage bookkeeping around it.
 
         Returns the raw reply as `object`, so each caller has to check what
@@ -123,7 +132,7 @@ class RedisConnection:
         self._mark_up()
         return reply
 
-    async def read(self, command: Callable[[Redis], object], key: str, treating: str) -> object:
+    async def read(self, command: Callable[[Client], object], key: str, treating: str) -> object:
         """A read of `key` whose refusal (a damaged key) is logged and answered as None.
 
         `treating` ends the log line: what the caller takes the key for instead.

@@ -31,6 +31,11 @@ two versions of Touchpoint must agree on during a rolling deploy:
   `claim:<delivery key>` is settled. No TTL: an accepted nudge waits for as
   long as it takes Slack or Teams to take it.
 
+In a Redis Cluster (`REDIS_CLUSTER=1`) the keys a script reads together carry a hash
+tag after the prefix, `{stats}` for `counters` and `week:`, `{claims}` for `claim:`,
+`claims:` and `outbox` (see `redis_connection.SLOTS`), so each script's keys share a slot;
+one server and Sentinel keep the layout above unchanged.
+
 Later parts (channel subscriptions, each channel's prompt rotation) add
 their own kinds through the connection's `key` and `run`, and so get the same
 namespacing, reply validation and outage handling. The daily prompt's "one
@@ -75,10 +80,9 @@ import time
 import uuid
 from collections.abc import Sequence
 
-from redis.asyncio import Redis
-
 from adapters import redis_scripts
-from adapters.redis_connection import RedisConnection, fail_fast_client, short
+from adapters.redis_clients import Client, RedisTarget, open_client
+from adapters.redis_connection import RedisConnection, short
 from adapters.redis_connection import StoreError as StoreError
 from adapters.redis_connection import StoreUnavailable as StoreUnavailable
 from bot.store import QUESTIONS_TTL, WEEKS_KEPT, Claim, Clock, MemoryStore, Queued
@@ -102,15 +106,17 @@ class RedisStore:
 
     def __init__(
         self,
-        client: Redis,
+        client: Client,
         prefix: str = DEFAULT_PREFIX,
         *,
         reconnect_interval: float = 1.0,
         clock: Clock = time.monotonic,
         local_keys: int = 100_000,
+        cluster: bool = False,
+        others: Sequence[Client] = (),
     ) -> None:
         self._redis = RedisConnection(client, prefix, reconnect_interval=reconnect_interval,
-                                      clock=clock)
+                                      clock=clock, cluster=cluster, others=others)
         self._local = MemoryStore(clock=clock, max_keys=local_keys)
         self._clock = clock
         self._local_keys = local_keys
@@ -140,8 +146,25 @@ class RedisStore:
         clock: Clock = time.monotonic,
     ) -> RedisStore:
         """A store on a client that fails fast and heals by itself (see `fail_fast_client`)."""
-        client = fail_fast_client(url, connect_timeout=connect_timeout, timeout=timeout)
-        return cls(client, prefix, reconnect_interval=reconnect_interval, clock=clock)
+        return cls.from_target(RedisTarget(url=url), prefix, connect_timeout=connect_timeout,
+                               timeout=timeout, reconnect_interval=reconnect_interval,
+                               clock=clock)
+
+    @classmethod
+    def from_target(
+        cls,
+        target: RedisTarget,
+        prefix: str = DEFAULT_PREFIX,
+        *,
+        connect_timeout: float = 0.5,
+        timeout: float = 1.0,
+        reconnect_interval: float = 1.0,
+        clock: Clock = time.monotonic,
+    ) -> RedisStore:
+        """A store on one server, a Sentinel-managed primary or a Cluster (`redis_clients`)."""
+        opened = open_client(target, connect_timeout=connect_timeout, timeout=timeout)
+        return cls(opened.client, prefix, reconnect_interval=reconnect_interval, clock=clock,
+                   cluster=target.cluster and not target.sentinels, others=opened.others)
 
     @property
     def prefix(self) -> str:
@@ -167,7 +190,7 @@ class RedisStore:
         token = uuid.uuid4().hex
         try:
             reply = await self._redis.run(lambda c: self._first_time(
-                keys=[self._redis.key("once", key)], args=[token, milliseconds], client=c))
+                keys=[self._redis.key("once", key)], args=[token, milliseconds]))
         except StoreError as exc:
             if not isinstance(exc, StoreUnavailable):
                 log.warning("redis: first_time refused (%s); deduplicating in this process", exc)
@@ -215,7 +238,7 @@ class RedisStore:
     async def incr_counts(self, week: str, counter: str, amount: int = 1) -> tuple[int, int]:
         reply = await self._redis.run(lambda c: self._incr_week(
             keys=[self._redis.key("week", week), self._redis.key("counters")],
-            args=[counter, amount, WEEK_TTL], client=c))
+            args=[counter, amount, WEEK_TTL]))
         if not isinstance(reply, list) or len(reply) != 2:
             raise StoreError(f"unexpected counting reply {short(reply)}")
         return _int_reply(reply[0], "HINCRBY"), _int_reply(reply[1], "weekly HINCRBY")
@@ -238,7 +261,7 @@ class RedisStore:
 
     async def incr_week(self, week: str, counter: str, amount: int = 1) -> int:
         reply = await self._redis.run(lambda c: self._incr_week(
-            keys=[self._redis.key("week", week)], args=[counter, amount, WEEK_TTL], client=c))
+            keys=[self._redis.key("week", week)], args=[counter, amount, WEEK_TTL]))
         return _int_reply(reply, "weekly HINCRBY")
 
     async def week_counters(self, week: str) -> dict[str, int]:
@@ -250,8 +273,7 @@ class RedisStore:
                            ttl: float = QUESTIONS_TTL) -> None:
         seconds = max(1, math.ceil(ttl)) if math.isfinite(ttl) else WEEK_TTL
         await self._redis.run(lambda c: self._add_question(
-            keys=[self._redis.key("questions", week)], args=[text, max(1, keep), seconds],
-            client=c))
+            keys=[self._redis.key("questions", week)], args=[text, max(1, keep), seconds]))
 
     async def questions(self, week: str, limit: int) -> list[str]:
         if limit <= 0:
@@ -266,8 +288,7 @@ class RedisStore:
                              ttl: float = QUESTIONS_TTL) -> None:
         seconds = max(1, math.ceil(ttl)) if math.isfinite(ttl) else WEEK_TTL
         await self._redis.run(lambda c: self._add_question(
-            keys=[self._redis.key("corrections", week)], args=[entry, max(1, keep), seconds],
-            client=c))
+            keys=[self._redis.key("corrections", week)], args=[entry, max(1, keep), seconds]))
 
     async def corrections(self, week: str, limit: int) -> list[str]:
         if limit <= 0:
@@ -317,7 +338,7 @@ class RedisStore:
         if not prompts:
             return ""
         reply = await self._redis.run(lambda c: self._pick_prompt(
-            keys=[self._redis.key("rotation", channel)], args=[day, *prompts], client=c))
+            keys=[self._redis.key("rotation", channel)], args=[day, *prompts]))
         pick = reply.decode(errors="replace") if isinstance(reply, bytes) else ""
         if pick not in prompts:
             raise StoreError(f"unexpected rotation reply {short(reply)}")
@@ -326,7 +347,7 @@ class RedisStore:
     async def claim(self, key: str, token: str, lease: float, keep: float) -> Claim:
         reply = await self._redis.run(lambda c: self._claim(
             keys=[self._redis.key("claim", key), self._redis.key("claims", key)],
-            args=[token, _millis(lease), _millis(keep)], client=c))
+            args=[token, _millis(lease), _millis(keep)]))
         if isinstance(reply, list) and len(reply) == 2 and isinstance(reply[0], bytes):
             state, detail = reply[0].decode(), reply[1]
             if state == "mine" and isinstance(detail, int) and not isinstance(detail, bool):
@@ -339,7 +360,7 @@ class RedisStore:
 
     async def renew(self, key: str, token: str, lease: float) -> bool:
         reply = await self._redis.run(lambda c: self._renew(
-            keys=[self._redis.key("claim", key)], args=[token, _millis(lease)], client=c))
+            keys=[self._redis.key("claim", key)], args=[token, _millis(lease)]))
         return reply == 1
 
     async def settle(self, key: str, outcome: str, keep: float) -> None:
@@ -348,7 +369,7 @@ class RedisStore:
 
     async def release(self, key: str, token: str) -> None:
         await self._redis.run(lambda c: self._release(
-            keys=[self._redis.key("claim", key)], args=[token], client=c))
+            keys=[self._redis.key("claim", key)], args=[token]))
 
     async def reserve(self, key: str, interval: float, after: float = 0.0,
                       longest: float = math.inf) -> float:
@@ -356,7 +377,7 @@ class RedisStore:
         micros = [max(0, round(interval * 1_000_000)), max(0, round(after * 1_000_000)),
                   max(0, furthest)]
         reply = await self._redis.run(lambda c: self._reserve(
-            keys=[self._redis.key("pace", key)], args=micros, client=c))
+            keys=[self._redis.key("pace", key)], args=micros))
         if not isinstance(reply, list) or len(reply) != 2:
             raise StoreError(f"unexpected pacing reply {short(reply)}")
         if reply[1]:
@@ -370,7 +391,7 @@ class RedisStore:
     async def outbox_put(self, key: str, entry: str, limit: int) -> Queued:
         reply = await self._redis.run(lambda c: self._outbox_put(
             keys=[self._redis.key("outbox"), self._redis.key("claim", key)],
-            args=[key, entry, max(0, limit)], client=c))
+            args=[key, entry, max(0, limit)]))
         if reply == b"added":
             return "added"
         if reply == b"known":

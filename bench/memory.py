@@ -8,6 +8,7 @@ the shipped set. Linux only (/proc).
 
     python bench/memory.py              # one round of each
     python bench/memory.py --rounds 3   # the median of 3
+    python bench/memory.py --baseline ../touchpoint-main   # each set also served by that checkout
 """
 
 from __future__ import annotations
@@ -74,16 +75,16 @@ def folder_generated(where: Path, triggers: int) -> Path:
     return where
 
 
-def measure(folder: Path) -> tuple[int, int, float]:
+def measure(folder: Path, root: Path = ROOT) -> tuple[int, int, float]:
     """(RSS kB, peak RSS kB, seconds to /healthz) of a serve process on `folder`."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("SLACK_", "TOUCHPOINT_", "Microsoft", "REDIS_"))}
     env.update(TOUCHPOINT_PLAYBOOKS=str(folder), TOUCHPOINT_WATCH_INTERVAL="0",
-               TOUCHPOINT_LOG_LEVEL="WARNING")
+               TOUCHPOINT_LOG_LEVEL="WARNING", PYTHONPATH=str(root))
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "touchpoint.cli", "serve", "--host",
-                             "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env,
+                             "127.0.0.1", "--port", str(port)], cwd=root, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         while True:
@@ -108,7 +109,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--triggers", type=int, default=10_000)
+    parser.add_argument("--baseline", type=Path, help="another checkout of Touchpoint whose "
+                        "serve process also loads each set, in the same run")
     args = parser.parse_args()
+    roots = [("", ROOT)]
+    if args.baseline:
+        roots = [(", old code", args.baseline.resolve()), (", this checkout", ROOT)]
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         sets = [
@@ -119,16 +125,21 @@ def main() -> None:
         ]
         rows = []
         for name, folder in sets:
-            runs = [measure(folder) for _ in range(args.rounds)]
-            rss = statistics.median(r[0] for r in runs) / 1024
-            peak = statistics.median(r[1] for r in runs) / 1024
-            ready = statistics.median(r[2] for r in runs)
-            rows.append((name, rss, peak, ready))
-    baseline = rows[0][1]
+            for code, root in roots:
+                runs = [measure(folder, root) for _ in range(args.rounds)]
+                rss = statistics.median(r[0] for r in runs) / 1024
+                peak = statistics.median(r[1] for r in runs) / 1024
+                ready = statistics.median(r[2] for r in runs)
+                rows.append((name + code, rss, peak, ready))
     print("| playbook set | RSS MiB | peak RSS MiB | over baseline MiB | seconds to /healthz |")
     print("|---|---:|---:|---:|---:|")
-    for name, rss, peak, ready in rows:
+    for number, (name, rss, peak, ready) in enumerate(rows):
+        baseline = rows[number % len(roots)][1]  # the one-playbook row of the same code
         print(f"| {name} | {rss:.1f} | {peak:.1f} | {rss - baseline:+.1f} | {ready:.2f} |")
+    if args.baseline:
+        old, new = rows[-2][1], rows[-1][1]
+        print(f"{args.triggers:,} triggers, this checkout / baseline RSS: {new / old:.2f}x "
+              f"({new - old:+.1f} MiB)")
 
 
 if __name__ == "__main__":

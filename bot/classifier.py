@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.postings import Postings
 from bot.similarity import Features
 
 BACKGROUND = -1
@@ -44,9 +45,7 @@ class _Counts:
     """Smoothed term frequencies per label, stored sparsely."""
 
     def __init__(self, docs: Sequence[tuple[int, Features]], alpha: float) -> None:
-        self.postings: dict[str, list[tuple[int, float]]] = {}
-        """(label, gain) for each term seen in training; pruning only shortens the
-        lists, so `term in postings` says whether a term was seen."""
+        postings: dict[str, list[tuple[int, float]]] = {}
         per_label: dict[int, Counter[str]] = {}
         for label, feats in docs:
             per_label.setdefault(label, Counter()).update(feats.keys())
@@ -56,11 +55,14 @@ class _Counts:
             self.base[label] = math.log(alpha / (sum(counts.values()) + alpha * vocabulary))
             for term, n in counts.items():
                 gain = math.log((n + alpha) / alpha)
-                self.postings.setdefault(term, []).append((label, gain))
-        for labels in self.postings.values():
+                postings.setdefault(term, []).append((label, gain))
+        for labels in postings.values():
             if len(labels) > MAX_LABELS_PER_TERM:
                 labels.sort(key=lambda ln: (-ln[1], ln[0]))
                 del labels[MAX_LABELS_PER_TERM:]
+        self.postings = Postings(postings)
+        """(label, gain) for each term seen in training; pruning only shortens the
+        lists, so `term in postings` says whether a term was seen."""
 
 
 class Classifier:
@@ -78,7 +80,7 @@ class Classifier:
             known = [t for t in feats if t in gate.postings]
             sides = {0: gate.base[0] * len(known), BACKGROUND: gate.base[BACKGROUND] * len(known)}
             for term in known:
-                for label, gain in gate.postings[term]:
+                for label, gain in gate.postings.get(term):
                     sides[label] += gain
             touch = sides[0] - sides[BACKGROUND]
         counts = self._labels
@@ -86,7 +88,7 @@ class Classifier:
         bonus: dict[int, float] = {}
         terms: dict[int, list[tuple[str, float]]] = {}
         for term in seen:
-            for label, gain in counts.postings[term]:
+            for label, gain in counts.postings.get(term):
                 bonus[label] = bonus.get(label, 0.0) + gain
                 terms.setdefault(label, []).append((term, gain))
         labels = {label: counts.base[label] * len(seen) + b for label, b in bonus.items()}

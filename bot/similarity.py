@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.lexicon import concepts
+from bot.postings import Postings
 from bot.text import STOPWORDS
 
 Features = Counter[str]
@@ -58,16 +59,17 @@ class ExampleIndex:
         self._copies: dict[str, int] = {}
         """Each example's exact features: pruning may drop a copy's own terms, but a
         message that says exactly what an example says is that example."""
-        self._postings: dict[str, list[tuple[int, float]]] = {}
+        lists: dict[str, list[tuple[int, float]]] = {}
         for doc, (_, feats) in enumerate(examples):
             self._copies.setdefault(_key(feats), doc)
             vector = self._weigh(feats)
             for term, weight in vector.items():
-                self._postings.setdefault(term, []).append((doc, weight))
-        for postings in self._postings.values():
+                lists.setdefault(term, []).append((doc, weight))
+        for postings in lists.values():
             if len(postings) > MAX_DOCS_PER_TERM:
                 postings.sort(key=lambda dw: (-dw[1], dw[0]))
                 del postings[MAX_DOCS_PER_TERM:]
+        self._postings = Postings(lists)
 
     def _weigh(self, feats: Features) -> dict[str, float]:
         vector = {
@@ -81,7 +83,7 @@ class ExampleIndex:
         """For every label with an example sharing a term: its closest example."""
         scores: dict[int, float] = {}
         for term, weight in self._weigh(feats).items():
-            for doc, doc_weight in self._postings.get(term, ()):
+            for doc, doc_weight in self._postings.get(term):
                 scores[doc] = scores.get(doc, 0.0) + weight * doc_weight
         copy = self._copies.get(_key(feats))
         if copy is not None:

@@ -13,7 +13,7 @@ import redis
 from fakes.bot_framework_keys import FakeBotFrameworkKeys
 from fakes.slack_api import FakeSlackAPI
 from fakes.teams_connector import FakeTeamsConnector
-from local_redis import MISSING, RedisServer
+from local_redis import MISSING, ClusterNodes, RedisServer, SentinelGroup
 
 from bot.library import PlaybookSet
 from touchpoint.loader import load_folder
@@ -131,3 +131,29 @@ def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterNodes]:
+    """A three-node Redis Cluster of our own (always started here: $REDIS_URL is one server)."""
+    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+        pytest.fail(MISSING, pytrace=False)
+    cluster = ClusterNodes(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def sentinel_group(tmp_path: Path) -> Iterator[SentinelGroup]:
+    """A primary, a replica and three sentinels for this test alone, free to lose the primary."""
+    if shutil.which("redis-server") is None:
+        pytest.fail(MISSING, pytrace=False)
+    group = SentinelGroup(tmp_path / "sentinel", persistent=True)
+    try:
+        group.start()
+        yield group
+    finally:
+        group.stop()

@@ -8,6 +8,7 @@ never a tight deadline: a slow machine only makes a test slower.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -28,6 +29,19 @@ def copy_playbooks(dest: Path, names: Iterable[str] = SMALL) -> Path:
     for name in names:
         shutil.copy(PLAYBOOKS / name, dest / name)
     return dest
+
+
+def scheduled_playbooks(tmp: Path, channels: Iterable[str], at: dt.time) -> Path:
+    """The shipped playbooks, with a daily prompt for each Slack channel at `at` (UTC)."""
+    folder = tmp / "playbooks"
+    folder.mkdir()
+    for source in PLAYBOOKS.glob("*.yaml"):
+        if source.name != "schedule.yaml":
+            shutil.copy(source, folder / source.name)
+    entries = "".join(f"  - platform: slack\n    channel: {c}\n    time: \"{at:%H:%M:%S}\"\n"
+                      f"    zone: UTC\n    weekdays: daily\n" for c in channels)
+    (folder / "schedule.yaml").write_text("prompts:\n" + entries)
+    return folder
 
 
 def retitle(path: Path, title: str) -> None:

@@ -6,6 +6,10 @@ holds something unexpected.
 
 `RedisServer(..., tls=True)` speaks TLS only, as a managed Redis behind a
 `rediss://` URL does, with a throwaway CA and server certificate of its own.
+
+`SentinelGroup` is a primary, a replica and three sentinels watching them;
+`ClusterNodes` is a three-node Redis Cluster: the topologies managed Redis
+offers for failover and for size.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -46,13 +51,16 @@ class RedisServer:
     `rediss://` URL that trusts the test's CA through `ssl_ca_certs`.
     """
 
-    def __init__(self, directory: Path, persistent: bool = False, tls: bool = False) -> None:
+    def __init__(self, directory: Path, persistent: bool = False, tls: bool = False,
+                 args: Sequence[str] = ()) -> None:
         executable = shutil.which("redis-server")
         if executable is None:
             raise FileNotFoundError(MISSING)
         self.executable = executable
         self.directory = directory
         self.persistent = persistent
+        self.args = list(args)
+        """More redis-server options, e.g. `--replicaof` or `--cluster-enabled yes`."""
         self.port = 0
         self.tls = make_certificates(directory / "tls") if tls else None
         self._process: subprocess.Popen[bytes] | None = None
@@ -92,7 +100,14 @@ class RedisServer:
     def log(self) -> Path:
         return self.directory / "redis.log"
 
-    def _launch(self) -> None:
+    @property
+    def pid(self) -> int:
+        """The running server's process id."""
+        assert self._process is not None, "not running"
+        return self._process.pid
+
+    def command(self) -> list[str]:
+        """The redis-server command line, for this port."""
         if self.tls is not None:
             listen = ["--port", "0", "--tls-port", str(self.port), *self.tls.server_args()]
         else:
@@ -104,7 +119,10 @@ class RedisServer:
             args += ["--appendonly", "yes", "--appendfsync", "always"]
         else:
             args += ["--appendonly", "no"]
-        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL,
+        return args + self.args
+
+    def _launch(self) -> None:
+        self._process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL)
         client = redis.Redis.from_url(self.url, socket_connect_timeout=1, socket_timeout=1,
                                       retry=Retry(NoBackoff(), 0))
@@ -122,6 +140,186 @@ class RedisServer:
                     time.sleep(0.01)
         finally:
             client.close()
+
+
+class Sentinel(RedisServer):
+    """One sentinel watching `service` on a primary, deciding failover with its peers.
+
+    `down_after` (ms) is how long the primary must be silent before it is taken
+    for dead: low here, so a failover takes about a second.
+    """
+
+    def __init__(self, directory: Path, service: str, primary: RedisServer,
+                 down_after: int = 300) -> None:
+        super().__init__(directory)
+        self.service = service
+        self.primary = primary
+        self.down_after = down_after
+        self._written = 0
+
+    def command(self) -> list[str]:
+        config = self.directory / "sentinel.conf"
+        if self._written != self.port:  # a restart keeps what the sentinel wrote there since
+            self._written = self.port
+            config.write_text(
+                f"port {self.port}\nbind 127.0.0.1\ndir {self.directory}\n"
+                f"logfile {self.log}\n"
+                f"sentinel monitor {self.service} 127.0.0.1 {self.primary.port} 2\n"
+                f"sentinel down-after-milliseconds {self.service} {self.down_after}\n"
+                f"sentinel failover-timeout {self.service} 3000\n"
+                f"sentinel parallel-syncs {self.service} 1\n")
+        return [self.executable, str(config), "--sentinel"]
+
+
+class SentinelGroup:
+    """A primary, one replica of it, and three sentinels (quorum two) watching them."""
+
+    def __init__(self, directory: Path, service: str = "touchpoint", *,
+                 persistent: bool = False) -> None:
+        self.directory = directory
+        self.service = service
+        self.primary = RedisServer(_folder(directory, "primary"), persistent=persistent)
+        self.replica = RedisServer(_folder(directory, "replica"), persistent=persistent)
+        self.sentinels = [Sentinel(_folder(directory, f"sentinel{i}"), service, self.primary)
+                          for i in range(3)]
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        return [("127.0.0.1", s.port) for s in self.sentinels]
+
+    @property
+    def setting(self) -> str:
+        """`REDIS_SENTINELS` for this group."""
+        return ",".join(f"{host}:{port}" for host, port in self.addresses)
+
+    def start(self) -> None:
+        self.primary.start()
+        self.replica.args = ["--replicaof", "127.0.0.1", str(self.primary.port)]
+        self.replica.start()
+        _until(lambda: _info(self.primary, "replication").get("connected_slaves") == 1
+               and _info(self.replica, "replication").get("master_link_status") == "up")
+        for sentinel in self.sentinels:
+            sentinel.start()
+        _until(lambda: all(self._sentinel_sees_everyone(s) for s in self.sentinels))
+
+    def stop(self) -> None:
+        for server in (*self.sentinels, self.replica, self.primary):
+            server.stop()
+
+    def current_primary(self) -> int:
+        """The port the sentinels name as the primary now."""
+        with _client(self.sentinels[0]) as client:
+            _, port = client.sentinel_get_master_addr_by_name(self.service)
+        return int(port)
+
+    def replicated(self) -> None:
+        """Wait until the replica has every write the primary had when this was called."""
+        primary, replica = self._roles()
+        offset = int(str(_info(primary, "replication")["master_repl_offset"]))
+        _until(lambda: int(str(_info(replica, "replication").get("slave_repl_offset", -1)))
+               >= offset)
+
+    def _roles(self) -> tuple[RedisServer, RedisServer]:
+        if self.current_primary() == self.primary.port:
+            return self.primary, self.replica
+        return self.replica, self.primary
+
+    def kill_primary(self) -> RedisServer:
+        """SIGKILL the primary and wait until the sentinels have promoted the replica."""
+        old, new = self._roles()
+        old.stop(kill=True)
+        _until(lambda: all(self._names(s, new.port) for s in self.sentinels)
+               and _info(new, "replication").get("role") == "master")
+        return new
+
+    def _sentinel_sees_everyone(self, sentinel: Sentinel) -> bool:
+        with _client(sentinel) as client:
+            try:
+                found = client.sentinel_master(self.service)
+            except redis.ResponseError:
+                return False
+            return (int(found.get("num-other-sentinels", 0)) == 2
+                    and int(found.get("num-slaves", 0)) == 1)
+
+    def _names(self, sentinel: Sentinel, port: int) -> bool:
+        with _client(sentinel) as client:
+            _, found = client.sentinel_get_master_addr_by_name(self.service)
+        return int(found) == port
+
+
+class ClusterNodes:
+    """Three `--cluster-enabled` redis-servers joined by `redis-cli --cluster create`."""
+
+    def __init__(self, directory: Path) -> None:
+        cli = shutil.which("redis-cli")
+        if cli is None:
+            raise FileNotFoundError(MISSING.replace("redis-server", "redis-cli", 1))
+        self.cli = cli
+        self.nodes = [RedisServer(_folder(directory, f"node{i}"), args=[
+            "--cluster-enabled", "yes", "--cluster-node-timeout", "1000",
+            "--cluster-config-file", str(directory / f"node{i}" / "nodes.conf")])
+            for i in range(3)]
+
+    @property
+    def url(self) -> str:
+        """`REDIS_URL` for the cluster: any one node."""
+        return self.nodes[0].url
+
+    def start(self) -> None:
+        for node in self.nodes:
+            node.start()
+        subprocess.run([self.cli, "--cluster", "create",
+                        *(f"127.0.0.1:{node.port}" for node in self.nodes),
+                        "--cluster-replicas", "0", "--cluster-yes"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _until(lambda: all(_info(n, "cluster").get("cluster_enabled") == 1
+                           and self._state(n) == "ok" for n in self.nodes))
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def keys(self) -> Iterator[str]:
+        """Every key on every node."""
+        for node in self.nodes:
+            with _client(node) as client:
+                yield from (key.decode() for key in client.keys("*"))
+
+    def _state(self, node: RedisServer) -> str:
+        with _client(node) as client:
+            info = client.execute_command("CLUSTER INFO")
+        return str(info.get("cluster_state", "")) if isinstance(info, dict) else ""
+
+
+def _folder(directory: Path, name: str) -> Path:
+    folder = directory / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _client(server: RedisServer) -> redis.Redis:
+    return redis.Redis(host="127.0.0.1", port=server.port, socket_connect_timeout=1,
+                       socket_timeout=1, retry=Retry(NoBackoff(), 0))
+
+
+def _info(server: RedisServer, section: str) -> dict[str, object]:
+    with _client(server) as client:
+        info: dict[str, object] = client.info(section)
+        return info
+
+
+def _until(done: Callable[[], bool]) -> None:
+    """Wait until `done`; what it waits for is a server's own timer, bounded by its settings.
+
+    No wall-clock limit here either: a server that never gets there is a broken machine.
+    """
+    while True:
+        try:
+            if done():
+                return
+        except (redis.ConnectionError, redis.TimeoutError):
+            pass
+        time.sleep(0.05)
 
 
 def _free_port() -> int:

@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -63,7 +64,7 @@ class FanoutSettings:
     max_wait: float = 120.0
     """The longest Retry-After waited out within a claim; longer ones come back later."""
     workers: int = 8
-    """Posts one instance has in flight at once."""
+    """Posts one instance has in flight at once (`fanout_settings` gives more at high rates)."""
     longest_wait: float = 600.0
     """The furthest away a platform's next slot can be: a Retry-After waited out
     (`max_wait`) and the slots every instance booked meanwhile. A slot further away in
@@ -121,9 +122,17 @@ def due_jobs(subscriptions: Iterable[Subscription], now: dt.datetime, grace: flo
     return jobs
 
 
+WORKER_AHEAD = 0.25
+"""Seconds of the shared rate one instance's workers can hold booked at once. Each worker
+goes through a claim, a pick, a booking, the post and a settle between two slots; with
+fewer workers than the slots in that time, a slow moment leaves a slot nobody takes,
+and a slot not taken is time the run never gets back."""
+
+
 def fanout_settings(settings: Settings) -> FanoutSettings:
+    workers = max(FanoutSettings.workers, math.ceil(settings.prompt_rate * WORKER_AHEAD))
     return FanoutSettings(rate=settings.prompt_rate, lease=settings.prompt_lease,
-                          grace=settings.prompt_grace)
+                          grace=settings.prompt_grace, workers=workers)
 
 
 def next_runs(from_git: Sequence[Subscription], from_chat: Sequence[Subscription],
@@ -318,23 +327,26 @@ class Poster:
     async def _take_turn(self, job: Job, token: str) -> bool:
         """Wait for the channel's and then the platform's next slot, holding the lease.
 
-        A shared slot this process woke up too late for (it stalled) is traded
-        for a new one: taken late it would go out bunched with the slots after
-        it, and the 429 that earns costs every instance a whole second.
-        False when the lease is no longer ours.
+        The lease is renewed for the wait and a lease beyond it before sleeping,
+        so the post goes out the moment the slot comes, with no store round trip
+        in between to bunch it with the next ones; the round trips before the sleep
+        come out of the wait. A shared slot this process woke up too late for (it
+        stalled) is traded for a new one: taken late it would go out bunched with
+        the slots after it, and the 429 that earns costs every instance a whole
+        second. False when the lease is no longer ours.
         """
         settings, sub = self.settings, job.sub
         await self._sleep(await self._pacer.channel_slot(sub.platform, sub.channel))
         for _ in range(RESLOTS + 1):
+            asked = time.monotonic()
             wait = await self._pacer.shared_slot(sub.platform)
-            if wait > settings.lease / 2 and not await self.store.renew(
-                    job.key, token, wait + settings.lease):
+            if not await self.store.renew(job.key, token, wait + settings.lease):
                 return False
-            began = time.monotonic()
-            await self._sleep(wait)
-            if time.monotonic() - began - wait <= self._pacer.tolerance:
+            slot = asked + wait
+            await self._sleep(max(0.0, slot - time.monotonic()))
+            if time.monotonic() - slot <= self._pacer.tolerance:
                 break
-        return await self.store.renew(job.key, token, settings.lease)
+        return True
 
     async def _reply(self, job: Job) -> Reply | None:
         if job.sub.digest:

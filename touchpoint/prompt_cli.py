@@ -45,7 +45,7 @@ SAID = {
 async def _read_chat(settings: Settings) -> tuple[list[Subscription], dict[str, str]]:
     from touchpoint.server import opened_store
 
-    if not settings.redis_url:
+    if not settings.uses_redis:
         return [], {}
     async with opened_store(settings) as store:
         return (await chat_subscriptions(store, PLATFORMS),
@@ -63,7 +63,7 @@ def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
         print(f"cannot read the subscriptions made in chat ({type(exc).__name__}: {exc}); "
               "showing schedule.yaml only", file=sys.stderr)
         from_chat, flagged = [], {}
-    if not settings.redis_url:
+    if not settings.uses_redis:
         print("REDIS_URL is not set: subscriptions made in chat are not shown", file=sys.stderr)
     rows = next_runs(from_git, from_chat, utc_now())
     if not rows:
@@ -104,7 +104,7 @@ async def post_now(settings: Settings, library: PlaybookSet, from_git: Sequence[
         if isinstance(outbound, str):
             return outbound
         try:
-            chat = await chat_subscriptions(store, (platform,)) if settings.redis_url else []
+            chat = await chat_subscriptions(store, (platform,)) if settings.uses_redis else []
             known = {s.key: s for s in merge(from_git, chat)}
             sub = known.get(f"{platform}:{channel}") or Subscription(
                 platform, channel, now.time(), "UTC", EVERY_DAY, source="touchpoint prompt")
@@ -121,7 +121,7 @@ def cmd_prompt(args: argparse.Namespace, settings: Settings) -> int:
     if loaded is None:
         return 1
     library, from_git = loaded
-    if not settings.redis_url:
+    if not settings.uses_redis:
         print("REDIS_URL is not set: this post is not recorded where the servers look, so "
               "they may post today's prompt there too", file=sys.stderr)
     outcome = asyncio.run(post_now(settings, library, from_git, args.platform, args.channel,

@@ -24,6 +24,7 @@ from aiohttp import web
 from adapters import bodies, teams
 from adapters.bodies import MAX_BODY
 from adapters.outbound import Outbound
+from adapters.redis_clients import RedisTarget
 from adapters.redis_store import RedisStore
 from bot.admin import Admins
 from bot.analytics import Observer
@@ -100,6 +101,11 @@ def store_notice(settings: Settings) -> tuple[int, str]:
     references and counts are gone, and instances do not share them. The Redis URL is
     shown without its password.
     """
+    if settings.redis_sentinels:
+        sentinels = ",".join(f"{host}:{port}" for host, port in settings.redis_sentinels)
+        return logging.INFO, (f"store: Redis primary {settings.redis_sentinel_service!r} "
+                              f"through the sentinels {sentinels} (prefix "
+                              f"{settings.redis_prefix!r})")
     if not settings.redis_url:
         return logging.WARNING, (
             "store: this process's memory only (REDIS_URL is not set): mutes, channel "
@@ -111,13 +117,17 @@ def store_notice(settings: Settings) -> tuple[int, str]:
     else:
         host = f"[{parsed.hostname}]" if ":" in (parsed.hostname or "") else parsed.hostname
         where = f"{parsed.scheme}://{host}:{parsed.port or 6379}{parsed.path or '/0'}"
-    return logging.INFO, f"store: Redis at {where} (prefix {settings.redis_prefix!r})"
+    kind = "Redis Cluster through" if settings.redis_cluster else "Redis at"
+    return logging.INFO, f"store: {kind} {where} (prefix {settings.redis_prefix!r})"
 
 
 def make_store(settings: Settings) -> Store:
     """Redis when configured, so instances share state; otherwise this process's memory."""
-    if settings.redis_url:
-        return RedisStore.from_url(settings.redis_url, prefix=settings.redis_prefix)
+    if settings.uses_redis:
+        target = RedisTarget(url=settings.redis_url, sentinels=settings.redis_sentinels,
+                             service=settings.redis_sentinel_service,
+                             cluster=settings.redis_cluster)
+        return RedisStore.from_target(target, prefix=settings.redis_prefix)
     return MemoryStore()
 
 

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from touchpoint import shipped
 from touchpoint.call_signatures import load_public_key, webhook_key
+from touchpoint.redis_settings import redis_topology
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -63,6 +64,11 @@ class Settings:
     redis_url: str = ""
     """Empty: state lives in this process (`MemoryStore`); set it to share state."""
     redis_prefix: str = "touchpoint:"
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    """Set: the primary is found through these sentinels (`REDIS_URL` gives its options)."""
+    redis_sentinel_service: str = ""
+    redis_cluster: bool = False
+    """`REDIS_URL` is any node of a Redis Cluster."""
     microsoft_app_id: str = ""
     """Empty: Teams is off (unless `teams_dev`)."""
     microsoft_app_password: str = field(default="", repr=False)
@@ -179,6 +185,7 @@ class Settings:
                 c.isspace() or not c.isprintable() for c in redis_prefix):
             problems.append(f"TOUCHPOINT_REDIS_PREFIX={redis_prefix!r}: must be 1 to 100 "
                             "printable characters without spaces")
+        topology = redis_topology(env, problems, redis_url, redis_prefix)
         body_reads = number("TOUCHPOINT_BODY_READS", defaults.body_reads, 1, 10000)
         if body_reads != int(body_reads):
             problems.append(f"TOUCHPOINT_BODY_READS={env.get('TOUCHPOINT_BODY_READS')!r}: must "
@@ -202,6 +209,7 @@ class Settings:
             slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
             redis_url=redis_url,
             redis_prefix=redis_prefix,
+            **topology,
             **teams,
             **live,
             prompt_grace=number("TOUCHPOINT_PROMPT_GRACE", defaults.prompt_grace, 60, 86400),
@@ -217,6 +225,11 @@ class Settings:
         if problems:
             raise SettingsError(problems)
         return settings
+
+    @property
+    def uses_redis(self) -> bool:
+        """Whether state is shared in Redis (a URL, or sentinels to find it)."""
+        return bool(self.redis_url or self.redis_sentinels)
 
 
 class _Teams(TypedDict):

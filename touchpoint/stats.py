@@ -41,7 +41,7 @@ def render(weeks: list[analytics.WeekStats], questions: int) -> list[str]:
 
 
 def cmd_stats(args: argparse.Namespace, settings: Settings, folder: Path) -> int:
-    if not settings.redis_url:
+    if not settings.uses_redis:
         print("touchpoint stats reads the shared store: set REDIS_URL (and "
               "TOUCHPOINT_REDIS_PREFIX) as for touchpoint serve. Without Redis the counters "
               "live in the server's memory; an admin can read them with /touchpoint stats.",

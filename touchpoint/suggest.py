@@ -160,7 +160,7 @@ async def gather(store: Store, weeks: Sequence[str], questions: int,
 
 
 def cmd_suggest(args: argparse.Namespace, settings: Settings, folder: Path) -> int:
-    if not settings.redis_url:
+    if not settings.uses_redis:
         print("touchpoint suggest reads the shared store: set REDIS_URL (and "
               "TOUCHPOINT_REDIS_PREFIX) as for touchpoint serve. Without Redis the answers "
               "live in the server's memory and are gone when it stops.", file=sys.stderr)

@@ -10,15 +10,14 @@ reached Slack.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import signal
 from collections.abc import Callable
 from pathlib import Path
 
 from fakes.slack_api import FakeSlackAPI
-from live_support import eventually
+from live_support import eventually, scheduled_playbooks
 from local_redis import RedisServer
-from serve_process import HANG_GUARD, ROOT, Fleet, clean_environment, unexpected_problems
+from serve_process import HANG_GUARD, Fleet, clean_environment, unexpected_problems
 
 from adapters.redis_store import RedisStore
 from bot.schedule import EVERY_DAY, Subscription
@@ -37,19 +36,6 @@ async def until(what: str, check: Callable[[], object]) -> None:
     await eventually(check, what, HANG_GUARD)
 
 
-def playbook_folder(tmp: Path, channels: list[str], at: dt.time) -> Path:
-    """The shipped playbooks, with half the channels scheduled in schedule.yaml."""
-    folder = tmp / "playbooks"
-    folder.mkdir()
-    for source in (ROOT / "playbooks").glob("*.yaml"):
-        if source.name != "schedule.yaml":
-            shutil.copy(source, folder / source.name)
-    entries = "".join(f"  - platform: slack\n    channel: {c}\n    time: \"{at:%H:%M:%S}\"\n"
-                      f"    zone: UTC\n    weekdays: daily\n" for c in channels)
-    (folder / "schedule.yaml").write_text("prompts:\n" + entries)
-    return folder
-
-
 def environment(slack_api: FakeSlackAPI, redis: RedisServer, folder: Path) -> dict[str, str]:
     env = clean_environment()
     env.update(SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET="f" * 32, SLACK_API_URL=slack_api.url,
@@ -64,7 +50,7 @@ async def test_three_instances_post_once_per_channel_through_a_kill_and_a_redis_
         tmp_path: Path, private_redis: RedisServer, slack_api: FakeSlackAPI) -> None:
     channels = [f"C0INST{n:04d}" for n in range(CHANNELS - 1)] + [GONE]
     at = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=LEAD)).replace(microsecond=0)
-    folder = playbook_folder(tmp_path, channels[::2], at.time())
+    folder = scheduled_playbooks(tmp_path, channels[::2], at.time())
     store = RedisStore.from_url(private_redis.url, "tp-instances:")
     for channel in channels[1::2]:
         sub = Subscription("slack", channel, at.time(), "UTC", EVERY_DAY)

@@ -151,6 +151,18 @@ def test_the_start_names_the_redis_store_without_its_password(url: str, shown: s
     assert level == logging.INFO and shown in line and "secret" not in line
 
 
+def test_the_start_names_sentinels_and_a_cluster_without_the_password() -> None:
+    level, line = store_notice(Settings.from_env({
+        "REDIS_SENTINELS": "s0:26379,s1:26379", "REDIS_SENTINEL_SERVICE": "mymaster",
+        "REDIS_URL": "redis://:secret@ignored/0"}))
+    assert level == logging.INFO and "secret" not in line
+    assert "'mymaster' through the sentinels s0:26379,s1:26379" in line
+    level, line = store_notice(Settings.from_env({
+        "REDIS_CLUSTER": "1", "REDIS_URL": "rediss://:secret@node-1.cache:6379"}))
+    assert level == logging.INFO and "secret" not in line
+    assert "store: Redis Cluster through rediss://node-1.cache:6379/0" in line
+
+
 def test_the_start_warns_when_state_is_in_memory_only() -> None:
     level, line = store_notice(Settings.from_env({}))
     assert level == logging.WARNING
