@@ -271,29 +271,29 @@ class RedisStore:
 
     async def add_question(self, week: str, text: str, keep: int,
                            ttl: float = QUESTIONS_TTL) -> None:
-        seconds = max(1, math.ceil(ttl)) if math.isfinite(ttl) else WEEK_TTL
-        await self._redis.run(lambda c: self._add_question(
-            keys=[self._redis.key("questions", week)], args=[text, max(1, keep), seconds]))
+        await self._push_latest("questions", week, text, keep, ttl)
 
     async def questions(self, week: str, limit: int) -> list[str]:
-        if limit <= 0:
-            return []
-        key = self._redis.key("questions", week)
-        reply = await self._redis.read(lambda c: c.lrange(key, 0, limit - 1), key, "it as empty")
-        if not isinstance(reply, list):
-            return []
-        return [item.decode(errors="replace") for item in reply if isinstance(item, bytes)]
+        return await self._latest("questions", week, limit)
 
     async def add_correction(self, week: str, entry: str, keep: int,
                              ttl: float = QUESTIONS_TTL) -> None:
-        seconds = max(1, math.ceil(ttl)) if math.isfinite(ttl) else WEEK_TTL
-        await self._redis.run(lambda c: self._add_question(
-            keys=[self._redis.key("corrections", week)], args=[entry, max(1, keep), seconds]))
+        await self._push_latest("corrections", week, entry, keep, ttl)
 
     async def corrections(self, week: str, limit: int) -> list[str]:
+        return await self._latest("corrections", week, limit)
+
+    async def _push_latest(self, kind: str, week: str, entry: str, keep: int,
+                           ttl: float) -> None:
+        """One week's list, newest first, cut to `keep` and expiring `ttl` seconds on."""
+        seconds = max(1, math.ceil(ttl)) if math.isfinite(ttl) else WEEK_TTL
+        await self._redis.run(lambda c: self._add_question(
+            keys=[self._redis.key(kind, week)], args=[entry, max(1, keep), seconds]))
+
+    async def _latest(self, kind: str, week: str, limit: int) -> list[str]:
         if limit <= 0:
             return []
-        key = self._redis.key("corrections", week)
+        key = self._redis.key(kind, week)
         reply = await self._redis.read(lambda c: c.lrange(key, 0, limit - 1), key, "it as empty")
         if not isinstance(reply, list):
             return []

@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_blocks import Post, plan
-from adapters.slack_payloads import Incoming
+from adapters.slack_payloads import Incoming, field_map, field_str
 from adapters.slack_web import NETWORK_ERRORS, api_error
 from bot import feedback
 from bot.messages import Form, Message, Reply
@@ -75,27 +75,27 @@ def modal(form: Form, channel: str, thread: str = "") -> dict[str, Any]:
 
 def from_submission(body: Mapping[str, Any]) -> Incoming | None:
     """A `view_submission` of our form as the core's `submit` action; None for anything else."""
-    view = _map(body, "view")
+    view = field_map(body, "view")
     if body.get("type") != "view_submission" or view.get("callback_id") != CALLBACK_ID:
         return None
-    user = _str(_map(body, "user"), "id")
+    user = field_str(field_map(body, "user"), "id")
     try:
-        metadata = json.loads(_str(view, "private_metadata") or "null")
+        metadata = json.loads(field_str(view, "private_metadata") or "null")
     except ValueError:
         return None
     if not user or not isinstance(metadata, dict):
         return None
-    channel, thread = _str(metadata, "channel"), _str(metadata, "thread")
+    channel, thread = field_str(metadata, "channel"), field_str(metadata, "thread")
     if not _CHANNEL.match(channel) or (thread and not _THREAD.match(thread)):
         return None
-    values = _map(_map(view, "state"), "values")
-    chosen = _str(_map(_map(_map(values, CHOICE_BLOCK), CHOICE_ACTION), "selected_option"),
-                  "value")
-    why = _str(_map(_map(values, WHY_BLOCK), WHY_ACTION), "value")
+    values = field_map(field_map(view, "state"), "values")
+    choice = field_map(field_map(values, CHOICE_BLOCK), CHOICE_ACTION)
+    chosen = field_str(field_map(choice, "selected_option"), "value")
+    why = field_str(field_map(field_map(values, WHY_BLOCK), WHY_ACTION), "value")
     message = Message(
         text=feedback.SUBMIT, user=user, channel=channel, platform="slack", kind="action",
-        id=f"view:{_str(view, 'id')}" if _str(view, "id") else "", thread=thread,
-        value=feedback.submission(_str(metadata, "context"), chosen, why),
+        id=f"view:{field_str(view, 'id')}" if field_str(view, "id") else "", thread=thread,
+        value=feedback.submission(field_str(metadata, "context"), chosen, why),
     )
     return Incoming(message, threaded=bool(thread), direct=channel.startswith("D"))
 
@@ -122,13 +122,3 @@ async def open_form(client: AsyncWebClient, reply: Reply, incoming: Incoming,
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
-def _map(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = data.get(key)
-    return value if isinstance(value, Mapping) else {}
-
-
-def _str(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    return value if isinstance(value, str) else ""

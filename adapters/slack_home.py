@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_blocks import escape, render
-from adapters.slack_payloads import Incoming, action_id, plain_text
+from adapters.slack_payloads import Incoming, action_id, field_map, field_str, plain_text
 from adapters.slack_web import NETWORK_ERRORS, api_error
 from bot.admin import Admins
 from bot.home import Home, build_home
@@ -39,25 +39,25 @@ def from_shortcut(body: Mapping[str, Any], bot_user: str = "") -> Incoming | Non
     """A `message_action` on any message: the core is asked, privately, about its text."""
     if body.get("type") != "message_action" or body.get("callback_id") != SHORTCUT_ID:
         return None
-    user = _str(_map(body, "user"), "id")
-    channel = _str(_map(body, "channel"), "id")
-    message = _map(body, "message")
+    user = field_str(field_map(body, "user"), "id")
+    channel = field_str(field_map(body, "channel"), "id")
+    message = field_map(body, "message")
     if not user or not channel:
         return None
-    thread = _str(message, "thread_ts")
+    thread = field_str(message, "thread_ts")
     return Incoming(
-        Message(text=plain_text(_str(message, "text"), bot_user), user=user, channel=channel,
-                platform="slack", kind="shortcut", id=_str(body, "trigger_id"), thread=thread),
+        Message(text=plain_text(field_str(message, "text"), bot_user), user=user, channel=channel,
+                platform="slack", kind="shortcut", id=field_str(body, "trigger_id"), thread=thread),
         threaded=bool(thread), direct=channel.startswith("D"),
-        response_url=_str(body, "response_url"))
+        response_url=field_str(body, "response_url"))
 
 
 def home_opened_user(body: Mapping[str, Any]) -> str:
     """The person who opened the Home tab; "" for the Messages tab or anything else."""
-    event = _map(body, "event")
+    event = field_map(body, "event")
     if event.get("type") != "app_home_opened" or event.get("tab") != "home":
         return ""
-    return _str(event, "user")
+    return field_str(event, "user")
 
 
 def home_view(home: Home) -> dict[str, Any]:
@@ -141,7 +141,7 @@ async def show_home(client: AsyncWebClient, store: Store, playbooks: Sequence[Pl
 
 def from_home(body: Mapping[str, Any]) -> bool:
     """A button pressed on the Home tab (its answers go to the person's chat with the bot)."""
-    view = _map(body, "view")
+    view = field_map(body, "view")
     return body.get("type") == "block_actions" and view.get("type") == "home"
 
 
@@ -168,13 +168,3 @@ def _button(label: str, action: str, value: str, index: int) -> Block:
     return {"type": "button", "action_id": action_id(action, index),
             "text": {"type": "plain_text", "text": label[:75], "emoji": True},
             "value": value[:2000]}
-
-
-def _map(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = data.get(key)
-    return value if isinstance(value, Mapping) else {}
-
-
-def _str(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    return value if isinstance(value, str) else ""

@@ -108,18 +108,18 @@ def plain_text(text: str, bot_user: str = "") -> str:
 
 def from_command(form: Mapping[str, Any]) -> Incoming | None:
     """A slash command's form fields; any command the app receives is ours."""
-    user, channel = _str(form, "user_id"), _str(form, "channel_id")
+    user, channel = field_str(form, "user_id"), field_str(form, "channel_id")
     if not user or not channel:
         return None
     message = Message(
-        text=plain_text(_str(form, "text")),
+        text=plain_text(field_str(form, "text")),
         user=user,
         channel=channel,
         platform="slack",
         kind="command",
-        id=_str(form, "trigger_id"),
+        id=field_str(form, "trigger_id"),
     )
-    return Incoming(message, response_url=_str(form, "response_url"))
+    return Incoming(message, response_url=field_str(form, "response_url"))
 
 
 def from_event(body: Mapping[str, Any], bot_user: str = "") -> Incoming | None:
@@ -131,23 +131,24 @@ def from_event(body: Mapping[str, Any], bot_user: str = "") -> Incoming | None:
     event = body.get("event")
     if not isinstance(event, Mapping):
         return None
-    kind = _str(event, "type")
-    event_id = _str(body, "event_id")
+    kind = field_str(event, "type")
+    event_id = field_str(body, "event_id")
     if kind == "member_joined_channel":
-        if not bot_user or _str(event, "user") != bot_user:
+        if not bot_user or field_str(event, "user") != bot_user:
             return None
-        return Incoming(Message(text="", user=_str(event, "inviter"),
-                                channel=_str(event, "channel"), platform="slack",
+        return Incoming(Message(text="", user=field_str(event, "inviter"),
+                                channel=field_str(event, "channel"), platform="slack",
                                 kind="added", id=event_id))
     if kind not in ("message", "app_mention"):
         return None
-    user, channel, text = _str(event, "user"), _str(event, "channel"), _str(event, "text")
+    user, channel = field_str(event, "user"), field_str(event, "channel")
+    text = field_str(event, "text")
     subtype = event.get("subtype")
     if (not user or not channel or event.get("bot_id") or event.get("hidden")
             or (subtype is not None and subtype not in HUMAN_SUBTYPES)
             or (bot_user and user == bot_user)):
         return None
-    direct = _str(event, "channel_type") == "im"
+    direct = field_str(event, "channel_type") == "im"
     said: Kind
     if kind == "app_mention":
         said = "mention"
@@ -159,7 +160,7 @@ def from_event(body: Mapping[str, Any], bot_user: str = "") -> Incoming | None:
         return None
     else:
         said = "channel"
-    thread = _str(event, "thread_ts")
+    thread = field_str(event, "thread_ts")
     message = Message(
         text=plain_text(text, bot_user),
         user=user,
@@ -167,7 +168,7 @@ def from_event(body: Mapping[str, Any], bot_user: str = "") -> Incoming | None:
         platform="slack",
         kind=said,
         id=event_id,
-        thread=thread or _str(event, "ts"),
+        thread=thread or field_str(event, "ts"),
     )
     return Incoming(message, threaded=bool(thread), direct=direct)
 
@@ -180,17 +181,17 @@ def from_action(body: Mapping[str, Any]) -> Incoming | None:
     if not isinstance(actions, list) or not actions or not isinstance(actions[0], Mapping):
         return None
     pressed = actions[0]
-    action = action_name(_str(pressed, "action_id"))
-    user = _str(_map(body, "user"), "id")
-    container = _map(body, "container")
-    channel = _str(_map(body, "channel"), "id") or _str(container, "channel_id")
-    if not channel and _str(container, "type") == "view":
+    action = action_name(field_str(pressed, "action_id"))
+    user = field_str(field_map(body, "user"), "id")
+    container = field_map(body, "container")
+    channel = field_str(field_map(body, "channel"), "id") or field_str(container, "channel_id")
+    if not channel and field_str(container, "type") == "view":
         channel = user  # the Home tab: answers go to the person's chat with the bot
     if action is None or not user or not channel:
         return None
-    thread = _str(container, "thread_ts") or _str(_map(body, "message"), "thread_ts")
-    delivery = _str(body, "trigger_id") or (
-        f"{_str(container, 'message_ts')}:{_str(pressed, 'action_ts')}"
+    thread = field_str(container, "thread_ts") or field_str(field_map(body, "message"), "thread_ts")
+    delivery = field_str(body, "trigger_id") or (
+        f"{field_str(container, 'message_ts')}:{field_str(pressed, 'action_ts')}"
     )
     message = Message(
         text=action,
@@ -200,12 +201,12 @@ def from_action(body: Mapping[str, Any]) -> Incoming | None:
         kind="action",
         id=delivery,
         thread=thread,
-        value=_str(pressed, "value"),
+        value=field_str(pressed, "value"),
     )
     return Incoming(message, threaded=bool(thread),
                     direct=channel.startswith("D") or channel == user,
-                    response_url=_str(body, "response_url"),
-                    trigger_id=_str(body, "trigger_id"))
+                    response_url=field_str(body, "response_url"),
+                    trigger_id=field_str(body, "trigger_id"))
 
 
 def action_id(action: str, index: int) -> str:
@@ -220,11 +221,12 @@ def action_name(action_id: str) -> str | None:
     return name or None
 
 
-def _map(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+def field_map(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """`data[key]` when it is an object, else an empty one: payload fields are never trusted."""
     value = data.get(key)
     return value if isinstance(value, Mapping) else {}
 
 
-def _str(data: Mapping[str, Any], key: str) -> str:
+def field_str(data: Mapping[str, Any], key: str) -> str:
     value = data.get(key)
     return value if isinstance(value, str) else ""
