@@ -46,6 +46,13 @@ def _text(data: Mapping[str, Any], name: str, where: str, *, required: bool = Fa
     return " ".join(str(value).split())[:limit]
 
 
+def _object(data: Mapping[str, Any], name: str, where: str) -> Mapping[str, Any]:
+    value = data.get(name)
+    if not isinstance(value, dict):
+        raise BadPayload(f"{where}{name}", "is required and must be an object")
+    return value
+
+
 def _objects(data: Mapping[str, Any], name: str, where: str) -> list[Mapping[str, Any]]:
     value = data.get(name)
     if value is None:
@@ -69,15 +76,11 @@ def gong_call(body: bytes) -> GongCall:
     took part; its owner is the party whose Gong user id is the primary user's.
     """
     data = json_object(body)
-    call_data = data.get("callData")
-    if not isinstance(call_data, dict):
-        raise BadPayload("callData", "is required and must be an object")
+    call_data = _object(data, "callData", "")
     is_test = data.get("isTest", False)
     if not isinstance(is_test, bool):
         raise BadPayload("isTest", "must be true or false")
-    meta = call_data.get("metaData")
-    if not isinstance(meta, dict):
-        raise BadPayload("callData.metaData", "is required and must be an object")
+    meta = _object(call_data, "metaData", "callData.")
     where = "callData.metaData."
     call_id = _text(meta, "id", where, required=True, limit=64)
     title = _text(meta, "title", where, limit=300)
@@ -148,17 +151,13 @@ def zoom_event(body: bytes) -> ZoomEvent:
     event (answered, not used)."""
     data = json_object(body)
     event = _text(data, "event", "", required=True, limit=100)
-    payload = data.get("payload")
-    if not isinstance(payload, dict):
-        raise BadPayload("payload", "is required and must be an object")
+    payload = _object(data, "payload", "")
     if event == "endpoint.url_validation":
         token = _text(payload, "plainToken", "payload.", required=True, limit=256)
         return ZoomEvent(event, plain_token=token)
     if event != "meeting.ended":
         return ZoomEvent(event)
-    meeting = payload.get("object")
-    if not isinstance(meeting, dict):
-        raise BadPayload("payload.object", "is required and must be an object")
+    meeting = _object(payload, "object", "payload.")
     where = "payload.object."
     uuid = _text(meeting, "uuid", where, required=True, limit=128)
     topic = _text(meeting, "topic", where, limit=300)
