@@ -13,8 +13,14 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from pathlib import Path
+
+import pytest
+
+from adapters.redis_store import RedisStore
+from bot.store import MemoryStore, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOKS = ROOT / "playbooks"
@@ -22,6 +28,23 @@ SMALL = ("price-objection.yaml", "renewal.yaml", "customer-gift.yaml", "backgrou
          "playbook.schema.json")
 """Three playbooks and the chatter: loads in a fraction of the time the full set takes."""
 HANG_GUARD = 60.0
+
+
+@asynccontextmanager
+async def three_instances_stores(request: pytest.FixtureRequest, backend: str
+                                 ) -> AsyncIterator[list[Store]]:
+    """The stores of three instances: one shared MemoryStore, or three clients of one Redis."""
+    if backend == "memory":
+        shared = MemoryStore()
+        yield [shared, shared, shared]
+        return
+    url, prefix = request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix")
+    stores = [RedisStore.from_url(url, prefix) for _ in range(3)]
+    try:
+        yield list(stores)
+    finally:
+        for store in stores:
+            await store.close()
 
 
 def copy_playbooks(dest: Path, names: Iterable[str] = SMALL) -> Path:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from fakes.slack_api import FakeSlackAPI
+from live_support import three_instances_stores
 
-from adapters.redis_store import RedisStore
 from adapters.slack_outbound import SlackOutbound
 from bot import feedback
 from bot.admin import Admins
@@ -63,23 +63,13 @@ def test_a_monday_digest_covers_the_week_before() -> None:
 async def test_instances_post_each_digest_once_with_last_weeks_figures(
         request: pytest.FixtureRequest, backend: str, slack_api: FakeSlackAPI,
         outbound: SlackOutbound, library: PlaybookSet) -> None:
-    if backend == "memory":
-        shared = MemoryStore()
-        stores: list[Store] = [shared, shared, shared]
-    else:
-        url, prefix = request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix")
-        stores = [RedisStore.from_url(url, prefix) for _ in range(3)]
-    try:
+    async with three_instances_stores(request, backend) as stores:
         busy, poor = await last_week(stores[0], library)
         posters = [Poster(s, {"slack": outbound}, lambda: library.playbooks, FAST)
                    for s in stores]
         channels = ["C0DIGEST1", "C0DIGEST2", "D0ADMIN01"]
         outcomes = await asyncio.gather(*(p.post(digest_job(c)) for c in channels
                                           for p in posters))
-    finally:
-        for store in stores:
-            if isinstance(store, RedisStore):
-                await store.close()
     assert outcomes.count("posted") == 3
     delivered = slack_api.delivered()
     assert sorted(c.body["channel"] for c in delivered) == sorted(channels)

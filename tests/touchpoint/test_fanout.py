@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from fakes.slack_api import FakeSlackAPI
+from live_support import three_instances_stores
 from redis.asyncio import Redis
 
 from adapters.redis_store import RedisStore
@@ -98,19 +99,9 @@ async def test_instances_racing_post_each_channel_once(
         request: pytest.FixtureRequest, backend: str, slack_api: FakeSlackAPI,
         outbound: SlackOutbound, library: PlaybookSet) -> None:
     channels = [f"C0RACE{n:04d}" for n in range(30)]
-    if backend == "memory":
-        shared = MemoryStore()
-        stores: list[Store] = [shared, shared, shared]
-    else:
-        url, prefix = request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix")
-        stores = [RedisStore.from_url(url, prefix) for _ in range(3)]
-    try:
+    async with three_instances_stores(request, backend) as stores:
         posters = [poster(s, outbound, library) for s in stores]
         outcomes = await asyncio.gather(*(p.post(job(c)) for c in channels for p in posters))
-    finally:
-        for s in stores:
-            if isinstance(s, RedisStore):
-                await s.close()
     assert sorted(c.body["channel"] for c in slack_api.delivered()) == channels
     assert outcomes.count("posted") == len(channels)
     assert set(outcomes) <= {"posted", "held", "already"}
