@@ -15,7 +15,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,8 +34,12 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters import slack_feedback
 from adapters.bodies import MAX_BODY, read_body
+from adapters.outbound import Outbound
+from adapters.platform import serve
 from adapters.slack_blocks import Post, plan
+from adapters.slack_config import PLATFORM, SlackConfig
 from adapters.slack_home import SHORTCUT_ID, from_home, from_shortcut, home_opened_user, show_home
+from adapters.slack_outbound import SlackOutbound
 from adapters.slack_payloads import (
     ACTION_PREFIX,
     BadBody,
@@ -56,9 +60,9 @@ from adapters.slack_web import (
     web_client,
 )
 from bot.handler import Handler
+from bot.messages import Platform as PlatformName
 from bot.messages import Reply
-from touchpoint.server import HEALTH_KEY
-from touchpoint.settings import Settings
+from bot.store import Store
 
 log = logging.getLogger("touchpoint.slack")
 
@@ -96,18 +100,21 @@ class Identity:
 
 
 class SlackAdapter:
-    """One Slack workspace's connection: the bolt app, the Web API client, open tasks."""
+    """One Slack workspace's connection as a `Platform` of the server: the bolt app, the
+    Web API client, open tasks."""
 
-    def __init__(self, handler: Handler, settings: Settings, *, http: bool = True,
+    name: PlatformName = PLATFORM
+
+    def __init__(self, handler: Handler, config: SlackConfig, *, http: bool = True,
                  socket_mode: bool | None = None) -> None:
         self.handler = handler
-        self.settings = settings
+        self.config = config
         self.http = http
-        self.socket_mode = bool(settings.slack_app_token) if socket_mode is None else socket_mode
+        self.socket_mode = bool(config.app_token) if socket_mode is None else socket_mode
         self.identity = Identity()
         self.problem = ""
         """Why `/healthz` should say Slack is degraded; empty when it is fine."""
-        self.client = web_client(settings.slack_bot_token, settings.slack_api_url)
+        self.client = web_client(config.bot_token, config.api_url)
 
         async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
             return self._authorize(enterprise_id, team_id)
@@ -117,12 +124,12 @@ class SlackAdapter:
             logger=logging.getLogger("touchpoint.slack.bolt"),
             # `receive` has checked the signature on the raw body before bolt sees it.
             request_verification_enabled=False,
-            client=AsyncWebClient(base_url=settings.slack_api_url),
+            client=AsyncWebClient(base_url=config.api_url),
             authorize=authorize,
             process_before_response=True,
         )
-        self._verifier = (SignatureVerifier(settings.slack_signing_secret)
-                          if settings.slack_signing_secret.strip() else None)
+        self._verifier = (SignatureVerifier(config.signing_secret)
+                          if config.signing_secret.strip() else None)
         if http and self._verifier is None:
             raise ValueError("POST /slack/events needs SLACK_SIGNING_SECRET to verify requests")
         self._tasks: set[asyncio.Task[None]] = set()
@@ -163,12 +170,12 @@ class SlackAdapter:
         self._identify_task = self._spawn_task(self.identify())
         modes = [f"Events API on POST {EVENTS_PATH}"] if self.http else []
         if self.socket_mode:
-            self._socket = AsyncSocketModeHandler(self.app, self.settings.slack_app_token,
+            self._socket = AsyncSocketModeHandler(self.app, self.config.app_token,
                                                   web_client=self.client)
             self._socket_task = self._spawn_task(self._connect_socket())
             modes.append("Socket Mode")
         log.info("slack: on (%s), Web API at %s", ", ".join(modes) or "no transport",
-                 self.settings.slack_api_url)
+                 self.config.api_url)
 
     async def stop(self) -> None:
         """Finish the answers already taken, then let go of every connection."""
@@ -187,6 +194,20 @@ class SlackAdapter:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
+
+    def attach(self, app: web.Application) -> None:
+        if self.http:
+            app.router.add_post(EVENTS_PATH, self.receive)
+        app[SLACK_KEY] = self
+
+    async def lifespan(self, app: web.Application) -> AsyncIterator[None]:
+        await self.start()
+        yield
+        await self.stop()
+
+    def outbound(self, store: Store) -> Outbound:
+        return SlackOutbound(self.config.bot_token, self.config.api_url,
+                             timeout=self.config.post_timeout)
 
     async def drain(self, timeout: float = DRAIN_TIMEOUT) -> None:
         """Wait until every answer taken so far has been posted (or has failed)."""
@@ -261,7 +282,7 @@ class SlackAdapter:
         except NETWORK_ERRORS as exc:
             self.problem = "Slack Web API unreachable"
             log.error("slack: cannot reach the Web API at %s (%s: %s)",
-                      self.settings.slack_api_url, type(exc).__name__, exc)
+                      self.config.api_url, type(exc).__name__, exc)
             return
         self.identity = Identity(
             user_id=str(result.get("user_id") or ""),
@@ -283,7 +304,7 @@ class SlackAdapter:
         return AuthorizeResult(
             enterprise_id=enterprise_id,
             team_id=team_id or self.identity.team_id or None,
-            bot_token=self.settings.slack_bot_token,
+            bot_token=self.config.bot_token,
             bot_user_id=self.identity.user_id or None,
             bot_id=self.identity.bot_id or None,
         )
@@ -407,7 +428,7 @@ class SlackAdapter:
         except NETWORK_ERRORS as exc:
             self.problem = "Slack Web API unreachable"
             log.error("slack: %s to %s failed: cannot reach the Web API at %s (%s: %s)",
-                      post.method, channel, self.settings.slack_api_url, type(exc).__name__, exc)
+                      post.method, channel, self.config.api_url, type(exc).__name__, exc)
             return False
         self.problem = ""
         return True
@@ -439,7 +460,7 @@ class SlackAdapter:
         while True:
             try:
                 opened = await self.client.apps_connections_open(
-                    app_token=self.settings.slack_app_token)
+                    app_token=self.config.app_token)
                 break
             except SlackApiError as exc:
                 error = api_error(exc)
@@ -448,7 +469,7 @@ class SlackAdapter:
                 return
             except NETWORK_ERRORS as exc:
                 log.error("slack: Socket Mode cannot reach %s (%s: %s); retrying in %g s",
-                          self.settings.slack_api_url, type(exc).__name__, exc, IDENTIFY_INTERVAL)
+                          self.config.api_url, type(exc).__name__, exc, IDENTIFY_INTERVAL)
                 await asyncio.sleep(IDENTIFY_INTERVAL)
         self._socket.client.wss_uri = opened["url"]
         await self._socket.connect_async()  # type: ignore[no-untyped-call]
@@ -457,21 +478,22 @@ class SlackAdapter:
 SLACK_KEY: web.AppKey[SlackAdapter] = web.AppKey("slack", SlackAdapter)
 
 
-def attach(app: web.Application, handler: Handler, settings: Settings, *, http: bool = True,
+def platform(handler: Handler, config: SlackConfig, *,
+             socket_mode_only: bool = False) -> SlackAdapter | None:
+    """Slack when configured, so a bare `touchpoint serve` still starts; None if not."""
+    if not config.enabled:
+        log.info("slack: off (set SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN)")
+        return None
+    http = bool(config.signing_secret) and not socket_mode_only
+    if not http:
+        log.info("slack: no %s route (%s)", EVENTS_PATH,
+                 "--socket-mode" if socket_mode_only else "SLACK_SIGNING_SECRET not set")
+    return SlackAdapter(handler, config, http=http, socket_mode=bool(config.app_token))
+
+
+def attach(app: web.Application, handler: Handler, config: SlackConfig, *, http: bool = True,
            socket_mode: bool | None = None) -> SlackAdapter:
     """Put Slack on the server: the events route, `/healthz` part, start and stop."""
-    adapter = SlackAdapter(handler, settings, http=http, socket_mode=socket_mode)
-    if http:
-        app.router.add_post(EVENTS_PATH, adapter.receive)
-    app[HEALTH_KEY].parts["slack"] = adapter.health
-    app[SLACK_KEY] = adapter
-
-    async def start(_: web.Application) -> None:
-        await adapter.start()
-
-    async def stop(_: web.Application) -> None:
-        await adapter.stop()
-
-    app.on_startup.append(start)
-    app.on_cleanup.append(stop)
+    adapter = SlackAdapter(handler, config, http=http, socket_mode=socket_mode)
+    serve(app, adapter)
     return adapter

@@ -15,7 +15,7 @@ import asyncio
 import dataclasses
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -36,8 +36,11 @@ from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 from pydantic import ValidationError
 
 from adapters import teams_cards, teams_extension
+from adapters.outbound import Outbound
+from adapters.platform import serve
 from adapters.retry_after import retry_after
 from adapters.teams_auth import Refused, SigningKeys, TokenValidator
+from adapters.teams_config import PLATFORM, TeamsConfig
 from adapters.teams_connector import (
     BotToken,
     ConnectorFactory,
@@ -45,6 +48,7 @@ from adapters.teams_connector import (
     TokenUnavailable,
     service_url_check,
 )
+from adapters.teams_outbound import TeamsOutbound
 from adapters.teams_requests import (
     Refusal,
     allowed_tenants,
@@ -53,12 +57,12 @@ from adapters.teams_requests import (
     tenant_of,
 )
 from bot.handler import Handler
+from bot.messages import Platform as PlatformName
 from bot.messages import Reply
-from touchpoint.settings import Settings
+from bot.store import Store
 
 log = logging.getLogger("touchpoint.teams")
 
-PLATFORM = "teams"
 ROUTE = "/api/messages"
 
 Delivery = Literal["posted", "gone", "failed", "refused"]
@@ -95,22 +99,26 @@ def _quiet_sdk_logs() -> None:
     logging.getLogger("microsoft_agents.hosting.core.connector").setLevel(logging.CRITICAL)
 
 
-class TeamsBot:
-    """The Teams side of the server: receives activities, posts replies, posts proactively."""
+class TeamsAdapter:
+    """Teams as a `Platform` of the server: receives activities, posts replies, posts
+    proactively."""
 
-    def __init__(self, handler: Handler, settings: Settings,
+    name: PlatformName = PLATFORM
+
+    def __init__(self, handler: Handler, config: TeamsConfig,
                  retry: RetryPolicy | None = None) -> None:
         self._handler = handler
-        self._app_id = settings.microsoft_app_id
-        self.dev_mode = settings.teams_dev and not settings.microsoft_app_id
+        self.config = config
+        self._app_id = config.app_id
+        self.dev_mode = config.dev_mode
         """Unauthenticated, loopback-only: for the Agents Playground and tests."""
         self._retry = retry or RetryPolicy()
-        self.tenants = allowed_tenants(settings)
-        self.service_url_allowed = service_url_check(settings)
-        self.keys = SigningKeys(settings.teams_openid_url)
+        self.tenants = allowed_tenants(config)
+        self.service_url_allowed = service_url_check(config)
+        self.keys = SigningKeys(config.openid_url)
         self._validator = TokenValidator(self._app_id, self.keys)
-        self._connectors = ConnectorFactory(None if self.dev_mode else BotToken(settings),
-                                            self.service_url_allowed)
+        self._token = None if self.dev_mode else BotToken(config)
+        self._connectors = ConnectorFactory(self._token, self.service_url_allowed)
         self.adapter = CloudAdapter(channel_service_client_factory=self._connectors)
         self.adapter.on_turn_error = _turn_error
         _quiet_sdk_logs()
@@ -118,6 +126,30 @@ class TeamsBot:
     async def close(self) -> None:
         await self.keys.close()
         await self._connectors.close()
+
+    def attach(self, app: web.Application) -> None:
+        app.router.add_post(ROUTE, self.on_request)
+        app[TEAMS_KEY] = self
+
+    async def lifespan(self, app: web.Application) -> AsyncIterator[None]:
+        if not self.dev_mode:
+            self.keys.start()
+        yield
+        await self.close()
+
+    async def health(self) -> str:
+        """Degraded while the Bot Framework's signing keys (to check requests) or the bot's
+        own token (to post) cannot be had."""
+        if self.dev_mode:
+            return "ok"
+        if self.keys.problem:
+            return self.keys.problem
+        if self._token is not None and self._token.problem:
+            return self._token.problem
+        return "ok"
+
+    def outbound(self, store: Store) -> Outbound:
+        return TeamsOutbound(self, store)
 
     async def on_request(self, request: web.Request) -> web.Response:
         """`POST /api/messages`: 400 for anything malformed, 413 for a body over the limit,
@@ -442,38 +474,31 @@ def _not_ours(raw: Mapping[str, Any]) -> InvokeResponse:
     return InvokeResponse(status=501)
 
 
-TEAMS_KEY: web.AppKey[TeamsBot] = web.AppKey("teams", TeamsBot)
+TEAMS_KEY: web.AppKey[TeamsAdapter] = web.AppKey("teams", TeamsAdapter)
 
 
-def enabled(settings: Settings) -> bool:
-    return bool(settings.microsoft_app_id) or settings.teams_dev
-
-
-def attach(app: web.Application, handler: Handler, settings: Settings,
-           retry: RetryPolicy | None = None) -> TeamsBot | None:
-    """Serve Teams on `app` when the environment configures it; None (and no route) if not."""
-    if not enabled(settings):
+def platform(handler: Handler, config: TeamsConfig,
+             retry: RetryPolicy | None = None) -> TeamsAdapter | None:
+    """Teams when the environment configures it; None if not."""
+    if not config.enabled:
         log.info("Teams is off: set MicrosoftAppId (or TOUCHPOINT_TEAMS_DEV=1 locally)")
         return None
-    bot = TeamsBot(handler, settings, retry)
-
-    async def start_keys(app: web.Application) -> None:
-        if not bot.dev_mode:
-            bot.keys.start()
-
-    async def close(app: web.Application) -> None:
-        await bot.close()
-
-    app.on_startup.append(start_keys)
-    app.on_cleanup.append(close)
+    bot = TeamsAdapter(handler, config, retry)
     if bot.dev_mode:
         log.warning("!!! TOUCHPOINT_TEAMS_DEV=1: %s accepts UNAUTHENTICATED activities from "
                     "this machine. For local testing only; never expose this server. !!!",
                     ROUTE)
     else:
         log.info("Teams on %s for app %s (%s), through the Microsoft 365 Agents SDK; "
-                 "tenants: %s", ROUTE, settings.microsoft_app_id, settings.microsoft_app_type,
+                 "tenants: %s", ROUTE, config.app_id, config.app_type,
                  ", ".join(bot.tenants) or "any (set TOUCHPOINT_TEAMS_TENANTS to limit them)")
-    app.router.add_post(ROUTE, bot.on_request)
-    app[TEAMS_KEY] = bot
+    return bot
+
+
+def attach(app: web.Application, handler: Handler, config: TeamsConfig,
+           retry: RetryPolicy | None = None) -> TeamsAdapter | None:
+    """Serve Teams on `app` when configured: its route, `/healthz` part, start and stop."""
+    bot = platform(handler, config, retry)
+    if bot is not None:
+        serve(app, bot)
     return bot

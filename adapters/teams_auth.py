@@ -93,6 +93,14 @@ class SigningKeys:
         self.fetches = 0
         """Fetches started since this object was made (for logs and tests)."""
 
+    @property
+    def problem(self) -> str:
+        """Why requests cannot be checked just now; empty while keys are at hand (or the
+        first fetch has not ended)."""
+        if self._failures and not self._keys:
+            return "Bot Framework signing keys unavailable"
+        return ""
+
     def start(self) -> None:
         """Fetch now in the background, so the first real request finds the keys."""
         self._ask()

@@ -33,7 +33,7 @@ from microsoft_agents.hosting.core.connector import ConnectorClientBase
 from microsoft_agents.hosting.core.connector.client import UserTokenClient
 from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 
-from touchpoint.settings import Settings
+from adapters.teams_config import TeamsConfig
 
 log = logging.getLogger("touchpoint.teams")
 
@@ -70,11 +70,11 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
-def service_url_check(settings: Settings) -> Callable[[str], bool]:
+def service_url_check(config: TeamsConfig) -> Callable[[str], bool]:
     """Which serviceUrls the bot may post to: loopback in dev mode, else the pattern."""
-    if settings.teams_dev and not settings.microsoft_app_id:
+    if config.dev_mode:
         return is_loopback_url
-    pattern = re.compile(settings.teams_service_urls, re.IGNORECASE)
+    pattern = re.compile(config.service_urls, re.IGNORECASE)
 
     def allowed(url: str) -> bool:
         return bool(pattern.match(url)) and "@" not in (urlparse(url).netloc or "")
@@ -82,18 +82,18 @@ def service_url_check(settings: Settings) -> Callable[[str], bool]:
     return allowed
 
 
-def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
+def auth_configuration(config: TeamsConfig) -> AgentAuthConfiguration:
     """The SDK's MSAL settings for the bot's Azure registration (the botbuilder variables)."""
-    if settings.microsoft_app_type == "UserAssignedMSI":
+    if config.app_type == "UserAssignedMSI":
         return AgentAuthConfiguration(auth_type=AuthTypes.user_managed_identity,
-                                      client_id=settings.microsoft_app_id,
-                                      tenant_id=settings.microsoft_app_tenant_id)
-    tenant = settings.microsoft_app_tenant_id
-    if settings.microsoft_app_type == "MultiTenant":
+                                      client_id=config.app_id,
+                                      tenant_id=config.tenant_id)
+    tenant = config.tenant_id
+    if config.app_type == "MultiTenant":
         tenant = "botframework.com"
     return AgentAuthConfiguration(auth_type=AuthTypes.client_secret,
-                                  client_id=settings.microsoft_app_id, tenant_id=tenant,
-                                  client_secret=settings.microsoft_app_password,
+                                  client_id=config.app_id, tenant_id=tenant,
+                                  client_secret=config.app_password,
                                   scopes=[SCOPE])
 
 
@@ -105,10 +105,12 @@ class BotToken:
     at most, and only one fetch runs at a time however many posts want the token.
     """
 
-    def __init__(self, settings: Settings) -> None:
-        self._msal = MsalAuth(auth_configuration(settings))
+    def __init__(self, config: TeamsConfig) -> None:
+        self._msal = MsalAuth(auth_configuration(config))
         self._token = ""
         self._expires = 0.0
+        self.problem = ""
+        """Why the last fetch gave no token, for `/healthz`; empty once one is had."""
         self._task: asyncio.Future[tuple[str, float]] | None = None
 
     async def get(self) -> str:
@@ -120,10 +122,13 @@ class BotToken:
             self._token, self._expires = await asyncio.wait_for(asyncio.shield(self._task),
                                                                 TOKEN_TIMEOUT)
         except TimeoutError:
+            self.problem = "no token from Microsoft Entra"
             raise TokenUnavailable(f"no token from Microsoft Entra within {TOKEN_TIMEOUT:g}s"
                                    ) from None
         except Exception as exc:  # MSAL's errors (ValueError for a refusal), network
+            self.problem = f"no token from Microsoft Entra ({type(exc).__name__})"
             raise TokenUnavailable(f"{type(exc).__name__}: {exc}") from None
+        self.problem = ""
         return self._token
 
     def _acquire(self) -> tuple[str, float]:

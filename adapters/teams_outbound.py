@@ -1,6 +1,6 @@
 """Teams posts the bot starts itself, through the conversation references it saved.
 
-`TeamsBot` already retries a post within bounds and drops the reference of a
+`TeamsAdapter` already retries a post within bounds and drops the reference of a
 conversation that answers 403; its outcome says which happened, so a 403 is
 "gone" and any other failure is left to the scheduler to retry.
 """
@@ -10,11 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from adapters.outbound import Result, Unavailable
-from adapters.teams import PLATFORM, TeamsBot
+from adapters.teams_config import PLATFORM
 from bot.messages import Reply
 from bot.store import Store
+
+if TYPE_CHECKING:  # the adapter makes its outbound: imported only for the type
+    from adapters.teams import TeamsAdapter
 
 log = logging.getLogger("touchpoint.teams")
 
@@ -25,7 +29,7 @@ REFERENCES_FOR = 30.0
 class TeamsOutbound:
     platform = PLATFORM
 
-    def __init__(self, bot: TeamsBot, store: Store, owns_bot: bool = False) -> None:
+    def __init__(self, bot: TeamsAdapter, store: Store, owns_bot: bool = False) -> None:
         self._bot = bot
         self._store = store
         self._owns_bot = owns_bot
@@ -57,7 +61,7 @@ class TeamsOutbound:
         if outcome == "posted":
             return Result("posted")
         if outcome == "gone":
-            self._references.pop(channel, None)  # TeamsBot dropped it from the store
+            self._references.pop(channel, None)  # TeamsAdapter dropped it from the store
             return Result("gone", "Teams answered 403: the bot was removed there")
         if outcome == "refused":
             return Result("failed", "the saved reference's serviceUrl is not an allowed "

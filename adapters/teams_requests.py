@@ -14,7 +14,7 @@ from aiohttp import web
 from adapters import teams_cards
 from adapters.bodies import read_body
 from adapters.network import forwarded, is_loopback
-from touchpoint.settings import Settings
+from adapters.teams_config import TeamsConfig
 
 MAX_ACTIVITY_BYTES = 256 * 1024
 """Teams activities are a few kilobytes; anything this big is not one."""
@@ -61,12 +61,12 @@ def tenant_of(raw: Mapping[str, Any]) -> str:
     return found.lower() if isinstance(found, str) else ""
 
 
-def allowed_tenants(settings: Settings) -> tuple[str, ...]:
-    """TOUCHPOINT_TEAMS_TENANTS, or a single-tenant bot's own tenant; empty: any tenant."""
-    if settings.teams_tenants:
-        return settings.teams_tenants
-    tenant = settings.microsoft_app_tenant_id.lower()
-    if settings.microsoft_app_id and settings.microsoft_app_type != "MultiTenant" and tenant:
+def allowed_tenants(config: TeamsConfig) -> tuple[str, ...]:
+    """The tenants configured, or a single-tenant bot's own tenant; empty: any tenant."""
+    if config.tenants:
+        return config.tenants
+    tenant = config.tenant_id.lower()
+    if config.app_id and config.app_type != "MultiTenant" and tenant:
         return (tenant,)
     return ()
 

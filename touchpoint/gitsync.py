@@ -31,8 +31,8 @@ from pathlib import Path
 
 from bot.admin import ReloadOutcome
 from bot.store import Store
+from touchpoint.live_settings import branch_digest
 from touchpoint.reload import Reloader, when
-from touchpoint.settings import branch_digest
 
 log = logging.getLogger("touchpoint.git")
 

@@ -43,7 +43,7 @@ SAID = {
 
 
 async def _read_chat(settings: Settings) -> tuple[list[Subscription], dict[str, str]]:
-    from touchpoint.server import opened_store
+    from touchpoint.stores import opened_store
 
     if not settings.uses_redis:
         return [], {}
@@ -88,16 +88,17 @@ def _outbound(platform: str, settings: Settings, library: PlaybookSet,
         return slack_outbound(settings)
     if not settings.microsoft_app_id:
         return "posting to Teams needs MicrosoftAppId and MicrosoftAppPassword"
-    from adapters.teams import TeamsBot
+    from adapters.teams import TeamsAdapter
     from adapters.teams_outbound import TeamsOutbound
 
-    return TeamsOutbound(TeamsBot(Handler(library, store), settings), store, owns_bot=True)
+    return TeamsOutbound(TeamsAdapter(Handler(library, store), settings.teams), store,
+                         owns_bot=True)
 
 
 async def post_now(settings: Settings, library: PlaybookSet, from_git: Sequence[Subscription],
                    platform: str, channel: str, now: dt.datetime) -> Status | str:
     """Today's prompt for one channel, through the scheduler's claim; a str says what's missing."""
-    from touchpoint.server import opened_store
+    from touchpoint.stores import opened_store
 
     async with opened_store(settings) as store:
         outbound = _outbound(platform, settings, library, store)

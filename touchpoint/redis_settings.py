@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TypedDict
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+REDIS_CERT_REQS = ("none", "optional", "required")
+REDIS_TLS_FILES = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _SERVICE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _FLAGS = {"": False, "0": False, "false": False, "no": False, "off": False,
@@ -77,3 +81,73 @@ def _addresses(raw: str, problems: list[str]) -> tuple[tuple[str, int], ...]:
             continue
         found.append((host, int(port)))
     return tuple(found)
+
+
+def redis_url_problems(url: str) -> list[str]:
+    """What is wrong with a REDIS_URL, without echoing it: it may hold a password."""
+    parsed = urlparse(url)
+    scheme = parsed.scheme.lower()
+    if scheme not in REDIS_SCHEMES:
+        shown = f"{scheme}://" if scheme else "no scheme"
+        return [f"REDIS_URL: must start with redis://, rediss:// or unix:// (got {shown})"]
+    if scheme == "unix":
+        if not parsed.path:
+            return ["REDIS_URL: unix:// needs a socket path"]
+        return _redis_option_problems(url, scheme)
+    try:
+        port = parsed.port
+    except ValueError:
+        return ["REDIS_URL: the port must be a number from 1 to 65535"]
+    if not parsed.hostname:
+        return [f"REDIS_URL: {scheme}:// needs a host, e.g. {scheme}://localhost:6379/0"]
+    if port == 0:
+        return ["REDIS_URL: the port must be a number from 1 to 65535"]
+    database = parsed.path.strip("/")
+    if database and not database.isdigit():
+        return [f"REDIS_URL: the path must be a database number, e.g. {scheme}://host:6379/0"]
+    return _redis_option_problems(url, scheme)
+
+
+def _redis_option_problems(url: str, scheme: str) -> list[str]:
+    """The URL's `?options`, read as the redis client reads them.
+
+    redis-py hands every option to its connection as a keyword argument, so an
+    unknown or misplaced one (`ssl_cert_reqs` on a plain `redis://` URL) would
+    only fail at the first command, and a missing CA file would look like an
+    unreachable Redis. Flags and file paths are echoed; other values are not,
+    since a query may hold a password.
+    """
+    options = {name: unquote(values[0]) for name, values in parse_qs(urlparse(url).query).items()}
+    problems = []
+    tls_options = sorted(name for name in options if name.startswith("ssl"))
+    if tls_options and scheme != "rediss":
+        problems.append(f"REDIS_URL: TLS options ({', '.join(tls_options)}) need a rediss:// "
+                        "URL")
+    cert_reqs = options.get("ssl_cert_reqs")
+    if cert_reqs is not None and cert_reqs not in REDIS_CERT_REQS:
+        problems.append(f"REDIS_URL: ssl_cert_reqs={cert_reqs!r}: must be one of "
+                        + ", ".join(REDIS_CERT_REQS))
+    for name in REDIS_TLS_FILES:
+        if name in options and not Path(options[name]).is_file():
+            problems.append(f"REDIS_URL: {name}={options[name]!r}: no such file")
+    if "ssl_ca_path" in options and not Path(options["ssl_ca_path"]).is_dir():
+        problems.append(f"REDIS_URL: ssl_ca_path={options['ssl_ca_path']!r}: no such folder")
+    if problems:
+        return problems
+    # Imported here: only a deployment with REDIS_URL set needs the client.
+    from redis.asyncio import ConnectionPool
+    from redis.exceptions import RedisError
+
+    try:
+        pool = ConnectionPool.from_url(url)
+        pool.connection_class(**pool.connection_kwargs)  # builds a connection, does not connect
+    except ValueError as exc:  # e.g. "Invalid value for 'db' in connection URL."; no value
+        return [f"REDIS_URL: {exc}"]
+    except TypeError as exc:
+        found = re.search(r"argument '(\w+)'", str(exc))
+        name = found.group(1) if found else "?"
+        return [f"REDIS_URL: unknown option {name!r} (redis-py's connection options only)"]
+    except RedisError as exc:
+        return [f"REDIS_URL: the redis client refuses its options ({type(exc).__name__}: "
+                f"{exc})"]
+    return []

@@ -276,28 +276,6 @@ def slack_outbound(settings: Settings) -> Outbound:
                          timeout=min(API_TIMEOUT, settings.prompt_lease / 2))
 
 
-def outbounds_for(app: web.Application, settings: Settings, store: Store) -> dict[str, Outbound]:
-    """A poster per platform this server talks to (after the platforms are attached to `app`),
-    closed with the app."""
-    found: dict[str, Outbound] = {}
-    if settings.slack_bot_token:
-        found["slack"] = slack_outbound(settings)
-    from adapters.teams import TEAMS_KEY
-
-    bot = app.get(TEAMS_KEY)
-    if bot is not None:
-        from adapters.teams_outbound import TeamsOutbound
-
-        found["teams"] = TeamsOutbound(bot, store)
-
-    async def close(_: web.Application) -> None:
-        for outbound in found.values():
-            await outbound.close()
-
-    app.on_cleanup.append(close)
-    return found
-
-
 SCHEDULER_KEY: web.AppKey[PromptScheduler] = web.AppKey("prompts", PromptScheduler)
 
 

@@ -6,57 +6,42 @@ the handler, the store and the shutdown sequence, and nothing else.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import gc
 import logging
 import re
-import resource
-import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from urllib.parse import urlparse
 
 from aiohttp import web
 
-from adapters import bodies, teams
+from adapters import bodies, slack, teams
 from adapters.bodies import MAX_BODY
+from adapters.health import HEALTH_KEY, Health
 from adapters.outbound import Outbound
-from adapters.redis_clients import RedisTarget
+from adapters.platform import Platform
+from adapters.platform import serve as serve_platform
 from adapters.redis_store import RedisStore
+from adapters.slack_blocks import Post, render
 from bot.admin import Admins
 from bot.analytics import Observer
 from bot.handler import Handler, HandlerSettings
 from bot.library import PlaybookSet
 from bot.messages import Reply
 from bot.playbooks import PlaybookErrors
-from bot.store import MemoryStore, Store
-from touchpoint import live, logs, memory, metrics, scheduler, webhooks
+from bot.store import Store
+from touchpoint import live, memory, metrics, platforms, scheduler, webhooks
 from touchpoint.call_outbox import CallOutbox, OutboxSettings
 from touchpoint.loader import LiveRouting, load_folder
 from touchpoint.reload import Poster
+from touchpoint.serving import run_until_signalled
 from touchpoint.settings import Settings
+from touchpoint.stores import make_store, store_notice
 from touchpoint.web import app as web_pages
 
 log = logging.getLogger("touchpoint.server")
 
 HANDLER_KEY: web.AppKey[Handler] = web.AppKey("handler", Handler)
 SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("settings", Settings)
-
-
-@dataclass
-class Health:
-    """What `/healthz` reports: each part says `ok` or why it is degraded."""
-
-    parts: dict[str, Callable[[], Awaitable[str]]] = field(default_factory=dict)
-
-    async def report(self) -> dict[str, str]:
-        return {name: await check() for name, check in self.parts.items()}
-
-
-HEALTH_KEY: web.AppKey[Health] = web.AppKey("health", Health)
 
 
 _ADDRESS = re.compile(
@@ -94,54 +79,6 @@ def build_app(settings: Settings, handler: Handler) -> web.Application:
     return app
 
 
-def store_notice(settings: Settings) -> tuple[int, str]:
-    """The log level and line that say at start which store holds the state.
-
-    Memory only is a warning: on a restart mutes, subscriptions, Teams conversation
-    references and counts are gone, and instances do not share them. The Redis URL is
-    shown without its password.
-    """
-    if settings.redis_sentinels:
-        sentinels = ",".join(f"{host}:{port}" for host, port in settings.redis_sentinels)
-        return logging.INFO, (f"store: Redis primary {settings.redis_sentinel_service!r} "
-                              f"through the sentinels {sentinels} (prefix "
-                              f"{settings.redis_prefix!r})")
-    if not settings.redis_url:
-        return logging.WARNING, (
-            "store: this process's memory only (REDIS_URL is not set): mutes, channel "
-            "subscriptions, Teams conversation references and usage counts are lost on "
-            "restart and not shared with other instances")
-    parsed = urlparse(settings.redis_url)
-    if parsed.scheme == "unix":
-        where = f"unix://{parsed.path}"
-    else:
-        host = f"[{parsed.hostname}]" if ":" in (parsed.hostname or "") else parsed.hostname
-        where = f"{parsed.scheme}://{host}:{parsed.port or 6379}{parsed.path or '/0'}"
-    kind = "Redis Cluster through" if settings.redis_cluster else "Redis at"
-    return logging.INFO, f"store: {kind} {where} (prefix {settings.redis_prefix!r})"
-
-
-def make_store(settings: Settings) -> Store:
-    """Redis when configured, so instances share state; otherwise this process's memory."""
-    if settings.uses_redis:
-        target = RedisTarget(url=settings.redis_url, sentinels=settings.redis_sentinels,
-                             service=settings.redis_sentinel_service,
-                             cluster=settings.redis_cluster)
-        return RedisStore.from_target(target, prefix=settings.redis_prefix)
-    return MemoryStore()
-
-
-@asynccontextmanager
-async def opened_store(settings: Settings) -> AsyncIterator[Store]:
-    """`make_store`'s store for one command, its connections closed when done."""
-    store = make_store(settings)
-    try:
-        yield store
-    finally:
-        if isinstance(store, RedisStore):
-            await store.close()
-
-
 def watch_store(app: web.Application, store: Store) -> None:
     """Report a Redis store in `/healthz` and close its connections with the app."""
     if not isinstance(store, RedisStore):
@@ -159,21 +96,6 @@ def watch_store(app: web.Application, store: Store) -> None:
 
     app.on_startup.append(probe)
     app.on_cleanup.append(close)
-
-
-def attach_slack(app: web.Application, handler: Handler, settings: Settings,
-                 socket_mode_only: bool = False) -> None:
-    """Slack joins only when configured, so a bare `touchpoint serve` still starts."""
-    if not settings.slack_bot_token:
-        log.info("slack: off (set SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN)")
-        return
-    from adapters import slack
-
-    http = bool(settings.slack_signing_secret) and not socket_mode_only
-    if not http:
-        log.info("slack: no %s route (%s)", slack.EVENTS_PATH,
-                 "--socket-mode" if socket_mode_only else "SLACK_SIGNING_SECRET not set")
-    slack.attach(app, handler, settings, http=http, socket_mode=bool(settings.slack_app_token))
 
 
 def attach_calls(app: web.Application, handler: Handler, store: Store,
@@ -224,10 +146,7 @@ def admin_poster(app: web.Application, settings: Settings) -> Poster | None:
 
     async def post(reply: Reply) -> bool:
         if platform == "slack":
-            from adapters.slack import SLACK_KEY
-            from adapters.slack_blocks import Post, render
-
-            adapter = app.get(SLACK_KEY)
+            adapter = app.get(slack.SLACK_KEY)
             if adapter is not None:
                 return await adapter.deliver(
                     Post("chat.postMessage", {"channel": channel, **render(reply)}))
@@ -241,6 +160,19 @@ def admin_poster(app: web.Application, settings: Settings) -> Poster | None:
     return post
 
 
+def outbounds_of(app: web.Application, chat: Sequence[Platform],
+                 store: Store) -> dict[str, Outbound]:
+    """A poster per platform this server talks to, for the bot's own posts; closed with the app."""
+    found: dict[str, Outbound] = {platform.name: platform.outbound(store) for platform in chat}
+
+    async def close(_: web.Application) -> None:
+        for outbound in found.values():
+            await outbound.close()
+
+    app.on_cleanup.append(close)
+    return found
+
+
 async def serve(settings: Settings, host: str, port: int, socket_mode_only: bool = False) -> None:
     """Run until SIGTERM or SIGINT, then stop taking requests and finish the ones taken."""
     log.log(*store_notice(settings))
@@ -251,10 +183,11 @@ async def serve(settings: Settings, host: str, port: int, socket_mode_only: bool
     metrics.attach(app, registry)
     memory.attach(app)
     watch_store(app, store)
-    teams.attach(app, handler, settings)
-    attach_slack(app, handler, settings, socket_mode_only)
+    chat = platforms.enabled(settings, handler, socket_mode_only=socket_mode_only)
+    for platform in chat:
+        serve_platform(app, platform)
     playbooks = live.attach(app, handler, settings, store, registry, admin_poster(app, settings))
-    outbounds = scheduler.outbounds_for(app, settings, store)
+    outbounds = outbounds_of(app, chat, store)
     attach_calls(app, handler, store, outbounds, settings,
                  lambda: playbooks.reloader.folder, registry.call_nudges.inc)
     scheduler.attach(app, store, outbounds, lambda: handler.playbooks.playbooks,
@@ -274,54 +207,3 @@ async def serve(settings: Settings, host: str, port: int, socket_mode_only: bool
                               log_text=settings.log_text)
 
 
-LINGER = 2.0
-"""Seconds the rest of a refused body is read (and dropped) so its sender sees the answer;
-aiohttp's 10 s let each stalled client keep its connection that much longer."""
-READ_BUFFER = 64 * 1024
-"""Bytes aiohttp buffers of a body before the handler reads them (twice this, then it stops
-reading the socket): its default of 256 KiB let stalled clients pin half a megabyte each."""
-
-
-def open_files() -> int:
-    """Raise this process's limit on open files to the hard limit, and say what it is.
-
-    Every connection is a file: at the usual soft limit of 1024, a thousand idle or
-    half-sent connections left no room for Slack's next request.
-    """
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or hard > soft:
-        wanted = 1 << 20 if hard == resource.RLIM_INFINITY else hard
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-            soft = wanted
-    return soft
-
-
-async def run_until_signalled(app: web.Application, host: str, port: int,
-                              listening: Callable[[int], None],
-                              stopping: Callable[[], None] = lambda: None, *,
-                              header_timeout: float = Settings.header_timeout,
-                              log_text: bool = False) -> None:
-    """Serve `app` until SIGTERM or SIGINT, then stop taking requests and finish the ones taken.
-
-    `listening` is told the port bound (`port` 0 picks one) once the app has started;
-    `stopping`, that a signal came. A connection that has not sent a whole request's
-    headers within `header_timeout` seconds of opening (or of its previous answer) is
-    closed: aiohttp's keep-alive timer is the one deadline it has for headers. Unless
-    `log_text`, the access log leaves out query strings.
-    """
-    log.debug("open files allowed: %d", open_files())
-    runner = web.AppRunner(app, handle_signals=False, keepalive_timeout=header_timeout,
-                           read_bufsize=READ_BUFFER, lingering_time=LINGER,
-                           access_log_class=logs.access_log(log_text))
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    listening(runner.addresses[0][1] if runner.addresses else port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    stopping()
-    await runner.cleanup()

@@ -12,8 +12,8 @@ from pathlib import Path
 from bot import analytics
 from bot.playbooks import PlaybookErrors, parse_playbooks
 from touchpoint.loader import read_documents
-from touchpoint.server import opened_store
 from touchpoint.settings import Settings
+from touchpoint.stores import opened_store
 
 
 def playbook_ids(folder: Path) -> list[str]:

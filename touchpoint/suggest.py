@@ -31,8 +31,8 @@ from bot.store import Store
 from touchpoint import review
 from touchpoint.example_patch import Addition, PatchError, add_examples, playbook_id
 from touchpoint.loader import BACKGROUND, load_folder, playbook_files
-from touchpoint.server import opened_store
 from touchpoint.settings import Settings
+from touchpoint.stores import opened_store
 
 DEFAULT_WEEKS = 12
 MATCH_PATH = ("examples", "match")

@@ -210,7 +210,7 @@ async def running(slack_api: FakeSlackAPI, library: PlaybookSet, *, http: bool =
     settings = settings_for(slack_api, **overrides)
     handler = Handler(library, store or MemoryStore())
     app = build_app(settings, handler)
-    adapter = slack.attach(app, handler, settings, http=http, socket_mode=socket_mode)
+    adapter = slack.attach(app, handler, settings.slack, http=http, socket_mode=socket_mode)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:

@@ -70,7 +70,7 @@ async def serving(slack_api: FakeSlackAPI, folder: Path, **overrides: Any,
     store = MemoryStore()
     handler = make_handler(settings, store)
     app = build_app(settings, handler)
-    adapter = slack.attach(app, handler, settings)
+    adapter = slack.attach(app, handler, settings.slack)
     live.attach(app, handler, settings, store, Metrics(), admin_poster(app, settings),
                 handle_sighup=False)
     server = TestServer(app, host="127.0.0.1")

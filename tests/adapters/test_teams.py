@@ -54,7 +54,7 @@ class Running:
     url: str
     store: Store
     handler: Handler
-    bot: teams.TeamsBot
+    bot: teams.TeamsAdapter
     connector: FakeTeamsConnector
     session: ClientSession
 
@@ -79,7 +79,7 @@ async def start(settings: Settings, library: PlaybookSet, connector: FakeTeamsCo
     store = store or MemoryStore()
     handler = Handler(library, store)
     app = build_app(settings, handler)
-    bot = teams.attach(app, handler, settings, FAST)
+    bot = teams.attach(app, handler, settings.teams, FAST)
     assert bot is not None
     runner = web.AppRunner(app)
     await runner.setup()
@@ -698,7 +698,7 @@ async def test_service_urls_outside_the_allow_list_are_never_used(
         assert result.outcome == "failed" and "serviceUrl" in result.reason
     assert teams_connector.requests == []
     assert no_network == []
-    check = service_url_check(Settings(microsoft_app_id=APP_ID))
+    check = service_url_check(Settings(microsoft_app_id=APP_ID).teams)
     for url in ("https://smba.trafficmanager.net/amer/", "https://smba.trafficmanager.net/emea/",
                 "https://smba.infra.gcc.teams.microsoft.com/", "https://webchat.botframework.com/",
                 "https://smba.infra.gov.teams.microsoft.us/"):
@@ -726,7 +726,7 @@ async def test_dev_mode_ignores_tokens_and_stays_offline(
 async def test_without_teams_settings_there_is_no_endpoint(library: PlaybookSet) -> None:
     handler = Handler(library, MemoryStore())
     app = build_app(Settings(), handler)
-    assert teams.attach(app, handler, Settings()) is None
+    assert teams.attach(app, handler, Settings().teams) is None
     assert teams.TEAMS_KEY not in app
     assert not any(r.resource is not None and r.resource.canonical == teams.ROUTE
                    for r in app.router.routes())
@@ -749,7 +749,7 @@ def test_dev_mode_warns_loudly_at_start(library: PlaybookSet,
                                         caplog: pytest.LogCaptureFixture) -> None:
     handler = Handler(library, MemoryStore())
     with caplog.at_level(logging.WARNING, logger="touchpoint.teams"):
-        bot = teams.attach(build_app(Settings(), handler), handler, Settings(teams_dev=True))
+        bot = teams.attach(build_app(Settings(), handler), handler, Settings(teams_dev=True).teams)
     assert bot is not None and bot.dev_mode
     assert "UNAUTHENTICATED" in caplog.text
 

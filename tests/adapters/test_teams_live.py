@@ -38,7 +38,7 @@ async def test_admin_channel_on_teams_and_reload_by_a_teams_admin(
     store = MemoryStore()
     handler = make_handler(settings, store)
     app = build_app(settings, handler)
-    assert teams.attach(app, handler, settings, FAST) is not None
+    assert teams.attach(app, handler, settings.teams, FAST) is not None
     live.attach(app, handler, settings, store, Metrics(), admin_poster(app, settings),
                 handle_sighup=False)
     runner = web.AppRunner(app)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.teams_config import TeamsConfig
 from adapters.teams_requests import (
     allowed_tenants,
     dev_request_problem,
     request_is_local,
     tenant_of,
 )
-from touchpoint.settings import Settings
 
 APP_ID = "11111111-2222-3333-4444-555555555555"
 TENANT = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
@@ -64,10 +64,10 @@ def test_the_tenant_comes_from_channel_data_or_the_conversation() -> None:
 
 def test_which_tenants_are_served() -> None:
     other = "99999999-8888-7777-6666-555555555555"
-    single = Settings(microsoft_app_id=APP_ID, microsoft_app_tenant_id=TENANT.upper())
+    single = TeamsConfig(app_id=APP_ID, tenant_id=TENANT.upper())
     assert allowed_tenants(single) == (TENANT,)
-    assert allowed_tenants(Settings(microsoft_app_id=APP_ID, microsoft_app_type="MultiTenant",
-                                    microsoft_app_tenant_id=TENANT)) == ()
-    assert allowed_tenants(Settings(microsoft_app_id=APP_ID, teams_tenants=(other,),
-                                    microsoft_app_tenant_id=TENANT)) == (other,)
-    assert allowed_tenants(Settings(teams_dev=True)) == ()
+    assert allowed_tenants(TeamsConfig(app_id=APP_ID, app_type="MultiTenant",
+                                       tenant_id=TENANT)) == ()
+    assert allowed_tenants(TeamsConfig(app_id=APP_ID, tenants=(other,),
+                                       tenant_id=TENANT)) == (other,)
+    assert allowed_tenants(TeamsConfig(dev=True)) == ()

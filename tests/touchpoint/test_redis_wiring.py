@@ -13,8 +13,9 @@ from adapters.redis_store import RedisStore
 from bot.handler import Handler
 from bot.library import PlaybookSet
 from bot.store import MemoryStore
-from touchpoint.server import build_app, make_store, opened_store, store_notice, watch_store
+from touchpoint.server import build_app, watch_store
 from touchpoint.settings import Settings, SettingsError
+from touchpoint.stores import make_store, opened_store, store_notice
 
 
 def test_redis_is_off_by_default() -> None:

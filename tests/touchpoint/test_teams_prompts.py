@@ -44,7 +44,7 @@ async def posting(library: PlaybookSet, connector: FakeTeamsConnector,
                   store: MemoryStore | None = None) -> AsyncIterator[Poster]:
     """A Teams bot in dev mode that has seen itself added to CHANNEL, as after a real install."""
     store = store or MemoryStore()
-    bot = teams.TeamsBot(Handler(library, store), Settings(teams_dev=True),
+    bot = teams.TeamsAdapter(Handler(library, store), Settings(teams_dev=True).teams,
                          teams.RetryPolicy(attempts=2, base_delay=0.01))
     added = json.loads((FIXTURES / "conversation_update_bot_added.json").read_text())
     added["serviceUrl"] = connector.service_url

@@ -160,7 +160,7 @@ async def serving(library: PlaybookSet, slack_api: FakeSlackAPI, secret: str = S
     handler = Handler(library, store, observer=registry)
     app = build_app(settings, handler)
     metrics.attach(app, registry)
-    teams.attach(app, handler, settings, teams.RetryPolicy(attempts=2, base_delay=0.01))
+    teams.attach(app, handler, settings.teams, teams.RetryPolicy(attempts=2, base_delay=0.01))
     outbounds = scheduler.outbounds_for(app, settings, store)
     where = folder or Path(__file__).resolve().parents[2] / "playbooks"
     attach_calls(app, handler, store, outbounds, settings, lambda: where,

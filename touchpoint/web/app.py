@@ -19,6 +19,7 @@ from bot.store import MemoryStore
 from touchpoint import live as live_playbooks
 from touchpoint.loader import load_folder
 from touchpoint.metrics import Metrics
+from touchpoint.serving import run_until_signalled
 from touchpoint.settings import Settings
 from touchpoint.web import auth, insights, surfaces, views
 from touchpoint.web.context import CONTEXT_KEY, Context
@@ -113,9 +114,6 @@ async def preview(settings: Settings, host: str, port: int) -> None:
     bodies.gate(app, settings.body_timeout, settings.body_reads)
     live_playbooks.attach(app, handler, settings, handler.store, Metrics())
     attach(app, handler, settings, preview=True)
-    # Imported here: touchpoint.server imports this module.
-    from touchpoint.server import run_until_signalled
-
     def listening(bound: int) -> None:
         log.info("preview of %d playbooks on http://%s:%d%s/", len(library.playbooks), host,
                  bound, PREFIX)
