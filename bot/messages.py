@@ -13,6 +13,9 @@ from typing import Literal
 Kind = Literal["command", "mention", "direct", "channel", "call_ended", "action", "added",
                "shortcut"]
 Platform = Literal["slack", "teams", "console"]
+PLATFORMS: tuple[Platform, ...] = ("slack", "teams")
+"""The chat platforms a server runs (the console is the terminal's): every list of them
+is this one, and `touchpoint/platforms.py` registers an adapter for each."""
 KINDS: tuple[Kind, ...] = (
     "command", "mention", "direct", "channel", "call_ended", "action", "added", "shortcut",
 )

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.calls import Call
+from bot.messages import PLATFORMS
 from bot.playbooks import PlaybookError, PlaybookErrors, parse_located
 
 ROUTING = "routing.yaml"
-PLATFORMS = ("slack", "teams")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
-_CHANNEL = re.compile(r"^(slack|teams):\S{1,256}$")
+_CHANNEL = re.compile(rf"^({'|'.join(PLATFORMS)}):\S{{1,256}}$")
 MATCH_FIELDS = ("gong_workspace", "zoom_account", "email_domain", "crm_owner")
 
 
@@ -107,7 +107,7 @@ class RoutingFile(BaseModel):
     @classmethod
     def _platform(cls, value: str) -> str:
         if value and value not in PLATFORMS:
-            raise ValueError("must be slack or teams")
+            raise ValueError("must be " + " or ".join(PLATFORMS))
         return value
 
 

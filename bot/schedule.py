@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo, available_timezones
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.messages import PLATFORMS
 from bot.playbooks import PlaybookError, PlaybookErrors, parse_located
 
-PLATFORMS = ("slack", "teams")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WORKDAYS = (0, 1, 2, 3, 4)
 EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
@@ -229,7 +229,7 @@ class ScheduledPrompt(BaseModel):
     @classmethod
     def _platform(cls, value: str) -> str:
         if value not in PLATFORMS:
-            raise ValueError("must be slack or teams")
+            raise ValueError("must be " + " or ".join(PLATFORMS))
         return value
 
     @field_validator("time")

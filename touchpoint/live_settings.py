@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
+from bot.messages import PLATFORMS
 from touchpoint.env_checks import number, secret
 
 if TYPE_CHECKING:  # the defaults' type only: settings imports this module
@@ -32,7 +33,7 @@ class LiveSettings(TypedDict):
 
 _BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<![./])$")
 _GIT_URL = re.compile(r"^(https?|ssh|git|file)://[^\s]+$|^[\w.-]+@[\w.-]+:[^\s]+$")
-_ADMIN = re.compile(r"^((slack|teams):)?[\w:@.-]+$")
+_ADMIN = re.compile(rf"^(({'|'.join(PLATFORMS)}):)?[\w:@.-]+$")
 
 
 def branch_digest(url: str, branch: str) -> str:
@@ -59,7 +60,7 @@ def live_settings(env: Mapping[str, str], problems: list[str], defaults: Setting
     admins = _user_ids(env, "TOUCHPOINT_ADMINS", problems)
     switchers = _user_ids(env, "TOUCHPOINT_NUDGE_SWITCHERS", problems)
     channel = env.get("TOUCHPOINT_ADMIN_CHANNEL", "").strip()
-    if channel and not re.match(r"^(slack|teams):\S+$", channel):
+    if channel and not re.match(rf"^({'|'.join(PLATFORMS)}):\S+$", channel):
         problems.append(f"TOUCHPOINT_ADMIN_CHANNEL={channel!r}: must be slack:<channel id> or "
                         "teams:<conversation id>")
     git = env.get("TOUCHPOINT_PLAYBOOKS_GIT", "").strip()

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from adapters.outbound import Outbound
 from bot.handler import Handler
 from bot.library import PlaybookSet
-from bot.schedule import EVERY_DAY, PLATFORMS, Subscription, merge
+from bot.messages import PLATFORMS
+from bot.schedule import EVERY_DAY, Subscription, merge
 from bot.store import Store
 from touchpoint import cli_support
 from touchpoint.fanout import (
@@ -139,7 +140,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     schedule.set_defaults(run=cmd_schedule)
     prompt = sub.add_parser("prompt", help="post a channel's prompt of the day now (once a day, "
                             "like the scheduler)")
-    prompt.add_argument("--platform", choices=("slack", "teams"), required=True)
+    prompt.add_argument("--platform", choices=PLATFORMS, required=True)
     prompt.add_argument("--channel", required=True, help="channel id (C0123ABCD) or Teams "
                         "conversation id")
     prompt.set_defaults(run=cmd_prompt)

@@ -20,7 +20,7 @@ from bot import review
 from bot.library import PlaybookSet
 from bot.matcher import Mode
 from bot.playbooks import PlaybookError, PlaybookErrors
-from touchpoint.gitsync import GitError, export_folder
+from touchpoint.git import GitError, export_folder
 from touchpoint.loader import load_folder
 
 MAX_SHOWN = 60

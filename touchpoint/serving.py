@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from touchpoint import logs
+from touchpoint import access_log
 from touchpoint.settings import Settings
 
 log = logging.getLogger("touchpoint.server")
@@ -57,9 +57,10 @@ async def run_until_signalled(app: web.Application, host: str, port: int,
     `log_text`, the access log leaves out query strings.
     """
     log.debug("open files allowed: %d", open_files())
+    logging.getLogger("aiohttp.server").addFilter(access_log.MALFORMED)
     runner = web.AppRunner(app, handle_signals=False, keepalive_timeout=header_timeout,
                            read_bufsize=READ_BUFFER, lingering_time=LINGER,
-                           access_log_class=logs.access_log(log_text))
+                           access_log_class=access_log.access_log(log_text))
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -28,6 +28,7 @@ from aiohttp import web
 from adapters.bodies import read_body
 from bot.calls import Call
 from bot.library import PlaybookSet
+from bot.messages import PLATFORMS
 from bot.routing import Routing
 from touchpoint import call_signatures, signing
 from touchpoint.call_outbox import CallOutbox
@@ -78,8 +79,8 @@ def parse_call(body: bytes, platforms: frozenset[str], delivery: str = "") -> Ca
         if not value and name != "owner":
             raise BadBody(name, "must not be empty")
         found[name] = value
-    if found["platform"] not in ("slack", "teams"):
-        raise BadBody("platform", "must be slack or teams")
+    if found["platform"] not in PLATFORMS:
+        raise BadBody("platform", "must be " + " or ".join(PLATFORMS))
     if found["platform"] not in platforms:
         raise BadBody("platform", f"{found['platform']} is not enabled on this server")
     if any(c.isspace() for c in found["channel"]):

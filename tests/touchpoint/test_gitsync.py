@@ -17,7 +17,8 @@ from bot.handler import Handler
 from bot.messages import Message, Reply
 from bot.store import MemoryStore, Store
 from touchpoint import live, signing
-from touchpoint.gitsync import GitFollower, export_folder, redact
+from touchpoint.git import export_folder, redact
+from touchpoint.gitsync import GitFollower
 from touchpoint.loader import load_folder
 from touchpoint.metrics import Metrics
 from touchpoint.server import build_app, make_handler

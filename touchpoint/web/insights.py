@@ -20,9 +20,10 @@ from aiohttp import web
 
 from bot import analytics, feedback
 from bot.channels import digest_space
+from bot.messages import PLATFORMS
 from bot.playbooks import Playbook, PlaybookErrors
 from bot.prompts import prompt_pool
-from bot.schedule import PLATFORMS, Subscription
+from bot.schedule import Subscription
 from bot.store import Store
 from touchpoint.fanout import chat_subscriptions, flagged_keys, next_runs
 from touchpoint.loader import SCHEDULE, load_schedule
@@ -265,7 +266,7 @@ async def channel_switches(store: Store) -> Node:
     off: list[Node] = []
     digests: list[Node] = []
     try:
-        for platform in ("slack", "teams"):
+        for platform in PLATFORMS:
             for channel, who in sorted((await store.nudges_off(platform)).items()):
                 off.append(el("tr", el("td", el("code", f"{platform}:{channel}")),
                               el("td", who), class_="nudges-off"))

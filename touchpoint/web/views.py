@@ -18,7 +18,7 @@ from adapters.bodies import read_form
 from bot.handler import Handler, HandlerSettings
 from bot.library import PlaybookSet
 from bot.matcher import Candidate, Evidence, MatchResult, Mode
-from bot.messages import Kind, Message, Platform, Reply
+from bot.messages import PLATFORMS, Kind, Message, Reply
 from bot.playbooks import Playbook
 from bot.replies import playbook_reply
 from bot.store import MemoryStore
@@ -34,7 +34,6 @@ WHERE: dict[str, str] = {"command": "Slash command", "channel": "Channel message
 MAX_TEXT = 4000
 """Characters of a tried message: the matcher reads no more than this."""
 NEAR_MISSES = 5
-PLATFORMS: tuple[Platform, ...] = ("slack", "teams")
 
 
 @dataclass(frozen=True)
