@@ -59,6 +59,7 @@ from adapters.slack_web import (
     rejected_token,
     web_client,
 )
+from adapters.tasks import TaskSet
 from bot.handler import Handler
 from bot.messages import Platform as PlatformName
 from bot.messages import Reply
@@ -132,7 +133,7 @@ class SlackAdapter:
                           if config.signing_secret.strip() else None)
         if http and self._verifier is None:
             raise ValueError("POST /slack/events needs SLACK_SIGNING_SECRET to verify requests")
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
         self._session: aiohttp.ClientSession | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._identify_task: asyncio.Task[None] | None = None
@@ -188,10 +189,7 @@ class SlackAdapter:
             except Exception as exc:  # closing a half-open websocket may fail in many ways
                 log.debug("slack: closing Socket Mode: %s", exc)
         await self.drain(DRAIN_TIMEOUT)
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
         if self._session is not None:
             await self._session.close()
 
@@ -211,9 +209,7 @@ class SlackAdapter:
 
     async def drain(self, timeout: float = DRAIN_TIMEOUT) -> None:
         """Wait until every answer taken so far has been posted (or has failed)."""
-        deadline = time.monotonic() + timeout
-        while self._tasks and time.monotonic() < deadline:
-            await asyncio.wait(set(self._tasks), timeout=deadline - time.monotonic())
+        await self._tasks.drain(timeout)
 
     async def health(self) -> str:
         if self.problem:
@@ -385,10 +381,7 @@ class SlackAdapter:
         self._spawn_task(self._answer(incoming))
 
     def _spawn_task(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        return self._tasks.spawn(work)
 
     async def _answer(self, incoming: Incoming) -> None:
         msg = incoming.message

@@ -10,12 +10,13 @@ import contextlib
 import json
 import logging
 import signal
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from aiohttp import web
 
 from adapters.bodies import MAX_BODY, read_body
+from adapters.tasks import TaskSet
 from bot.admin import ReloadOutcome
 from bot.handler import Handler
 from bot.store import Store
@@ -36,7 +37,7 @@ class LivePlaybooks:
     def __init__(self, reloader: Reloader, git: GitFollower | None = None) -> None:
         self.reloader = reloader
         self.git = git
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet()
 
     async def reload(self, requested_by: str) -> ReloadOutcome:
         reason = f"/touchpoint reload by {requested_by}" if requested_by else "a reload"
@@ -55,14 +56,10 @@ class LivePlaybooks:
             self.spawn(self.reloader.reload(reason))
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(work)
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
         if self.git is not None:
             await self.git.stop()
 
@@ -105,7 +102,7 @@ def attach(app: web.Application, handler: Handler, settings: Settings, store: St
             log.info("git: no %s route (set TOUCHPOINT_GIT_WEBHOOK_SECRET to fetch on push)",
                      HOOK_PATH)
 
-    async def start(_: web.Application) -> None:
+    async def lifespan(_: web.Application) -> AsyncIterator[None]:
         if git is not None:
             try:
                 outcome = await git.sync("start")
@@ -125,15 +122,13 @@ def attach(app: web.Application, handler: Handler, settings: Settings, store: St
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 asyncio.get_running_loop().add_signal_handler(
                     signal.SIGHUP, live.refresh, "SIGHUP")
-
-    async def stop(_: web.Application) -> None:
+        yield
         if handle_sighup:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
         await live.stop()
 
-    app.on_startup.append(start)
-    app.on_cleanup.append(stop)
+    app.cleanup_ctx.append(lifespan)
     return live
 
 

@@ -13,15 +13,16 @@ done.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ctypes
 import ctypes.util
 import gc
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
+
+from adapters.tasks import TaskSet
 
 log = logging.getLogger("touchpoint.memory")
 
@@ -88,16 +89,11 @@ def attach(app: web.Application) -> None:
     trim = glibc_trim()
     if trim is None or not resident():
         return
-    tasks: list[asyncio.Task[None]] = []
 
-    async def start(_: web.Application) -> None:
-        tasks.append(asyncio.create_task(Trimmer(trim).run()))
+    async def lifespan(_: web.Application) -> AsyncIterator[None]:
+        tasks = TaskSet()
+        tasks.spawn(Trimmer(trim).run())
+        yield
+        await tasks.cancel()
 
-    async def stop(_: web.Application) -> None:
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    app.on_startup.append(start)
-    app.on_cleanup.append(stop)
+    app.cleanup_ctx.append(lifespan)

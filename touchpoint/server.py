@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 
 from aiohttp import web
@@ -85,17 +85,15 @@ def watch_store(app: web.Application, store: Store) -> None:
         return
     app[HEALTH_KEY].parts["redis"] = store.health
 
-    async def probe(_: web.Application) -> None:
+    async def lifespan(_: web.Application) -> AsyncIterator[None]:
         # Start even when Redis is down (the store reconnects), but say so at once.
         state = await store.health()
         log.log(logging.INFO if state == "ok" else logging.WARNING,
                 "redis store (prefix %r): %s", store.prefix, state)
-
-    async def close(_: web.Application) -> None:
+        yield
         await store.close()
 
-    app.on_startup.append(probe)
-    app.on_cleanup.append(close)
+    app.cleanup_ctx.append(lifespan)
 
 
 def attach_calls(app: web.Application, handler: Handler, store: Store,
@@ -165,11 +163,12 @@ def outbounds_of(app: web.Application, chat: Sequence[Platform],
     """A poster per platform this server talks to, for the bot's own posts; closed with the app."""
     found: dict[str, Outbound] = {platform.name: platform.outbound(store) for platform in chat}
 
-    async def close(_: web.Application) -> None:
+    async def lifespan(_: web.Application) -> AsyncIterator[None]:
+        yield
         for outbound in found.values():
             await outbound.close()
 
-    app.on_cleanup.append(close)
+    app.cleanup_ctx.append(lifespan)
     return found
 
 

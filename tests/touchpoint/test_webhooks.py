@@ -32,13 +32,13 @@ from fakes.slack_api import Call, FakeSlackAPI
 from fakes.teams_connector import FakeTeamsConnector
 from serve_process import HANG_GUARD
 
-from adapters import teams
+from adapters import slack, teams
 from adapters.redis_store import RedisStore
 from bot.handler import Handler
 from bot.library import PlaybookSet
 from bot.store import MemoryStore, Store
-from touchpoint import call_signatures, metrics, scheduler, signing, webhooks
-from touchpoint.server import attach_calls, build_app
+from touchpoint import call_signatures, metrics, signing, webhooks
+from touchpoint.server import attach_calls, build_app, outbounds_of
 from touchpoint.settings import Settings
 from touchpoint.web import app as web_pages
 
@@ -160,8 +160,9 @@ async def serving(library: PlaybookSet, slack_api: FakeSlackAPI, secret: str = S
     handler = Handler(library, store, observer=registry)
     app = build_app(settings, handler)
     metrics.attach(app, registry)
-    teams.attach(app, handler, settings.teams, teams.RetryPolicy(attempts=2, base_delay=0.01))
-    outbounds = scheduler.outbounds_for(app, settings, store)
+    bot = teams.attach(app, handler, settings.teams, teams.RetryPolicy(attempts=2, base_delay=0.01))
+    chat = [slack.SlackAdapter(handler, settings.slack, http=False), *filter(None, [bot])]
+    outbounds = outbounds_of(app, chat, store)
     where = folder or Path(__file__).resolve().parents[2] / "playbooks"
     attach_calls(app, handler, store, outbounds, settings, lambda: where,
                  registry.call_nudges.inc)
