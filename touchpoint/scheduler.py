@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from aiohttp import web
@@ -287,12 +287,10 @@ def attach(app: web.Application, store: Store, outbounds: Mapping[str, Outbound]
                                 observe=observe)
     app[SCHEDULER_KEY] = scheduler
 
-    async def start(_: web.Application) -> None:
+    async def lifespan(_: web.Application) -> AsyncIterator[None]:
         await scheduler.start()
-
-    async def stop(_: web.Application) -> None:
+        yield
         await scheduler.stop()
 
-    app.on_startup.append(start)
-    app.on_shutdown.append(stop)
+    app.cleanup_ctx.append(lifespan)
     return scheduler

@@ -20,7 +20,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
 
 from aiohttp import web
@@ -261,12 +261,10 @@ def attach(app: web.Application, outbox: CallOutbox, secrets: HookSecrets,
     if secrets.zoom:
         app.router.add_post(ZOOM_ROUTE, hooks.zoom)
 
-    async def start(_: web.Application) -> None:
+    async def lifespan(_: web.Application) -> AsyncIterator[None]:
         outbox.start()
-
-    async def stop(_: web.Application) -> None:
+        yield
         await outbox.stop()
 
-    app.on_startup.append(start)
-    app.on_shutdown.append(stop)
+    app.cleanup_ctx.append(lifespan)
     return hooks
