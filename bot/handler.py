@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from bot import admin, analytics, calls, channels, feedback, replies, subscriptions
 from bot.language import foreign_language
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.messages import Message, Reply
 from bot.runner_up import runner_up
 from bot.store import Store

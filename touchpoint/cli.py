@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.backtracking import slow_regexes
-from bot.checks import run_examples
+from bot.example_tests import run_examples
 from bot.handler import Handler, HandlerSettings
 from bot.matcher import MatchResult
 from bot.playbooks import Background, Playbook, PlaybookErrors

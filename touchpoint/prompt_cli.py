@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from adapters.outbound import Outbound
 from bot.handler import Handler
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.schedule import EVERY_DAY, PLATFORMS, Subscription, merge
 from bot.store import Store
 from touchpoint import cli_support

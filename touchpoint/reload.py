@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bot.admin import ReloadOutcome, failure_reply
 from bot.handler import Handler
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.messages import Reply
 from bot.playbooks import PlaybookErrors
 from touchpoint.loader import load_folder

@@ -29,7 +29,7 @@ from adapters.redis_store import RedisStore
 from bot.admin import Admins
 from bot.analytics import Observer
 from bot.handler import Handler, HandlerSettings
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.messages import Reply
 from bot.playbooks import PlaybookErrors
 from bot.store import MemoryStore, Store

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import analytics, feedback, runner_up
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.playbooks import PlaybookErrors
 from bot.store import Store
 from touchpoint import review

@@ -27,7 +27,7 @@ from aiohttp import web
 
 from adapters.bodies import read_body
 from bot.calls import Call
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.routing import Routing
 from touchpoint import call_signatures, signing
 from touchpoint.call_outbox import CallOutbox

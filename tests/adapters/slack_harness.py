@@ -26,7 +26,7 @@ from fakes.slack_api import FakeSlackAPI
 
 from adapters import slack
 from bot.handler import Handler
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.store import MemoryStore, Store
 from touchpoint.server import build_app
 from touchpoint.settings import Settings

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from adapters import console, slack_blocks, teams_cards
 from bot.handler import Handler
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.replies import guidance_reply, nudge_reply, playbook_reply
 from bot.runner_up import runner_up
 from bot.store import MemoryStore

@@ -19,7 +19,7 @@ from adapters.redis_connection import StoreError, StoreUnavailable
 from adapters.redis_scripts import FIRST_TIME
 from adapters.redis_store import MUTE_MEMORY, WEEK_TTL, RedisStore
 from bot.handler import Handler
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.matcher import Mode
 from bot.messages import Kind, Message
 from bot.store import MemoryStore

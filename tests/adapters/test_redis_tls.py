@@ -35,7 +35,7 @@ from test_redis_store import (
 
 from adapters.redis_store import RedisStore, StoreUnavailable
 from bot.handler import Handler
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.store import MemoryStore
 from touchpoint.settings import Settings, SettingsError
 

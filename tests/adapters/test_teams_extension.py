@@ -14,7 +14,7 @@ from test_teams import CHANNEL, FIXTURES, USER_AAD, Running, example, start
 
 from adapters import teams_extension
 from adapters.teams_cards import ACTION_KEY, PLAYBOOK_KEY
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from touchpoint.settings import Settings
 
 

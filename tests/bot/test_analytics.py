@@ -9,7 +9,7 @@ import pytest
 from bot import analytics
 from bot.admin import Admins, ReloadOutcome, failure_reply
 from bot.handler import Handler, HandlerSettings
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.messages import Kind, Message
 from bot.store import MemoryStore
 

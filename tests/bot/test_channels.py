@@ -9,7 +9,7 @@ import pytest
 from bot.admin import Admins
 from bot.channels import digest_space, parse_digest
 from bot.handler import Handler, HandlerSettings
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.messages import Kind, Message
 from bot.schedule import Subscription
 from bot.store import MemoryStore

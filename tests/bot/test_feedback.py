@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bot import analytics, feedback
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.store import MemoryStore
 
 

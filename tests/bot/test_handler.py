@@ -6,7 +6,7 @@ import pytest
 
 from bot import feedback
 from bot.handler import UNSAVED, Handler, HandlerSettings
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.messages import Kind, Message
 from bot.store import MemoryStore
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.matcher import Matcher
 
 chat_markup = st.sampled_from([

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.matcher import Candidate, Evidence
 from bot.replies import guidance_reply, why_line, why_text
 

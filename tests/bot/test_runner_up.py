@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.handler import Handler
 from bot.language import foreign_language
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.matcher import Candidate, MatchResult
 from bot.messages import Message
 from bot.runner_up import FLOOR, SHARE, runner_up

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from bot.handler import UNSAVED, Handler, HandlerSettings
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.messages import Message
 from bot.schedule import Subscription
 from bot.store import MemoryStore

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.handler import Handler
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.messages import KINDS, Message
 from bot.store import MemoryStore
 

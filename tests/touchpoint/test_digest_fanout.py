@@ -18,7 +18,7 @@ from bot.admin import Admins
 from bot.channels import digest_space
 from bot.digest import digest_week
 from bot.handler import Handler, HandlerSettings
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.messages import Message
 from bot.schedule import EVERY_DAY, Subscription
 from bot.store import MemoryStore, Store

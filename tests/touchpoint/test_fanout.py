@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 
 from adapters.redis_store import RedisStore
 from adapters.slack_outbound import EVENT_TYPE, SlackOutbound
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.messages import Reply
 from bot.prompts import INVITATION, prompt_pool, prompt_reply
 from bot.schedule import EVERY_DAY, Subscription

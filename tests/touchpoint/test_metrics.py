@@ -7,7 +7,7 @@ import re
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.handler import Handler
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.messages import Message
 from bot.store import MemoryStore
 from touchpoint import metrics

@@ -13,7 +13,7 @@ from fakes.teams_connector import FakeTeamsConnector
 from adapters import teams, teams_cards
 from adapters.teams_outbound import TeamsOutbound
 from bot.handler import Handler
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.schedule import EVERY_DAY, Subscription
 from bot.store import MemoryStore
 from touchpoint.fanout import FanoutSettings, Job, Poster

@@ -16,7 +16,7 @@ from raw_http import raw_request
 from web_support import chromium, new_page, screenshot, serving
 
 from bot.handler import Handler
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.store import MemoryStore
 from touchpoint.settings import Settings, SettingsError
 from touchpoint.web.auth import (

@@ -12,7 +12,7 @@ import aiohttp
 from web_support import serving
 
 from bot.handler import Handler
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.runner_up import runner_up
 from bot.store import MemoryStore
 from touchpoint.settings import Settings

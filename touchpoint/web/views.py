@@ -16,7 +16,7 @@ from aiohttp import web
 
 from adapters.bodies import read_form
 from bot.handler import Handler, HandlerSettings
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.matcher import Candidate, Evidence, MatchResult, Mode
 from bot.messages import Kind, Message, Platform, Reply
 from bot.playbooks import Playbook

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.matcher import MatchResult, Mode
 
 CaptureKind = Literal["takes", "contests", "nudges"]
