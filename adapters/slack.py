@@ -1,7 +1,7 @@
 """Touchpoint on Slack: slack-bolt's AsyncApp in front of the core.
 
 Bolt checks signatures, answers `url_verification` and routes payloads. This
-module acknowledges at once, hands the translated `Message` to the core in a
+module acknowledges at once, hands the translated event to the core in a
 background task and posts each `Reply` through the Web API, so Slack's
 three-second deadline never depends on matching or on Slack's own API.
 Nothing Slack or a user sends can stop the process: every failure is logged

@@ -4,7 +4,7 @@ The Agents SDK is used here and in `teams_connector` (posting, the bot's token).
 are checked by `teams_requests` (size, JSON, shape, who may call) before the SDK sees
 them, their token by `teams_auth` with PyJWT (never blocking the event loop on
 Microsoft's key endpoint), translated by
-`teams_cards` into the core's `Message`, and the core's replies are posted back through
+`teams_activity` into the core's events, and the core's replies are posted back through
 the SDK's connector client with a bounded retry of our own: 429 and 5xx are retried
 within limits, a 403 means the bot was removed.
 """
@@ -35,7 +35,7 @@ from microsoft_agents.hosting.core.connector import ConnectorClientBase
 from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 from pydantic import ValidationError
 
-from adapters import teams_cards, teams_extension
+from adapters import teams_activity, teams_cards, teams_extension
 from adapters.retry_after import retry_after
 from adapters.teams_auth import Refused, SigningKeys, TokenValidator
 from adapters.teams_connector import (
@@ -261,8 +261,8 @@ class TeamsBot:
 
     async def _dispatch(self, context: TurnContext, raw: dict[str, Any]) -> None:
         kind = raw.get("type")
-        place = teams_cards.where(raw)
-        if kind == "conversationUpdate" and teams_cards.bot_removed(raw):
+        place = teams_activity.where(raw)
+        if kind == "conversationUpdate" and teams_activity.bot_removed(raw):
             await self._forget(place.root)
             return
         if kind == "installationUpdate":
@@ -274,7 +274,7 @@ class TeamsBot:
         if teams_extension.is_extension(raw):
             await self._extension(context, raw, place)
             return
-        message = teams_cards.to_message(raw)
+        message = teams_activity.to_event(raw)
         if message is None:
             if kind == "invoke":
                 await self._invoke_response(context, _not_ours(raw))
@@ -289,9 +289,9 @@ class TeamsBot:
             await self._post_reply(context, reply, place, message.kind == "added")
 
     async def _extension(self, context: TurnContext, raw: dict[str, Any],
-                         place: teams_cards.Where) -> None:
+                         place: teams_activity.Where) -> None:
         """The message action: the private answer is the dialog; a shared one is posted."""
-        message = teams_extension.to_message(raw)
+        message = teams_extension.to_event(raw)
         if message is None:
             body = teams_extension.refusal()
         else:
@@ -309,7 +309,7 @@ class TeamsBot:
         await self._invoke_response(context, InvokeResponse(status=200, body=body))
 
     async def _answer_execute(self, context: TurnContext, replies: list[Reply],
-                              place: teams_cards.Where) -> None:
+                              place: teams_activity.Where) -> None:
         """Action.Execute: a one-line answer shows under the card, anything bigger is posted."""
         text = replies[0].text if replies else ""
         shown = replies[:1] if replies and teams_cards.is_notice(replies[0]) else []
@@ -319,7 +319,7 @@ class TeamsBot:
             status=200, body=teams_cards.execute_response(text)))
 
     async def _post_reply(self, context: TurnContext, reply: Reply,
-                          place: teams_cards.Where, top_level: bool) -> bool:
+                          place: teams_activity.Where, top_level: bool) -> bool:
         """Where a reply goes: the thread it answers, or the channel itself.
 
         A private answer (to `/touchpoint ...`) in a channel or group chat is a targeted
@@ -385,7 +385,7 @@ class TeamsBot:
                 if status == 403:
                     log.warning("Teams answered 403 for %s: the bot was removed there or may "
                                 "not post; dropping its reference", conversation)
-                    await self._forget(teams_cards.root_of(conversation))
+                    await self._forget(teams_activity.root_of(conversation))
                     return "gone"
                 retryable = status == 429 or (status is not None and status >= 500) or (
                     status is None and isinstance(exc, aiohttp.ClientError | TimeoutError))
@@ -406,7 +406,7 @@ class TeamsBot:
 
     async def _remember(self, raw: Mapping[str, Any]) -> None:
         """Save where this conversation is, for the scheduler and webhooks to post later."""
-        reference = teams_cards.conversation_reference(raw)
+        reference = teams_activity.conversation_reference(raw)
         conversation = reference["conversation"]["id"]
         try:
             await self._handler.store.save_reference(PLATFORM, conversation,

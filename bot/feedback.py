@@ -80,7 +80,7 @@ def form_reply(playbooks: Sequence[Playbook], shown: Playbook, question: str) ->
 
 
 def submission(context: str, chosen: str, why: str) -> str:
-    """The `Message.value` of an answered form, as adapters build it from the platform's
+    """The `ButtonPressed.value` of an answered form, as adapters build it from the platform's
     fields; read back with `read_submission`."""
     return json.dumps({"context": context, "chosen": chosen, "why": why},
                       ensure_ascii=False, separators=(",", ":"))

@@ -23,8 +23,9 @@ from dataclasses import dataclass, replace
 
 from adapters.outbound import Outbound, Unavailable
 from bot.calls import Call
+from bot.events import CallEnded
 from bot.handler import Handler
-from bot.messages import Message, Reply
+from bot.messages import Reply
 from bot.routing import Routing, Target, route
 from bot.store import Queued, Store
 
@@ -194,9 +195,9 @@ class CallOutbox:
             owner = call.owner_email
             if target.platform == "slack":
                 owner = await outbound.person(call.owner_email) or call.owner_email
-        message = Message(text="\n".join(call.texts), user=owner, channel=channel,
-                          platform="slack" if target.platform == "slack" else "teams",
-                          kind="call_ended", value=call.customer)
+        message = CallEnded(texts=tuple(call.texts), customer=call.customer, user=owner,
+                            channel=channel,
+                            platform="slack" if target.platform == "slack" else "teams")
         replies = await self._handler.handle(message)
         return target, channel, [replace(r, channel=channel) for r in replies]
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from bot.admin import ReloadOutcome, failure_reply
 from bot.handler import Handler
-from bot.playbook_set import PlaybookSet
 from bot.messages import Reply
+from bot.playbook_set import PlaybookSet
 from bot.playbooks import PlaybookErrors
 from touchpoint.loader import load_folder
 from touchpoint.metrics import Metrics

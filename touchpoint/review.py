@@ -17,8 +17,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from bot import change_effects
-from bot.playbook_set import PlaybookSet
 from bot.matcher import Mode
+from bot.playbook_set import PlaybookSet
 from bot.playbooks import PlaybookError, PlaybookErrors
 from touchpoint.gitsync import GitError, export_folder
 from touchpoint.loader import load_folder

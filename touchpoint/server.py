@@ -29,8 +29,8 @@ from adapters.redis_store import RedisStore
 from bot.admin import Admins
 from bot.analytics import Observer
 from bot.handler import Handler, HandlerSettings
-from bot.playbook_set import PlaybookSet
 from bot.messages import Reply
+from bot.playbook_set import PlaybookSet
 from bot.playbooks import PlaybookErrors
 from bot.store import MemoryStore, Store
 from touchpoint import live, logs, memory, metrics, scheduler, webhooks

@@ -12,6 +12,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from helpers import Clock, said
 from local_redis import RedisServer
 from redis.asyncio import Redis
 
@@ -19,22 +20,13 @@ from adapters.redis_connection import StoreError, StoreUnavailable
 from adapters.redis_scripts import FIRST_TIME
 from adapters.redis_store import MUTE_MEMORY, WEEK_TTL, RedisStore
 from bot.handler import Handler
-from bot.playbook_set import PlaybookSet
 from bot.matcher import Mode
-from bot.messages import Kind, Message
+from bot.playbook_set import PlaybookSet
 from bot.store import MemoryStore
 
 PREFIX = "tp-test:"
 
 WEEK = "2024-W05"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -83,10 +75,6 @@ def example(library: PlaybookSet, mode: Mode) -> tuple[str, str]:
             if best is not None:
                 return text, best.playbook
     pytest.fail(f"no shipped example matches in {mode} mode")
-
-
-def message(text: str, kind: Kind = "command", id: str = "", user: str = "U1") -> Message:
-    return Message(text=text, user=user, channel="C1", platform="slack", kind=kind, id=id)
 
 
 async def fill(store: RedisStore) -> None:
@@ -266,12 +254,12 @@ async def test_damaged_keys_do_not_stop_the_handler(
     await raw.set(p + "counters", "garbage")
     await raw.hset(p + f"once:cooldown:slack:C1:{nudged}", "x", "y")
     handler = Handler(library, store)
-    expected = await Handler(library, MemoryStore()).handle(message(guide_text))
+    expected = await Handler(library, MemoryStore()).handle(said(guide_text))
     assert expected
-    assert await handler.handle(message(guide_text, id="Ev1")) == expected
+    assert await handler.handle(said(guide_text, id="Ev1")) == expected
     # The damaged cooldown key still exists, so it still holds the nudge back.
-    assert await handler.handle(message(nudge_text, kind="channel", id="Ev2")) == []
-    assert await handler.handle(message(nudge_text, kind="channel", user="U2", id="Ev3")) == []
+    assert await handler.handle(said(nudge_text, "channel", id="Ev2")) == []
+    assert await handler.handle(said(nudge_text, "channel", user="U2", id="Ev3")) == []
     assert await raw.pttl(p + f"once:cooldown:slack:C1:{nudged}") > 0  # so it heals in time
 
 
@@ -286,22 +274,22 @@ async def test_redis_down_degrades_and_guidance_still_answers(
     nudge_text, _ = example(library, "nudge")
     handler = Handler(library, private_store)
     reference = Handler(library, MemoryStore())
-    guide = await reference.handle(message(guide_text))
-    nudge = await reference.handle(message(nudge_text, kind="channel", id="ref"))
+    guide = await reference.handle(said(guide_text))
+    nudge = await reference.handle(said(nudge_text, "channel", id="ref"))
     assert guide and nudge
-    assert await handler.handle(message(guide_text, id="Ev-before")) == guide
-    assert await handler.handle(message("lunch?", kind="channel", id="Ev-chatter")) == []
+    assert await handler.handle(said(guide_text, id="Ev-before")) == guide
+    assert await handler.handle(said("lunch?", "channel", id="Ev-chatter")) == []
     assert await private_store.health() == "ok"
 
     private_redis.stop()
     with caplog.at_level(logging.WARNING):
-        assert await handler.handle(message(guide_text, id="Ev1")) == guide
-        assert await handler.handle(message(guide_text)) == guide
+        assert await handler.handle(said(guide_text, id="Ev1")) == guide
+        assert await handler.handle(said(guide_text)) == guide
         # Dedupe and cooldown fall back to this process rather than answering every retry.
-        assert await handler.handle(message(guide_text, id="Ev1")) == []
-        assert await handler.handle(message(guide_text, id="Ev-before")) == []
-        assert await handler.handle(message(nudge_text, kind="channel", id="Ev2")) == nudge
-        assert await handler.handle(message(nudge_text, kind="channel", id="Ev3")) == []
+        assert await handler.handle(said(guide_text, id="Ev1")) == []
+        assert await handler.handle(said(guide_text, id="Ev-before")) == []
+        assert await handler.handle(said(nudge_text, "channel", id="Ev2")) == nudge
+        assert await handler.handle(said(nudge_text, "channel", id="Ev3")) == []
     health = await private_store.health()
     assert health.startswith("degraded: redis unreachable"), health
     warnings = [r.getMessage() for r in caplog.records if r.name == "touchpoint.redis"]
@@ -320,14 +308,14 @@ async def test_redis_down_nobody_who_may_have_muted_the_bot_is_nudged(
     nudge_text, _ = example(library, "nudge")
     other = RedisStore.from_url(private_redis.url, prefix=PREFIX)
     try:
-        assert await Handler(library, other).handle(message("mute", user="U2"))
+        assert await Handler(library, other).handle(said("mute", user="U2"))
     finally:
         await other.close()
     handler = Handler(library, private_store)
-    assert await handler.handle(message("lunch?", kind="channel", id="Ev0")) == []
+    assert await handler.handle(said("lunch?", "channel", id="Ev0")) == []
     private_redis.stop()
-    assert await handler.handle(message(nudge_text, kind="channel", user="U2", id="Ev1")) == []
-    assert await handler.handle(message(nudge_text, kind="channel", id="Ev2")) != []
+    assert await handler.handle(said(nudge_text, "channel", user="U2", id="Ev1")) == []
+    assert await handler.handle(said(nudge_text, "channel", id="Ev2")) != []
     assert not await private_store.is_muted("slack:U1")
     clock.now += MUTE_MEMORY + 1
     with pytest.raises(StoreUnavailable):

@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pytest
 from fakes.slack_api import FakeSlackAPI
+from helpers import Clock
 from live_support import three_instances_stores
 from redis.asyncio import Redis
 
 from adapters.redis_store import RedisStore
 from adapters.slack_outbound import EVENT_TYPE, SlackOutbound
-from bot.playbook_set import PlaybookSet
 from bot.messages import Reply
+from bot.playbook_set import PlaybookSet
 from bot.prompts import INVITATION, prompt_pool, prompt_reply
 from bot.schedule import EVERY_DAY, Subscription
 from bot.store import MemoryStore, Store
@@ -42,14 +43,6 @@ from touchpoint.settings import Settings
 TOKEN = "xoxb-1111-2222-fakefakefake"
 FAST = FanoutSettings(rate=500, channel_interval=0.01, lease=5, grace=3600, workers=4)
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def job(channel: str, at: dt.datetime = NOW) -> Job:

@@ -15,10 +15,11 @@ from typing import Literal
 from aiohttp import web
 
 from adapters.bodies import read_form
+from bot.events import ButtonPressed, Event, Platform, Said, ShortcutAsked, Via
 from bot.handler import Handler, HandlerSettings
-from bot.playbook_set import PlaybookSet
 from bot.matcher import Candidate, Evidence, MatchResult, Mode
-from bot.messages import Kind, Message, Platform, Reply
+from bot.messages import Reply
+from bot.playbook_set import PlaybookSet
 from bot.playbooks import Playbook
 from bot.replies import playbook_reply
 from bot.store import MemoryStore
@@ -35,6 +36,8 @@ MAX_TEXT = 4000
 """Characters of a tried message: the matcher reads no more than this."""
 NEAR_MISSES = 5
 PLATFORMS: tuple[Platform, ...] = ("slack", "teams")
+TRIER = "manager"
+TRIAL = "try-it"
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,13 @@ class Trial:
     answers: Mapping[str, Sequence[Reply]]
 
 
-def _kind(where: Where, platform: str) -> Kind:
+def _event(text: str, where: Where, platform: Platform) -> Event:
     """A slash command in Slack is an @mention in Teams: the handler treats them differently."""
-    if where in ("channel", "shortcut"):
-        return where
-    return "command" if platform == "slack" else "mention"
+    if where == "shortcut":
+        return ShortcutAsked(text=text, user=TRIER, channel=TRIAL, platform=platform)
+    via: Via = "channel" if where == "channel" else "command" if platform == "slack" \
+        else "mention"
+    return Said(text=text, via=via, user=TRIER, channel=TRIAL, platform=platform)
 
 
 async def trial(playbooks: PlaybookSet, text: str, where: Where,
@@ -71,13 +76,10 @@ async def trial(playbooks: PlaybookSet, text: str, where: Where,
     answers: dict[str, Sequence[Reply]] = {}
     for platform in PLATFORMS:
         handler = Handler(playbooks, MemoryStore(), settings)
-        message = Message(text=text, user="manager", channel="try-it", platform=platform,
-                          kind=_kind(where, platform))
-        answers[platform] = await handler.handle(message)
+        answers[platform] = await handler.handle(_event(text, where, platform))
         if pressed in playbooks.by_id:
-            answers[platform] = [*answers[platform], *await handler.handle(Message(
-                text="show", user="manager", channel="try-it", platform=platform,
-                kind="action", value=pressed))]
+            answers[platform] = [*answers[platform], *await handler.handle(ButtonPressed(
+                action="show", value=pressed, user=TRIER, channel=TRIAL, platform=platform))]
     return Trial(text, where, result, other, vetoed, answers)
 
 
