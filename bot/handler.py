@@ -19,6 +19,7 @@ from bot.messages import Reply
 from bot.playbook_set import PlaybookSet
 from bot.runner_up import runner_up
 from bot.store import Store
+from bot.usage import Counted, Usage
 
 log = logging.getLogger("touchpoint.handler")
 
@@ -135,7 +136,7 @@ class Handler:
         return await self._guide(asked, text)
 
     async def _added(self, added: BotAdded) -> list[Reply]:
-        await self._count("added")
+        await self._count(Usage(Counted.ADDED))
         await self._safely(self.store.unflag(added.platform, added.channel), None)
         return [replies.welcome_reply(added.platform)]
 
@@ -159,7 +160,7 @@ class Handler:
         if result.best is None:
             now = self.clock()
             week = analytics.iso_week(now)
-            await self._count(analytics.UNMATCHED, week)
+            await self._count(Usage(Counted.UNMATCHED), week)
             ttl = analytics.question_ttl(now, self.settings.questions_days)
             if ttl > 0:
                 question = analytics.scrub_question(text)
@@ -171,7 +172,7 @@ class Handler:
                     ephemeral=ephemeral, in_thread=in_thread,
                 )
             ]
-        await self._count(f"guide:{result.best.playbook}")
+        await self._count(Usage(Counted.GUIDE, result.best.playbook))
         playbook = playbooks.by_id[result.best.playbook]
         second = runner_up(result, playbooks.by_id)
         return [replies.guidance_reply(playbook, result.best, ephemeral=ephemeral,
@@ -195,7 +196,7 @@ class Handler:
         key = f"cooldown:{msg.platform}:{msg.channel}:{playbook_id}"
         if not await self._first_time(key, self.settings.nudge_cooldown):
             return []
-        await self._count(f"nudge:{playbook_id}")
+        await self._count(Usage(Counted.NUDGE, playbook_id))
         return [replies.nudge_reply(playbooks.by_id[playbook_id])]
 
     async def _pressed(self, msg: ButtonPressed) -> list[Reply]:
@@ -209,15 +210,15 @@ class Handler:
         if playbook is None:
             return [replies.notice("That playbook is no longer available.")]
         if msg.action == "helpful":
-            await self._count(f"helpful:{playbook.id}")
+            await self._count(Usage(Counted.HELPFUL, playbook.id))
             return [replies.notice("Glad it helped.")]
         if msg.action == "not_helpful":
-            await self._count(f"not_helpful:{playbook.id}")
+            await self._count(Usage(Counted.NOT_HELPFUL, playbook.id))
             return [feedback.form_reply(self._playbooks.playbooks, playbook, question)]
         if msg.action == "show":
             return [replies.playbook_reply(playbook, in_thread=bool(msg.thread))]
         if msg.action == "share":
-            await self._count(f"share:{playbook.id}")
+            await self._count(Usage(Counted.SHARE, playbook.id))
             return [replies.guidance_reply(playbook, None, ephemeral=False, in_thread=False)]
         return [replies.notice("That button is no longer supported.")]
 
@@ -229,7 +230,7 @@ class Handler:
         known = self._playbooks.by_id
         if correction.chosen != feedback.NONE and correction.chosen not in known:
             return [replies.notice("That playbook is no longer available; nothing was saved.")]
-        await self._count(f"correction:{correction.shown}")
+        await self._count(Usage(Counted.CORRECTION, correction.shown))
         saved = await self._safely(feedback.record(self.store, correction, self.clock(),
                                                    self.settings.questions_days), None)
         return [replies.notice(feedback.THANKS if saved is not None else UNSAVED)]
@@ -240,7 +241,7 @@ class Handler:
         lines = [line for text in call.texts for line in text.split("\n")]
         best = calls.best_match(playbooks.matcher, lines)
         matched = playbooks.by_id.get(best.playbook) if best else None
-        await self._count("call_ended")
+        await self._count(Usage(Counted.CALL_ENDED))
         return [replies.call_ended_reply(checklist, matched, call.customer, call.user)]
 
     async def _help(self, msg: Said, _: str) -> list[Reply]:
@@ -326,15 +327,15 @@ class Handler:
     async def _first_time(self, key: str, ttl: float) -> bool:
         return await self._safely(self.store.first_time(key, ttl), True)
 
-    async def count(self, counter: str) -> None:
+    async def count(self, usage: Usage) -> None:
         """Count something the core did not see happen (a call nobody could be found for)."""
-        await self._count(counter)
+        await self._count(usage)
 
-    async def _count(self, counter: str, week: str = "") -> None:
+    async def _count(self, usage: Usage, week: str = "") -> None:
         """Count all-time and in `week` (this ISO week unless given), in one store call."""
-        self.observer.counted(counter)
+        self.observer.counted(usage)
         week = week or analytics.iso_week(self.clock())
-        await self._safely(self.store.incr_counts(week, counter), (0, 0))
+        await self._safely(self.store.incr_counts(week, usage.key), (0, 0))
 
     async def _safely(self, call: Awaitable[T], fallback: T) -> T:
         """Guidance must not depend on the store being up: degrade, and say so in the log."""

@@ -28,6 +28,7 @@ from bot.handler import Handler
 from bot.messages import Reply
 from bot.routing import Routing, Target, route
 from bot.store import Queued, Store
+from bot.usage import Counted, Usage
 
 log = logging.getLogger("touchpoint.calls")
 
@@ -154,7 +155,7 @@ class CallOutbox:
                         "routing.yaml and no owner found", call.source, call.id,
                         call.owner_email or "no owner e-mail")
             self._observe("unrouted")
-            await self._count("call_unrouted")
+            await self._count(Usage(Counted.CALL_UNROUTED))
             return await self._finish(key, "unrouted")
         self._built[key] = built
         target, channel, replies = built
@@ -232,5 +233,5 @@ class CallOutbox:
         except Exception as exc:  # any store backend's failure: dropped on a later look
             log.debug("calls: cannot drop %s (%s)", key, exc)
 
-    async def _count(self, counter: str) -> None:
-        await self._handler.count(counter)
+    async def _count(self, usage: Usage) -> None:
+        await self._handler.count(usage)

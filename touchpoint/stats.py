@@ -31,7 +31,7 @@ def render(weeks: list[analytics.WeekStats], questions: int) -> list[str]:
     lines += analytics.format_table(analytics.table_rows(total))
     lines += ["", "Per week:"]
     for week in reversed(weeks):
-        counts = {k: sum(c.get(k, 0) for c in week.playbooks.values()) for k in analytics.KINDS}
+        counts = {k: sum(c.get(k, 0) for c in week.playbooks.values()) for k in analytics.COLUMNS}
         lines.append(f"  {week.week}: " + ", ".join(f"{k.replace('_', ' ')} {v}"
                                                     for k, v in counts.items())
                      + f", unanswered {week.unmatched}")

@@ -51,7 +51,7 @@ LOGIN = f"{PREFIX}/login"
 PUBLIC = (f"{PREFIX}/static/",)
 """Paths anyone who can reach the server may fetch: the style sheet holds no secret."""
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+RequestHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
@@ -234,7 +234,7 @@ async def _let_in(request: web.Request, guard: Guard) -> str | web.Response:
 
 
 @web.middleware
-async def guard_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def guard_pages(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
     """Every manager page goes through here; the security headers go on every answer."""
     try:
         response = await _guarded(request, handler)
@@ -245,7 +245,7 @@ async def guard_pages(request: web.Request, handler: Handler) -> web.StreamRespo
     return response
 
 
-async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def _guarded(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
     if request.path.startswith(PUBLIC):
         return await handler(request)
     guard = request.config_dict[GUARD_KEY]
