@@ -62,7 +62,7 @@ class Store(Protocol):
 
     async def references(self, platform: str) -> dict[str, str]: ...
 
-    # Analytics and playbook versions (issue 6)
+    # Analytics and playbook versions
 
     async def incr_week(self, week: str, counter: str, amount: int = 1) -> int:
         """Add to a counter of one ISO week (`2024-W05`); weeks expire after `WEEKS_KEPT`."""
@@ -90,7 +90,7 @@ class Store(Protocol):
 
     async def get_value(self, name: str) -> str | None: ...
 
-    # The daily prompt (issue 5)
+    # The daily prompt
 
     async def subscribe(self, platform: str, channel: str, spec: str) -> None:
         """Save a channel's daily-prompt subscription (a serialised schedule), replacing any."""
@@ -143,7 +143,7 @@ class Store(Protocol):
         started over (and logged) rather than waited for.
         """
 
-    # Nudges after customer calls (issue 16)
+    # Nudges after customer calls
 
     async def outbox_put(self, key: str, entry: str, limit: int) -> Queued:
         """Keep `entry` until a worker has posted it, in one step with the duplicate check.

@@ -362,7 +362,7 @@ def _user_ids(env: Mapping[str, str], name: str, problems: list[str]) -> tuple[s
 
 
 def _live_settings(env: Mapping[str, str], problems: list[str], defaults: Settings) -> _Live:
-    """Admins, folder watching and following a git repository (issue 6), checked together."""
+    """Admins, folder watching and following a git repository, checked together."""
 
     def seconds(name: str, default: float, high: float) -> float:
         return _number(problems, name, env.get(name, "").strip(), default, 0, high,
@@ -436,7 +436,7 @@ class _Calls(TypedDict):
 
 
 def _call_settings(env: Mapping[str, str], problems: list[str], defaults: Settings) -> _Calls:
-    """The senders of call nudges (issue 16): Touchpoint's own hook, Gong, Zoom.
+    """The senders of call nudges: Touchpoint's own hook, Gong, Zoom.
 
     Secrets and keys are never echoed into the problems.
     """
