@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Platform = Literal["slack", "teams", "console"]
+from bot.messages import Platform
+
 Via = Literal["command", "mention", "direct", "channel"]
 """How words reached the bot: its slash command (answered to the asker alone), an
 @mention or a direct chat (answered in the thread), or a channel message it overheard

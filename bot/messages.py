@@ -1,4 +1,4 @@
-"""What comes out of the core: small frozen values.
+"""What comes out of the core: small frozen values, and the platforms it speaks to.
 
 Adapters render each `Reply` as Block Kit or an Adaptive Card (what goes in is in
 `bot.events`). Text in a `Reply` is plain text; escaping it for a platform's markup
@@ -8,6 +8,9 @@ is the adapter's job.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+Platform = Literal["slack", "teams", "console"]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ Defaults are one Slack user in one channel, so a test names only what it is abou
 
 from __future__ import annotations
 
-from bot.events import BotAdded, ButtonPressed, CallEnded, Platform, Said, ShortcutAsked, Via
+from bot.events import BotAdded, ButtonPressed, CallEnded, Said, ShortcutAsked, Via
+from bot.messages import Platform
 
 
 def said(text: str, via: Via = "command", *, user: str = "U1", channel: str = "C1",

@@ -15,10 +15,10 @@ from typing import Literal
 from aiohttp import web
 
 from adapters.bodies import read_form
-from bot.events import ButtonPressed, Event, Platform, Said, ShortcutAsked, Via
+from bot.events import ButtonPressed, Event, Said, ShortcutAsked, Via
 from bot.handler import Handler, HandlerSettings
 from bot.matcher import Candidate, Evidence, MatchResult, Mode
-from bot.messages import Reply
+from bot.messages import Platform, Reply
 from bot.playbook_set import PlaybookSet
 from bot.playbooks import Playbook
 from bot.replies import playbook_reply
