@@ -147,11 +147,12 @@ def command_text(text: str, bot_name: str = "") -> tuple[str, str]:
 def to_event(activity: Mapping[str, Any]) -> Event | None:
     """The core's event for an activity, or None when the bot should stay silent.
 
-    Personal chat is said `direct`; a channel or group chat message that mentions the
-    bot is a `mention`; one that does not (delivered by the resource-specific
-    permission) is `channel`, where the core only nudges. `/touchpoint ...` in a channel
-    or group chat is a `command`, answered to the asker alone. A pressed button is a
-    `ButtonPressed`, and the bot joining a conversation is `BotAdded`.
+    Words in a personal chat are `Said` via `direct`; a channel or group chat message
+    that mentions the bot via `mention`; one that does not (delivered by the
+    resource-specific permission) via `channel`, where the core only nudges.
+    `/touchpoint ...` in a channel or group chat comes via `command`, answered to the asker
+    alone. A pressed button is a `ButtonPressed`, and the bot joining a conversation is
+    `BotAdded`.
     """
     kind = activity.get("type")
     place = where(activity)
@@ -233,6 +234,8 @@ def _said(activity: Mapping[str, Any], text: str, via: Via) -> Said:
 
 
 class Origin(TypedDict):
+    """The fields every event shares (`bot.events.Event`), as read from an activity."""
+
     user: str
     channel: str
     platform: Literal["teams"]
