@@ -26,11 +26,12 @@ from typing import Literal
 from adapters.outbound import Outbound, Result
 from bot.channels import digest_space
 from bot.digest import build_digest, digest_week
+from bot.memory_store import MemoryStore
 from bot.messages import Reply
 from bot.playbooks import Playbook
 from bot.prompts import prompt_pool, prompt_reply, rotation
 from bot.schedule import Subscription, merge
-from bot.store import MemoryStore, Store
+from bot.store import Store
 from touchpoint.settings import Settings
 
 log = logging.getLogger("touchpoint.prompts")

@@ -30,9 +30,10 @@ from bot.admin import Admins
 from bot.analytics import Observer
 from bot.handler import Handler, HandlerSettings
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.messages import Reply
 from bot.playbooks import PlaybookErrors
-from bot.store import MemoryStore, Store
+from bot.store import Store
 from touchpoint import live, logs, memory, metrics, scheduler, webhooks
 from touchpoint.call_outbox import CallOutbox, OutboxSettings
 from touchpoint.loader import LiveRouting, load_folder

@@ -15,14 +15,15 @@ import pytest
 from local_redis import RedisServer
 from redis.asyncio import Redis
 
-from adapters.redis_connection import StoreError, StoreUnavailable
 from adapters.redis_scripts import FIRST_TIME
-from adapters.redis_store import MUTE_MEMORY, WEEK_TTL, RedisStore
+from adapters.redis_store import MUTE_MEMORY, RedisStore
+from adapters.redis_usage import WEEK_TTL
 from bot.handler import Handler
 from bot.library import PlaybookSet
 from bot.matcher import Mode
+from bot.memory_store import MemoryStore
 from bot.messages import Kind, Message
-from bot.store import MemoryStore
+from bot.store import StoreError, StoreUnavailable
 
 PREFIX = "tp-test:"
 

@@ -10,9 +10,9 @@ from bot.admin import Admins
 from bot.channels import digest_space, parse_digest
 from bot.handler import Handler, HandlerSettings
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.messages import Kind, Message
 from bot.schedule import Subscription
-from bot.store import MemoryStore
 
 MONDAY_NOON = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC).timestamp()
 

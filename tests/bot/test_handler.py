@@ -7,8 +7,8 @@ import pytest
 from bot import feedback
 from bot.handler import UNSAVED, Handler, HandlerSettings
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.messages import Kind, Message
-from bot.store import MemoryStore
 
 
 def msg(text: str, kind: Kind = "command", id: str = "", value: str = "",

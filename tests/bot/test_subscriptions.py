@@ -8,9 +8,9 @@ import pytest
 
 from bot.handler import UNSAVED, Handler, HandlerSettings
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.messages import Message
 from bot.schedule import Subscription
-from bot.store import MemoryStore
 
 FRIDAY_NOON = dt.datetime(2024, 5, 31, 12, tzinfo=dt.UTC).timestamp()
 

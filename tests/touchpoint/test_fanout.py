@@ -22,10 +22,11 @@ from redis.asyncio import Redis
 from adapters.redis_store import RedisStore
 from adapters.slack_outbound import EVENT_TYPE, SlackOutbound
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.messages import Reply
 from bot.prompts import INVITATION, prompt_pool, prompt_reply
 from bot.schedule import EVERY_DAY, Subscription
-from bot.store import MemoryStore, Store
+from bot.store import Store
 from touchpoint import scheduler
 from touchpoint.fanout import (
     FanoutSettings,

@@ -17,7 +17,7 @@ from web_support import chromium, new_page, screenshot, serving
 
 from bot.handler import Handler
 from bot.library import PlaybookSet
-from bot.store import MemoryStore
+from bot.memory_store import MemoryStore
 from touchpoint.settings import Settings, SettingsError
 from touchpoint.web.auth import (
     COOKIE,
