@@ -54,6 +54,7 @@ from adapters.teams_requests import (
 )
 from bot.handler import Handler
 from bot.messages import Reply
+from bot.store import StoreError
 from touchpoint.settings import Settings
 
 log = logging.getLogger("touchpoint.teams")
@@ -174,7 +175,7 @@ class TeamsBot:
         """
         try:
             reference = (await self._handler.store.references(PLATFORM)).get(conversation)
-        except Exception as exc:  # any store backend's failure
+        except StoreError as exc:
             log.warning("cannot read Teams references (%s: %s)", type(exc).__name__, exc)
             return False
         if reference is None:
@@ -411,14 +412,14 @@ class TeamsBot:
         try:
             await self._handler.store.save_reference(PLATFORM, conversation,
                                                      json.dumps(reference))
-        except Exception as exc:  # any store backend's failure: answering matters more
+        except StoreError as exc:  # answering matters more
             log.warning("could not save the Teams reference for %s (%s: %s)",
                         conversation, type(exc).__name__, exc)
 
     async def _forget(self, conversation: str) -> None:
         try:
             await self._handler.store.drop_reference(PLATFORM, conversation)
-        except Exception as exc:  # any store backend's failure
+        except StoreError as exc:
             log.warning("could not drop the Teams reference for %s (%s: %s)",
                         conversation, type(exc).__name__, exc)
 

@@ -14,7 +14,7 @@ import time
 from adapters.outbound import Result, Unavailable
 from adapters.teams import PLATFORM, TeamsBot
 from bot.messages import Reply
-from bot.store import Store
+from bot.store import Store, StoreError
 
 log = logging.getLogger("touchpoint.teams")
 
@@ -49,7 +49,7 @@ class TeamsOutbound:
             reference = await self._reference(channel)
             if reference is None:
                 reference = await self._reference(channel, fresh=True)
-        except Exception as exc:  # any store backend's failure
+        except StoreError as exc:
             return Result("retry", f"cannot read Teams references ({type(exc).__name__})")
         if reference is None:
             return Result("gone", "no conversation reference: add the bot to that team or chat")
@@ -72,7 +72,7 @@ class TeamsOutbound:
         down): one chat Teams will not say anything about must not hold up every nudge."""
         try:
             references = await self._store.references(PLATFORM)
-        except Exception as exc:  # any store backend's failure
+        except StoreError as exc:
             raise Unavailable(f"cannot read Teams references ({type(exc).__name__})") from None
         wanted = email.lower()
         answered = unanswered = 0

@@ -28,7 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from adapters.outbound import Outbound
 from bot.playbooks import Playbook, PlaybookErrors
 from bot.schedule import DAY_NAMES, Subscription, merge
-from bot.store import Store
+from bot.store import Store, StoreError
 from touchpoint.fanout import (
     FINAL,
     FanoutSettings,
@@ -211,7 +211,7 @@ class PromptScheduler:
             self._from_chat = await chat_subscriptions(self.store, platforms)
             self._digests = await digest_subscriptions(self.store, platforms)
             self._flagged = set(await flagged_keys(self.store, platforms))
-        except Exception as exc:  # any store backend's failure: keep the last good read
+        except StoreError as exc:  # keep the last good read
             log.warning("prompts: cannot read subscriptions (%s: %s); using the last ones read",
                         type(exc).__name__, exc)
         everything = merge(self._from_git, self._from_chat) + self._digests
