@@ -26,7 +26,7 @@ from bot.calls import Call
 from bot.handler import Handler
 from bot.messages import Message, Reply
 from bot.routing import Routing, Target, route
-from bot.store import Queued, Store, StoreError
+from bot.store import PostLedger, Queued, StoreError
 
 log = logging.getLogger("touchpoint.calls")
 
@@ -51,7 +51,7 @@ class OutboxSettings:
 
 
 class CallOutbox:
-    def __init__(self, store: Store, handler: Handler, outbounds: Mapping[str, Outbound],
+    def __init__(self, store: PostLedger, handler: Handler, outbounds: Mapping[str, Outbound],
                  routing: Callable[[], Routing], settings: OutboxSettings,
                  observe: Observe = lambda outcome: None) -> None:
         self._store = store

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from bot.admin import ReloadOutcome
-from bot.store import Store, StoreError
+from bot.store import SharedValues, StoreError
 from touchpoint.reload import Reloader, when
 from touchpoint.settings import branch_digest
 
@@ -149,7 +149,7 @@ class GitFollower:
     """One branch of one repository, checked out commit by commit into `cache`."""
 
     def __init__(self, url: str, branch: str, path: str, cache: Path, reloader: Reloader, *,
-                 store: Store | None = None, interval: float = 300.0,
+                 store: SharedValues | None = None, interval: float = 300.0,
                  converge_every: float = CONVERGE_EVERY, max_bytes: int = 50_000_000,
                  clock: Callable[[], float] = time.time) -> None:
         self.url = url

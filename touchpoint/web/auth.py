@@ -36,7 +36,7 @@ from aiohttp import web
 
 from adapters.bodies import read_form
 from adapters.network import forwarded, is_loopback
-from bot.store import Store, StoreError
+from bot.store import SharedValues, StoreError
 from touchpoint.web.html import PREFIX, Html, document, el
 
 log = logging.getLogger("touchpoint.web")
@@ -106,7 +106,7 @@ class Guard:
     local: bool = False
     clock: Callable[[], float] = time.time
     key: bytes = field(default=b"", repr=False)
-    store: Store | None = None
+    store: SharedValues | None = None
     """Where the cookies' generation is shared; None: one generation for ever (tests)."""
 
     def __post_init__(self) -> None:
