@@ -151,7 +151,8 @@ class TeamsBot:
         return web.json_response(invoke.body, status=invoke.status)
 
     async def post(self, conversation: str, replies: Sequence[Reply]) -> bool:
-        """Post to a conversation the bot saw before (the scheduler's and webhooks' entry).
+        """Post to a conversation the bot saw before: an answer that goes elsewhere than
+        where it was asked (posts the bot starts itself go through `TeamsOutbound`).
 
         False when no reference is stored or the post failed; the reason is logged.
         """
