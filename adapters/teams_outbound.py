@@ -1,8 +1,9 @@
 """Teams posts the bot starts itself, through the conversation references it saved.
 
-`TeamsBot` already retries a post within bounds and drops the reference of a
-conversation that answers 403; its outcome says which happened, so a 403 is
-"gone" and any other failure is left to the scheduler to retry.
+`TeamsBot` already retries a post within bounds (`retry_after.retrying`) and drops
+the reference of a conversation that answers 403; its outcome says which happened,
+so a 403 is "gone" (`teams_connector.classify`) and any other failure is left to
+the scheduler to retry. Posts go through the bot's one connector client factory.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 
 from adapters.outbound import Result, Unavailable
 from adapters.teams import PLATFORM, TeamsBot
+from adapters.teams_connector import classify
 from bot.messages import Reply
 from bot.store import Store, StoreError
 
@@ -58,7 +60,7 @@ class TeamsOutbound:
             return Result("posted")
         if outcome == "gone":
             self._references.pop(channel, None)  # TeamsBot dropped it from the store
-            return Result("gone", "Teams answered 403: the bot was removed there")
+            return classify(403)
         if outcome == "refused":
             return Result("failed", "the saved reference's serviceUrl is not an allowed "
                           "Teams connector host (TOUCHPOINT_TEAMS_SERVICE_URLS); not posted")

@@ -19,6 +19,7 @@ import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -44,6 +45,9 @@ from touchpoint.fanout import (
 )
 from touchpoint.loader import SCHEDULE, load_schedule
 from touchpoint.settings import Settings
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger("touchpoint.prompts")
 
@@ -265,25 +269,32 @@ class PromptScheduler:
                                     misfire_grace_time=max(1, int(self.settings.grace)))
 
 
-def slack_outbound(settings: Settings) -> Outbound:
-    """The Slack poster of the daily prompts (needs `slack_bot_token`): the server's and
-    `touchpoint prompt`'s."""
+def slack_outbound(settings: Settings, client: AsyncWebClient | None = None) -> Outbound:
+    """The Slack poster of the daily prompts (needs `slack_bot_token`): the server's, over
+    the Slack adapter's `client`, and `touchpoint prompt`'s, over a client of its own."""
     from adapters.slack_outbound import SlackOutbound
-    from adapters.slack_web import API_TIMEOUT
+    from adapters.slack_web import API_TIMEOUT, web_client
 
     # A request must never outlive the claim it is made under.
-    return SlackOutbound(settings.slack_bot_token, settings.slack_api_url,
-                         timeout=min(API_TIMEOUT, settings.prompt_lease / 2))
+    timeout = min(API_TIMEOUT, settings.prompt_lease / 2)
+    if client is not None:
+        return SlackOutbound(client, timeout=timeout)
+    return SlackOutbound(web_client(settings.slack_bot_token, settings.slack_api_url),
+                         timeout=timeout, owns_client=True)
 
 
 def outbounds_for(app: web.Application, settings: Settings, store: Store) -> dict[str, Outbound]:
     """A poster per platform this server talks to (after the platforms are attached to `app`),
     closed with the app."""
-    found: dict[str, Outbound] = {}
-    if settings.slack_bot_token:
-        found["slack"] = slack_outbound(settings)
+    from adapters.slack import SLACK_KEY
     from adapters.teams import TEAMS_KEY
 
+    found: dict[str, Outbound] = {}
+    adapter = app.get(SLACK_KEY)
+    if adapter is not None:
+        found["slack"] = slack_outbound(settings, adapter.client)
+    elif settings.slack_bot_token:
+        found["slack"] = slack_outbound(settings)
     bot = app.get(TEAMS_KEY)
     if bot is not None:
         from adapters.teams_outbound import TeamsOutbound

@@ -13,6 +13,7 @@ from fakes.slack_api import FakeSlackAPI
 from live_support import three_instances_stores
 
 from adapters.slack_outbound import SlackOutbound
+from adapters.slack_web import web_client
 from bot import feedback
 from bot.admin import Admins
 from bot.channels import digest_space
@@ -34,7 +35,7 @@ LAST_WEEK = "2026-W48"
 
 @pytest.fixture
 async def outbound(slack_api: FakeSlackAPI) -> AsyncIterator[SlackOutbound]:
-    sender = SlackOutbound(TOKEN, slack_api.url, timeout=2)
+    sender = SlackOutbound(web_client(TOKEN, slack_api.url), timeout=2, owns_client=True)
     yield sender
     await sender.close()
 
