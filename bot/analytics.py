@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from bot.store import Store
-from bot.usage import TABLE, Counted, Usage
+from bot.store import Usage
+from bot.usage import TABLE, Counted, UsageEvent
 
 COLUMNS = tuple(kind.value for kind in TABLE)
 """The per-playbook counts of a week, in table order."""
@@ -54,7 +54,7 @@ SCRUBBED = ("@-mentions, user ids, e-mail addresses, numbers and codes of four o
 class Observer(Protocol):
     """Where the process's metrics hear about the core's work, without `bot/` knowing them."""
 
-    def counted(self, usage: Usage) -> None:
+    def counted(self, usage: UsageEvent) -> None:
         """A usage counter went up by one."""
 
     def handled(self, kind: str, seconds: float, failed: bool) -> None:
@@ -64,7 +64,7 @@ class Observer(Protocol):
 class NoObserver:
     """The console and the tests need no metrics."""
 
-    def counted(self, usage: Usage) -> None:
+    def counted(self, usage: UsageEvent) -> None:
         return None
 
     def handled(self, kind: str, seconds: float, failed: bool) -> None:
@@ -144,11 +144,11 @@ def week_stats(week: str, counters: Mapping[str, int], questions: Sequence[str] 
                playbook_ids: Iterable[str] = ()) -> WeekStats:
     """Group the stored counters by playbook; every id in `playbook_ids` gets a row."""
     stats = WeekStats(week, {pid: dict.fromkeys(COLUMNS, 0) for pid in playbook_ids},
-                      counters.get(Usage(Counted.UNMATCHED).key, 0), list(questions),
-                      counters.get(Usage(Counted.CALL_ENDED).key, 0),
-                      counters.get(Usage(Counted.CALL_UNROUTED).key, 0))
+                      counters.get(UsageEvent(Counted.UNMATCHED).key, 0), list(questions),
+                      counters.get(UsageEvent(Counted.CALL_ENDED).key, 0),
+                      counters.get(UsageEvent(Counted.CALL_UNROUTED).key, 0))
     for name, value in counters.items():
-        usage = Usage.read(name)
+        usage = UsageEvent.read(name)
         if usage is not None and usage.kind in TABLE:
             row = stats.playbooks.setdefault(usage.playbook, dict.fromkeys(COLUMNS, 0))
             row[usage.kind.value] += value
@@ -174,7 +174,7 @@ def combine(weeks: Sequence[WeekStats]) -> WeekStats:
     return total
 
 
-async def read_stats(store: Store, weeks: Sequence[str], playbook_ids: Iterable[str] = (),
+async def read_stats(store: Usage, weeks: Sequence[str], playbook_ids: Iterable[str] = (),
                      questions: int = 20) -> list[WeekStats]:
     """The given weeks' statistics from the store, in the order given."""
     ids = list(playbook_ids)

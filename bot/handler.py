@@ -18,8 +18,8 @@ from bot.language import foreign_language
 from bot.messages import Reply
 from bot.playbook_set import PlaybookSet
 from bot.runner_up import runner_up
-from bot.store import Store
-from bot.usage import Counted, Usage
+from bot.store import Store, StoreError
+from bot.usage import Counted, UsageEvent
 
 log = logging.getLogger("touchpoint.handler")
 
@@ -136,7 +136,7 @@ class Handler:
         return await self._guide(asked, text)
 
     async def _added(self, added: BotAdded) -> list[Reply]:
-        await self._count(Usage(Counted.ADDED))
+        await self._count(UsageEvent(Counted.ADDED))
         await self._safely(self.store.unflag(added.platform, added.channel), None)
         return [replies.welcome_reply(added.platform)]
 
@@ -160,7 +160,7 @@ class Handler:
         if result.best is None:
             now = self.clock()
             week = analytics.iso_week(now)
-            await self._count(Usage(Counted.UNMATCHED), week)
+            await self._count(UsageEvent(Counted.UNMATCHED), week)
             ttl = analytics.question_ttl(now, self.settings.questions_days)
             if ttl > 0:
                 question = analytics.scrub_question(text)
@@ -172,7 +172,7 @@ class Handler:
                     ephemeral=ephemeral, in_thread=in_thread,
                 )
             ]
-        await self._count(Usage(Counted.GUIDE, result.best.playbook))
+        await self._count(UsageEvent(Counted.GUIDE, result.best.playbook))
         playbook = playbooks.by_id[result.best.playbook]
         second = runner_up(result, playbooks.by_id)
         return [replies.guidance_reply(playbook, result.best, ephemeral=ephemeral,
@@ -196,7 +196,7 @@ class Handler:
         key = f"cooldown:{msg.platform}:{msg.channel}:{playbook_id}"
         if not await self._first_time(key, self.settings.nudge_cooldown):
             return []
-        await self._count(Usage(Counted.NUDGE, playbook_id))
+        await self._count(UsageEvent(Counted.NUDGE, playbook_id))
         return [replies.nudge_reply(playbooks.by_id[playbook_id])]
 
     async def _pressed(self, msg: ButtonPressed) -> list[Reply]:
@@ -210,15 +210,15 @@ class Handler:
         if playbook is None:
             return [replies.notice("That playbook is no longer available.")]
         if msg.action == "helpful":
-            await self._count(Usage(Counted.HELPFUL, playbook.id))
+            await self._count(UsageEvent(Counted.HELPFUL, playbook.id))
             return [replies.notice("Glad it helped.")]
         if msg.action == "not_helpful":
-            await self._count(Usage(Counted.NOT_HELPFUL, playbook.id))
+            await self._count(UsageEvent(Counted.NOT_HELPFUL, playbook.id))
             return [feedback.form_reply(self._playbooks.playbooks, playbook, question)]
         if msg.action == "show":
             return [replies.playbook_reply(playbook, in_thread=bool(msg.thread))]
         if msg.action == "share":
-            await self._count(Usage(Counted.SHARE, playbook.id))
+            await self._count(UsageEvent(Counted.SHARE, playbook.id))
             return [replies.guidance_reply(playbook, None, ephemeral=False, in_thread=False)]
         return [replies.notice("That button is no longer supported.")]
 
@@ -230,7 +230,7 @@ class Handler:
         known = self._playbooks.by_id
         if correction.chosen != feedback.NONE and correction.chosen not in known:
             return [replies.notice("That playbook is no longer available; nothing was saved.")]
-        await self._count(Usage(Counted.CORRECTION, correction.shown))
+        await self._count(UsageEvent(Counted.CORRECTION, correction.shown))
         saved = await self._safely(feedback.record(self.store, correction, self.clock(),
                                                    self.settings.questions_days), None)
         return [replies.notice(feedback.THANKS if saved is not None else UNSAVED)]
@@ -241,7 +241,7 @@ class Handler:
         lines = [line for text in call.texts for line in text.split("\n")]
         best = calls.best_match(playbooks.matcher, lines)
         matched = playbooks.by_id.get(best.playbook) if best else None
-        await self._count(Usage(Counted.CALL_ENDED))
+        await self._count(UsageEvent(Counted.CALL_ENDED))
         return [replies.call_ended_reply(checklist, matched, call.customer, call.user)]
 
     async def _help(self, msg: Said, _: str) -> list[Reply]:
@@ -327,11 +327,11 @@ class Handler:
     async def _first_time(self, key: str, ttl: float) -> bool:
         return await self._safely(self.store.first_time(key, ttl), True)
 
-    async def count(self, usage: Usage) -> None:
+    async def count(self, usage: UsageEvent) -> None:
         """Count something the core did not see happen (a call nobody could be found for)."""
         await self._count(usage)
 
-    async def _count(self, usage: Usage, week: str = "") -> None:
+    async def _count(self, usage: UsageEvent, week: str = "") -> None:
         """Count all-time and in `week` (this ISO week unless given), in one store call."""
         self.observer.counted(usage)
         week = week or analytics.iso_week(self.clock())
@@ -341,7 +341,7 @@ class Handler:
         """Guidance must not depend on the store being up: degrade, and say so in the log."""
         try:
             return await call
-        except Exception as exc:  # any store backend's failure
+        except StoreError as exc:
             log.warning("store unavailable (%s: %s); continuing without it",
                         type(exc).__name__, exc)
             return fallback

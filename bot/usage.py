@@ -41,7 +41,7 @@ FEEDBACK = (Counted.HELPFUL, Counted.NOT_HELPFUL, Counted.SHARE)
 
 
 @dataclass(frozen=True)
-class Usage:
+class UsageEvent:
     """One thing counted; `playbook` is set when the kind is counted per playbook."""
 
     kind: Counted
@@ -53,7 +53,7 @@ class Usage:
         return f"{self.kind.value}:{self.playbook}" if self.playbook else self.kind.value
 
     @classmethod
-    def read(cls, key: str) -> Usage | None:
+    def read(cls, key: str) -> UsageEvent | None:
         """The usage a stored counter name stands for; None for a name this version does not
         count (written by another version, or damaged)."""
         name, colon, playbook = key.partition(":")

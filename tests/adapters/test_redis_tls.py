@@ -32,10 +32,11 @@ from test_redis_store import (
     fill,
 )
 
-from adapters.redis_store import RedisStore, StoreUnavailable
+from adapters.redis_store import RedisStore
 from bot.handler import Handler
+from bot.memory_store import MemoryStore
 from bot.playbook_set import PlaybookSet
-from bot.store import MemoryStore
+from bot.store import StoreUnavailable
 from touchpoint.settings import Settings, SettingsError
 
 VERIFY_FAILED = "certificate verify failed"

@@ -10,9 +10,9 @@ from helpers import pressed, said
 from bot.handler import Handler
 from bot.language import foreign_language
 from bot.matcher import Candidate, MatchResult
+from bot.memory_store import MemoryStore
 from bot.playbook_set import PlaybookSet
 from bot.runner_up import FLOOR, SHARE, runner_up
-from bot.store import MemoryStore
 
 LIVE = {"a", "b", "c"}
 EVAL = Path(__file__).resolve().parents[1] / "data" / "eval_touchpoints.jsonl"

@@ -17,7 +17,8 @@ from helpers import Clock
 from redis.asyncio import Redis
 
 from adapters.redis_store import RedisStore
-from bot.store import Claim, MemoryStore, Store
+from bot.memory_store import MemoryStore
+from bot.store import Claim, Store
 
 
 class Harness:

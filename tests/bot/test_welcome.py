@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.events import BotAdded
 from bot.handler import Handler
+from bot.memory_store import MemoryStore
 from bot.playbook_set import PlaybookSet
-from bot.store import MemoryStore
 
 
 def added(id: str = "join-1") -> BotAdded:

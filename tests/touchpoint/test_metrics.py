@@ -8,8 +8,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from helpers import pressed, said
 
 from bot.handler import Handler
+from bot.memory_store import MemoryStore
 from bot.playbook_set import PlaybookSet
-from bot.store import MemoryStore
 from touchpoint import metrics
 from touchpoint.server import build_app
 from touchpoint.settings import Settings

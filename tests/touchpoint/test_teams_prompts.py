@@ -13,9 +13,9 @@ from fakes.teams_connector import FakeTeamsConnector
 from adapters import teams, teams_activity
 from adapters.teams_outbound import TeamsOutbound
 from bot.handler import Handler
+from bot.memory_store import MemoryStore
 from bot.playbook_set import PlaybookSet
 from bot.schedule import EVERY_DAY, Subscription
-from bot.store import MemoryStore
 from touchpoint.fanout import FanoutSettings, Job, Poster
 from touchpoint.settings import Settings
 

@@ -18,11 +18,11 @@ from adapters.bodies import read_form
 from bot.events import ButtonPressed, Event, Said, ShortcutAsked, Via
 from bot.handler import Handler, HandlerSettings
 from bot.matcher import Candidate, Evidence, MatchResult, Mode
+from bot.memory_store import MemoryStore
 from bot.messages import Platform, Reply
 from bot.playbook_set import PlaybookSet
 from bot.playbooks import Playbook
 from bot.replies import playbook_reply
-from bot.store import MemoryStore
 from touchpoint.reload import when
 from touchpoint.web import auth
 from touchpoint.web.chat import conversation, slack_message, teams_message
