@@ -1,4 +1,4 @@
-"""UsageEvent counters keep the names they were stored under, and read back as what was counted."""
+"""Usage counters keep the names they were stored under, and read back as what was counted."""
 
 from __future__ import annotations
 
