@@ -276,12 +276,27 @@ def slack_outbound(settings: Settings) -> Outbound:
                          timeout=min(API_TIMEOUT, settings.prompt_lease / 2))
 
 
+def team_outbound(app: web.Application, settings: Settings) -> Outbound:
+    """The poster of each workspace's prompts when Slack is installed in many (after Slack
+    is attached to `app`)."""
+    from adapters.slack import SLACK_KEY
+    from adapters.slack_team_outbound import TeamOutbound
+    from adapters.slack_web import API_TIMEOUT
+
+    installs = app[SLACK_KEY].installs
+    assert installs is not None
+    return TeamOutbound(installs.installations, installs.channels, settings.slack_api_url,
+                        timeout=min(API_TIMEOUT, settings.prompt_lease / 2))
+
+
 def outbounds_for(app: web.Application, settings: Settings, store: Store) -> dict[str, Outbound]:
     """A poster per platform this server talks to (after the platforms are attached to `app`),
     closed with the app."""
     found: dict[str, Outbound] = {}
     if settings.slack_bot_token:
         found["slack"] = slack_outbound(settings)
+    if settings.slack_install is not None:
+        found["slack"] = team_outbound(app, settings)
     from adapters.teams import TEAMS_KEY
 
     bot = app.get(TEAMS_KEY)
