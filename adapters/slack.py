@@ -132,7 +132,8 @@ class SlackAdapter:
             logger=logging.getLogger("touchpoint.slack.bolt"),
             # `receive` has checked the signature on the raw body before bolt sees it.
             request_verification_enabled=False,
-            client=AsyncWebClient(base_url=settings.slack_api_url),
+            client=(AsyncWebClient if installs is None else slack_oauth.OAuthClient)(
+                base_url=settings.slack_api_url),
             process_before_response=True,
             **({"authorize": authorize} if installs is None else self._installed(installs)),
         )

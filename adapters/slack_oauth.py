@@ -10,6 +10,7 @@ that store: no `auth.test` per request, the bot user id came with the install.
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.slack_installations import team_key
 from adapters.slack_workspaces import ChannelTeams
@@ -102,6 +105,22 @@ def oauth_settings(config: OAuthConfig, installations: AsyncInstallationStore,
         state_expiration_seconds=config.state_expiration,
         logger=logging.getLogger("touchpoint.slack.bolt"),
     )
+
+
+class OAuthClient(AsyncWebClient):
+    """The app's client for bolt's install flow: slack_sdk sends the app's credentials through
+    aiohttp's deprecated `BasicAuth`; here the same header is built without it."""
+
+    async def oauth_v2_access(self, *, client_id: str, client_secret: str,
+                              code: str | None = None, redirect_uri: str | None = None,
+                              grant_type: str | None = None, refresh_token: str | None = None,
+                              **kwargs: Any) -> AsyncSlackResponse:
+        given = {"code": code, "redirect_uri": redirect_uri, "grant_type": grant_type,
+                 "refresh_token": refresh_token}
+        basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+        return await self.api_call(
+            "oauth.v2.access", data={**kwargs, **{k: v for k, v in given.items() if v}},
+            headers={"Authorization": f"Basic {basic}"})
 
 
 class InstalledAuthorize(AsyncAuthorize):
