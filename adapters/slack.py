@@ -462,7 +462,7 @@ class SlackAdapter:
         except SlackApiError as exc:
             status = exc.response.status_code
             error = api_error(exc)
-            if error in AUTH_ERRORS:
+            if error in AUTH_ERRORS and self.installs is None:  # else: one workspace's token
                 self.problem = rejected_token(error)
             if error in MISPLACED and post.fallback is not None and post.response_url:
                 log.info("slack: %s; answering through response_url instead",
