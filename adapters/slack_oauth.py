@@ -163,7 +163,13 @@ def routes(app: web.Application, flow: AsyncOAuthFlow) -> None:
     """`GET /slack/install` and `GET /slack/oauth_redirect`, answered by bolt's flow."""
 
     async def install(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await flow.handle_installation(_bolt(request)))
+        try:
+            answer = await flow.handle_installation(_bolt(request))
+        except Exception as exc:  # the state store is unreachable: say so, keep serving
+            log.error("slack: cannot start an install (%s: %s)", type(exc).__name__, exc)
+            return web.Response(status=503, text="Installing is not possible just now; "
+                                                 "please try again in a minute.")
+        return await to_aiohttp_response(answer)
 
     async def redirect(request: web.Request) -> web.Response:
         try:

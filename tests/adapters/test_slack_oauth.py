@@ -391,3 +391,15 @@ def test_install_settings_say_what_is_wrong(extra: dict[str, str], problem: str)
     with pytest.raises(SettingsError) as raised:
         Settings.from_env(env)
     assert problem in str(raised.value)
+
+
+async def test_with_redis_unreachable_an_install_is_refused_and_the_server_keeps_serving(
+        slack_api: FakeSlackAPI, library: PlaybookSet) -> None:
+    settings = install_settings(slack_api, redis_url="redis://127.0.0.1:1/0")
+    async with serving(slack_api, library, settings, MemoryStore()) as down:
+        status, page, cookie = await down.get("/slack/install")
+        assert (status, cookie) == (503, "") and "try again" in page
+        back, _, _ = await down.get("/slack/oauth_redirect?code=c&state=s", cookie="s")
+        assert back == 500
+        async with down.http.get(down.url + "/healthz") as resp:
+            assert resp.status in (200, 503)
