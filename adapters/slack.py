@@ -55,6 +55,7 @@ from adapters.slack_web import (
     MISPLACED,
     NETWORK_ERRORS,
     api_error,
+    call_with_retries,
     explain,
     rejected_token,
     web_client,
@@ -122,6 +123,7 @@ class SlackAdapter:
         self.problem = ""
         """Why `/healthz` should say Slack is degraded; empty when it is fine."""
         self.client = web_client(settings.slack_bot_token, settings.slack_api_url)
+        """The process's one Slack client: bolt's, Socket Mode's, and the scheduled posts'."""
         self.installs = installs
 
         async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
@@ -132,7 +134,7 @@ class SlackAdapter:
             logger=logging.getLogger("touchpoint.slack.bolt"),
             # `receive` has checked the signature on the raw body before bolt sees it.
             request_verification_enabled=False,
-            client=(AsyncWebClient if installs is None else slack_oauth.OAuthClient)(
+            client=self.client if installs is None else slack_oauth.OAuthClient(
                 base_url=settings.slack_api_url),
             process_before_response=True,
             **({"authorize": authorize} if installs is None else self._installed(installs)),
@@ -457,11 +459,10 @@ class SlackAdapter:
         """Post one reply (with `client`, in its workspace); on failure log why and, where
         Slack allows, use `response_url`."""
         channel = str(post.args.get("channel", ""))
-        try:
-            await (client or self.client).api_call(post.method, json=post.args)
-        except SlackApiError as exc:
-            status = exc.response.status_code
-            error = api_error(exc)
+        failed = await call_with_retries(client or self.client, post.method, post.args)
+        if isinstance(failed, SlackApiError):
+            status = failed.response.status_code
+            error = api_error(failed)
             if error in AUTH_ERRORS and self.installs is None:  # else: one workspace's token
                 self.problem = rejected_token(error)
             if error in MISPLACED and post.fallback is not None and post.response_url:
@@ -471,10 +472,11 @@ class SlackAdapter:
             level = logging.ERROR if error in AUTH_ERRORS or status >= 500 else logging.WARNING
             log.log(level, "slack: %s", explain(error, post.method, channel))
             return False
-        except NETWORK_ERRORS as exc:
+        if failed is not None:
             self.problem = "Slack Web API unreachable"
             log.error("slack: %s to %s failed: cannot reach the Web API at %s (%s: %s)",
-                      post.method, channel, self.settings.slack_api_url, type(exc).__name__, exc)
+                      post.method, channel, self.settings.slack_api_url, type(failed).__name__,
+                      failed)
             return False
         self.problem = ""
         return True

@@ -15,7 +15,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from adapters.outbound import Result
 from adapters.slack_installations import parse_team_key
 from adapters.slack_outbound import SlackOutbound
-from adapters.slack_web import API_TIMEOUT
+from adapters.slack_web import API_TIMEOUT, web_client
 from adapters.slack_workspaces import PLATFORM, ChannelTeams
 from bot.messages import Reply
 
@@ -55,7 +55,8 @@ class TeamOutbound:
             return known[1]
         if known is not None:
             await known[1].close()
-        poster = SlackOutbound(bot.bot_token, self._base_url, timeout=self._timeout)
+        poster = SlackOutbound(web_client(bot.bot_token, self._base_url, timeout=self._timeout),
+                               timeout=self._timeout, owns_client=True)
         self._posters[team] = (bot.bot_token, poster)
         return poster
 

@@ -15,7 +15,7 @@ from redis.asyncio import Redis, RedisCluster
 
 from adapters.slack_installations import ORG
 from bot.channels import digest_space
-from bot.store import Store
+from bot.store import Subscriptions
 
 log = logging.getLogger("touchpoint.slack")
 
@@ -74,7 +74,7 @@ def _groups(team: str) -> tuple[str, ...]:
     return (team, org) if enterprise not in ("", "-") and team != org else (team,)
 
 
-async def pause(store: Store, channels: ChannelTeams, team: str) -> int:
+async def pause(store: Subscriptions, channels: ChannelTeams, team: str) -> int:
     """Flag the workspace's subscribed channels (prompts and digests alike): no posts there
     until the app is installed again. How many were paused."""
     mine = await channels.channels_of(team)
@@ -86,7 +86,7 @@ async def pause(store: Store, channels: ChannelTeams, team: str) -> int:
     return len(paused)
 
 
-async def resume(store: Store, channels: ChannelTeams, team: str) -> int:
+async def resume(store: Subscriptions, channels: ChannelTeams, team: str) -> int:
     """Lift the flags an uninstall of this workspace set. How many were lifted."""
     mine = await channels.channels_of(team)
     flagged = await store.flagged(PLATFORM)

@@ -34,8 +34,9 @@ from adapters.slack_installations import (
 from adapters.slack_oauth import Installs
 from bot.handler import Handler
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.schedule import EVERY_DAY, Subscription
-from bot.store import MemoryStore, Store
+from bot.store import Store
 from touchpoint import scheduler
 from touchpoint.fanout import FanoutSettings, Job, Poster
 from touchpoint.server import attach_slack, build_app
