@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 from adapters.outbound import Outbound, Result
 from bot.channels import digest_space
@@ -231,6 +231,24 @@ class Pacer:
         return wait
 
 
+@runtime_checkable
+class PacedByWorkspace(Protocol):
+    """An outbound whose channels are in different workspaces, each with its own rate."""
+
+    async def pace_space(self, channel: str) -> str:
+        """The name the channel's workspace is paced under (the platform, for one)."""
+
+
+async def pace_space(outbound: Outbound, sub: Subscription) -> str:
+    if not isinstance(outbound, PacedByWorkspace):
+        return sub.platform
+    try:
+        return await outbound.pace_space(sub.channel)
+    except Exception as exc:  # the channel map unreachable: pace with the platform's rate
+        log.debug("prompts: cannot tell the workspace of %s (%s)", sub.key, exc)
+        return sub.platform
+
+
 class Poster:
     """The one idempotent path to a channel's prompt of the day (scheduler and CLI alike)."""
 
@@ -291,9 +309,10 @@ class Poster:
     async def _deliver(self, job: Job, token: str, outbound: Outbound, reply: Reply) -> Status:
         settings, sub = self.settings, job.sub
         result = Result("retry", "not tried")
+        space = await pace_space(outbound, sub)
         for attempt in range(1, settings.attempts + 1):
             try:
-                if not await self._take_turn(job, token):
+                if not await self._take_turn(job, token, space):
                     return "held"
             except StoreError as exc:  # cannot confirm the lease: do not post
                 log.debug("prompts: cannot renew %s (%s)", job.key, exc)
@@ -319,13 +338,13 @@ class Poster:
                 break
             log.warning("prompts: posting to %s: %s; retry %d in %.1f s", sub.key,
                         result.reason, attempt, delay)
-            await self._pacer.pause(sub.platform, sub.channel, delay,
+            await self._pacer.pause(space, sub.channel, delay,
                                     shared=result.retry_after is not None)
         log.warning("prompts: posting to %s: %s; trying again later", sub.key, result.reason)
         await self._release(job, token)
         return "retry"
 
-    async def _take_turn(self, job: Job, token: str) -> bool:
+    async def _take_turn(self, job: Job, token: str, space: str) -> bool:
         """Wait for the channel's and then the platform's next slot, holding the lease.
 
         The lease is renewed for the wait and a lease beyond it before sleeping,
@@ -337,10 +356,10 @@ class Poster:
         second. False when the lease is no longer ours.
         """
         settings, sub = self.settings, job.sub
-        await self._sleep(await self._pacer.channel_slot(sub.platform, sub.channel))
+        await self._sleep(await self._pacer.channel_slot(space, sub.channel))
         for _ in range(RESLOTS + 1):
             asked = time.monotonic()
-            wait = await self._pacer.shared_slot(sub.platform)
+            wait = await self._pacer.shared_slot(space)
             if not await self.store.renew(job.key, token, wait + settings.lease):
                 return False
             slot = asked + wait

@@ -283,6 +283,19 @@ def slack_outbound(settings: Settings, client: AsyncWebClient | None = None) -> 
                          timeout=timeout, owns_client=True)
 
 
+def team_outbound(app: web.Application, settings: Settings) -> Outbound:
+    """The poster of each workspace's prompts when Slack is installed in many (after Slack
+    is attached to `app`)."""
+    from adapters.slack import SLACK_KEY
+    from adapters.slack_team_outbound import TeamOutbound
+    from adapters.slack_web import API_TIMEOUT
+
+    installs = app[SLACK_KEY].installs
+    assert installs is not None
+    return TeamOutbound(installs.installations, installs.channels, settings.slack_api_url,
+                        timeout=min(API_TIMEOUT, settings.prompt_lease / 2))
+
+
 def outbounds_for(app: web.Application, settings: Settings, store: Store) -> dict[str, Outbound]:
     """A poster per platform this server talks to (after the platforms are attached to `app`),
     closed with the app."""
@@ -291,7 +304,9 @@ def outbounds_for(app: web.Application, settings: Settings, store: Store) -> dic
 
     found: dict[str, Outbound] = {}
     adapter = app.get(SLACK_KEY)
-    if adapter is not None:
+    if adapter is not None and adapter.installs is not None:
+        found["slack"] = team_outbound(app, settings)
+    elif adapter is not None:
         found["slack"] = slack_outbound(settings, adapter.client)
     elif settings.slack_bot_token:
         found["slack"] = slack_outbound(settings)

@@ -164,16 +164,20 @@ def watch_store(app: web.Application, store: Store) -> None:
 def attach_slack(app: web.Application, handler: Handler, settings: Settings,
                  socket_mode_only: bool = False) -> None:
     """Slack joins only when configured, so a bare `touchpoint serve` still starts."""
-    if not settings.slack_bot_token:
+    if not settings.slack_bot_token and settings.slack_install is None:
         log.info("slack: off (set SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN)")
         return
     from adapters import slack
+    from touchpoint.slack_installs import installs_for
+
+    installs = installs_for(app, settings) if settings.slack_install is not None else None
 
     http = bool(settings.slack_signing_secret) and not socket_mode_only
     if not http:
         log.info("slack: no %s route (%s)", slack.EVENTS_PATH,
                  "--socket-mode" if socket_mode_only else "SLACK_SIGNING_SECRET not set")
-    slack.attach(app, handler, settings, http=http, socket_mode=bool(settings.slack_app_token))
+    slack.attach(app, handler, settings, http=http, socket_mode=bool(settings.slack_app_token),
+                 installs=installs)
 
 
 def attach_calls(app: web.Application, handler: Handler, store: Store,

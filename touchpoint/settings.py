@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 from touchpoint import shipped
 from touchpoint.call_signatures import load_public_key, webhook_key
 from touchpoint.redis_settings import redis_topology
+from touchpoint.slack_install_settings import SlackInstall, slack_install
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -61,6 +62,8 @@ class Settings:
     slack_app_token: str = field(default="", repr=False)
     """Set: Slack also (or, with `serve --socket-mode`, only) connects through Socket Mode."""
     slack_api_url: str = "https://slack.com/api/"
+    slack_install: SlackInstall | None = None
+    """Set (`SLACK_CLIENT_ID`...): installed through OAuth in many workspaces, no bot token."""
     redis_url: str = ""
     """Empty: state lives in this process (`MemoryStore`); set it to share state."""
     redis_prefix: str = "touchpoint:"
@@ -176,7 +179,9 @@ class Settings:
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             problems.append(f"SLACK_API_URL={api_url!r}: must be an http(s) URL")
         signing_secret = text("SLACK_SIGNING_SECRET", "")
-        problems.extend(_slack_problems(bot_token, signing_secret, app_token))
+        install = slack_install(env, problems)
+        problems.extend(_slack_problems(bot_token, signing_secret, app_token,
+                                        installed=install is not None))
         redis_url = text("REDIS_URL", "")
         if redis_url:
             problems.extend(_redis_url_problems(redis_url))
@@ -207,6 +212,7 @@ class Settings:
             slack_signing_secret=signing_secret,
             slack_app_token=app_token,
             slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
+            slack_install=install,
             redis_url=redis_url,
             redis_prefix=redis_prefix,
             **topology,
@@ -506,7 +512,8 @@ def _admin_token(env: Mapping[str, str], problems: list[str]) -> str:
     return token
 
 
-def _slack_problems(bot_token: str, signing_secret: str, app_token: str) -> list[str]:
+def _slack_problems(bot_token: str, signing_secret: str, app_token: str, *,
+                    installed: bool = False) -> list[str]:
     """Slack's three credentials only work in certain combinations; say which one is missing.
 
     Secrets are never echoed into the problems.
@@ -518,7 +525,7 @@ def _slack_problems(bot_token: str, signing_secret: str, app_token: str) -> list
     elif signing_secret and len(signing_secret) < MIN_SECRET:
         problems.append(f"SLACK_SIGNING_SECRET: must be at least {MIN_SECRET} characters (the "
                         "app's Signing Secret has 32)")
-    if not bot_token and (signing_secret or app_token):
+    if not bot_token and not installed and (signing_secret or app_token):
         problems.append("SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN "
                         "is set (OAuth & Permissions > Bot User OAuth Token, xoxb-...)")
     if bot_token and not signing_secret and not app_token:
