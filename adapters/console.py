@@ -13,32 +13,35 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from bot.events import ButtonPressed, Event, Said, Via
 from bot.handler import Handler
-from bot.messages import Kind, Message, Reply
+from bot.messages import Reply
 
 PROMPT = "you> "
 COMMAND = "/touchpoint"
 PRESS = "/press"
 HISTORY_LINES = 1000
+USER = "console-user"
+CHANNEL = "console"
 
 
-def to_message(line: str, number: int) -> Message | None:
-    """A typed line as the core's `Message`; None for a blank line."""
+def to_event(line: str, number: int) -> Event | None:
+    """A typed line as the core's event; None for a blank line."""
     text = line.strip()
     if not text:
         return None
     first = text.split(" ", 1)[0].lower()
     if first == COMMAND:
-        return _message(text[len(COMMAND):].strip(), "command")
+        return _said(text[len(COMMAND):].strip(), "command")
     if first == PRESS:
         _, action, value = (text.split(maxsplit=2) + ["", ""])[:3]
-        return _message(action, "action", id=f"press-{number}", value=value)
-    return _message(text, "channel", id=f"line-{number}")
+        return ButtonPressed(action=action, value=value, user=USER, channel=CHANNEL,
+                             platform="console", id=f"press-{number}")
+    return _said(text, "channel", id=f"line-{number}")
 
 
-def _message(text: str, kind: Kind, id: str = "", value: str = "") -> Message:
-    return Message(text=text, user="console-user", channel="console", platform="console",
-                   kind=kind, id=id, value=value)
+def _said(text: str, via: Via, id: str = "") -> Said:
+    return Said(text=text, via=via, user=USER, channel=CHANNEL, platform="console", id=id)
 
 
 def render(reply: Reply) -> str:
@@ -113,7 +116,7 @@ def run(
         try:
             while (line := _read(stdin, interactive)) is not None:
                 number += 1
-                message = to_message(line, number)
+                message = to_event(line, number)
                 if message is None:
                     continue
                 answers = runner.run(handler.handle(message))

@@ -1,7 +1,7 @@
 """Touchpoint on Slack: slack-bolt's AsyncApp in front of the core.
 
 Bolt checks signatures, answers `url_verification` and routes payloads. This
-module acknowledges at once, hands the translated `Message` to the core in a
+module acknowledges at once, hands the translated event to the core in a
 background task and posts each `Reply` through the Web API, so Slack's
 three-second deadline never depends on matching or on Slack's own API.
 Nothing Slack or a user sends can stop the process: every failure is logged
@@ -11,6 +11,7 @@ with what to do about it, and the next request is served as usual.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
@@ -25,6 +26,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -32,13 +34,15 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters import slack_feedback
+from adapters import slack_feedback, slack_oauth, slack_workspaces
 from adapters.bodies import MAX_BODY, read_body
 from adapters.outbound import Outbound
 from adapters.platform import serve
 from adapters.slack_blocks import Post, plan
 from adapters.slack_config import PLATFORM, SlackConfig
 from adapters.slack_home import SHORTCUT_ID, from_home, from_shortcut, home_opened_user, show_home
+from adapters.slack_installations import team_key
+from adapters.slack_oauth import Installs
 from adapters.slack_outbound import SlackOutbound
 from adapters.slack_payloads import (
     ACTION_PREFIX,
@@ -49,12 +53,14 @@ from adapters.slack_payloads import (
     from_event,
     parse_body,
 )
+from adapters.slack_team_outbound import TeamOutbound
 from adapters.slack_web import (
     API_TIMEOUT,
     AUTH_ERRORS,
     MISPLACED,
     NETWORK_ERRORS,
     api_error,
+    call_with_retries,
     explain,
     rejected_token,
     web_client,
@@ -100,14 +106,24 @@ class Identity:
     user: str = ""
 
 
+@dataclass(frozen=True)
+class Workspace:
+    """The workspace a request came from: a client with its bot token, the bot's user there,
+    and, when Touchpoint serves many workspaces, its key (`team_key`)."""
+
+    client: AsyncWebClient
+    bot_user: str
+    team: str = ""
+
+
 class SlackAdapter:
-    """One Slack workspace's connection as a `Platform` of the server: the bolt app, the
-    Web API client, open tasks."""
+    """One Slack workspace's connection (or many installs') as a `Platform` of the server:
+    the bolt app, the Web API client, open tasks."""
 
     name: PlatformName = PLATFORM
 
     def __init__(self, handler: Handler, config: SlackConfig, *, http: bool = True,
-                 socket_mode: bool | None = None) -> None:
+                 socket_mode: bool | None = None, installs: Installs | None = None) -> None:
         self.handler = handler
         self.config = config
         self.http = http
@@ -116,6 +132,8 @@ class SlackAdapter:
         self.problem = ""
         """Why `/healthz` should say Slack is degraded; empty when it is fine."""
         self.client = web_client(config.bot_token, config.api_url)
+        """The process's one Slack client: bolt's, Socket Mode's, and the scheduled posts'."""
+        self.installs = installs
 
         async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
             return self._authorize(enterprise_id, team_id)
@@ -125,9 +143,10 @@ class SlackAdapter:
             logger=logging.getLogger("touchpoint.slack.bolt"),
             # `receive` has checked the signature on the raw body before bolt sees it.
             request_verification_enabled=False,
-            client=AsyncWebClient(base_url=config.api_url),
-            authorize=authorize,
+            client=self.client if installs is None else slack_oauth.OAuthClient(
+                base_url=config.api_url),
             process_before_response=True,
+            **({"authorize": authorize} if installs is None else self._installed(installs)),
         )
         self._verifier = (SignatureVerifier(config.signing_secret)
                           if config.signing_secret.strip() else None)
@@ -150,6 +169,9 @@ class SlackAdapter:
         app.event("app_mention")(self._on_event)
         app.event("member_joined_channel")(self._on_event)
         app.event("app_home_opened")(self._on_home_opened)
+        if self.installs is not None:
+            app.event("tokens_revoked")(self._on_uninstalled)
+            app.event("app_uninstalled")(self._on_uninstalled)
         app.shortcut(SHORTCUT_ID)(self._on_shortcut)
         app.event(re.compile(r".*"))(self._on_other_event)
         app.command(re.compile(r".*"))(self._on_command)
@@ -168,7 +190,8 @@ class SlackAdapter:
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT))
         self.client.session = self._session
-        self._identify_task = self._spawn_task(self.identify())
+        if self.installs is None:
+            self._identify_task = self._spawn_task(self.identify())
         modes = [f"Events API on POST {EVENTS_PATH}"] if self.http else []
         if self.socket_mode:
             self._socket = AsyncSocketModeHandler(self.app, self.config.app_token,
@@ -196,6 +219,8 @@ class SlackAdapter:
     def attach(self, app: web.Application) -> None:
         if self.http:
             app.router.add_post(EVENTS_PATH, self.receive)
+        if self.installs is not None and self.app.oauth_flow is not None:
+            slack_oauth.routes(app, self.app.oauth_flow)
         app[SLACK_KEY] = self
 
     async def lifespan(self, app: web.Application) -> AsyncIterator[None]:
@@ -204,8 +229,11 @@ class SlackAdapter:
         await self.stop()
 
     def outbound(self, store: Store) -> Outbound:
-        return SlackOutbound(self.config.bot_token, self.config.api_url,
-                             timeout=self.config.post_timeout)
+        """Over the adapter's own client; with installs, each workspace's with its token."""
+        if self.installs is not None:
+            return TeamOutbound(self.installs.installations, self.installs.channels,
+                                self.config.api_url, timeout=self.config.post_timeout)
+        return SlackOutbound(self.client, timeout=self.config.post_timeout)
 
     async def drain(self, timeout: float = DRAIN_TIMEOUT) -> None:
         """Wait until every answer taken so far has been posted (or has failed)."""
@@ -305,62 +333,101 @@ class SlackAdapter:
             bot_id=self.identity.bot_id or None,
         )
 
-    async def _on_command(self, ack: AsyncAck, body: Mapping[str, Any]) -> None:
-        await ack()
-        self._take(from_command(body))
+    def _installed(self, installs: Installs) -> dict[str, Any]:
+        """bolt's arguments for many workspaces: their tokens from the installation store."""
+        settings = slack_oauth.oauth_settings(installs.config, installs.installations,
+                                              installs.states, self._resume)
+        return {"authorize": slack_oauth.InstalledAuthorize(installs.installations),
+                "oauth_settings": settings}
 
-    async def _on_action(self, ack: AsyncAck, body: Mapping[str, Any]) -> None:
+    def _workspace(self, context: AsyncBoltContext) -> Workspace:
+        if self.installs is None:
+            return Workspace(self.client, self.identity.user_id)
+        client = web_client(context.bot_token or "", self.config.api_url)
+        client.session = self._session
+        return Workspace(client, context.bot_user_id or "",
+                         team_key(context.enterprise_id, context.team_id,
+                                  context.is_enterprise_install and not context.team_id))
+
+    async def _on_uninstalled(self, body: Mapping[str, Any]) -> None:
+        assert self.installs is not None
+        await slack_oauth.uninstalled(self.installs.installations, body, self._pause)
+
+    async def _pause(self, team: str) -> None:
+        assert self.installs is not None
+        paused = await slack_workspaces.pause(self.handler.store, self.installs.channels, team)
+        log.info("slack: %d subscribed channel(s) of %s paused", paused, team)
+
+    async def _resume(self, team: str) -> None:
+        assert self.installs is not None
+        resumed = await slack_workspaces.resume(self.handler.store, self.installs.channels, team)
+        if resumed:
+            log.info("slack: %d paused channel(s) of %s resumed", resumed, team)
+
+    async def _on_command(self, ack: AsyncAck, body: Mapping[str, Any],
+                          context: AsyncBoltContext) -> None:
+        await ack()
+        self._take(from_command(body), self._workspace(context))
+
+    async def _on_action(self, ack: AsyncAck, body: Mapping[str, Any],
+                         context: AsyncBoltContext) -> None:
         await ack()
         if from_home(body):
-            self._spawn_task(self._answer_home(body))
+            self._spawn_task(self._answer_home(body, self._workspace(context)))
             return
-        self._take(from_action(body))
+        self._take(from_action(body), self._workspace(context))
 
-    async def _on_shortcut(self, ack: AsyncAck, body: Mapping[str, Any]) -> None:
+    async def _on_shortcut(self, ack: AsyncAck, body: Mapping[str, Any],
+                           context: AsyncBoltContext) -> None:
         await ack()
-        self._take(from_shortcut(body, self.identity.user_id))
+        workspace = self._workspace(context)
+        self._take(from_shortcut(body, workspace.bot_user), workspace)
 
-    async def _on_home_opened(self, body: Mapping[str, Any]) -> None:
+    async def _on_home_opened(self, body: Mapping[str, Any], context: AsyncBoltContext) -> None:
         user = home_opened_user(body)
         if user:
-            self._spawn_task(self._publish_home(user))
+            self._spawn_task(self._publish_home(user, self._workspace(context)))
 
-    async def _answer_home(self, body: Mapping[str, Any]) -> None:
+    async def _answer_home(self, body: Mapping[str, Any], workspace: Workspace) -> None:
         """A Home tab button: answered in the person's chat with the bot, then the tab is
         published again, so a switch shows its new state."""
         incoming = from_action(body)
         if incoming is not None:
-            await self._answer(incoming)
-            await self._publish_home(incoming.message.user)
+            await self._answer(incoming, workspace)
+            await self._publish_home(incoming.message.user, workspace)
 
-    async def _publish_home(self, user: str) -> None:
+    async def _publish_home(self, user: str, workspace: Workspace) -> None:
         handler = self.handler
-        await show_home(self.client, handler.store, handler.playbooks.playbooks,
+        await show_home(workspace.client, handler.store, handler.playbooks.playbooks,
                         handler.settings.admins, user, handler.clock())
 
-    async def _on_view(self, ack: AsyncAck, body: Mapping[str, Any]) -> None:
+    async def _on_view(self, ack: AsyncAck, body: Mapping[str, Any],
+                       context: AsyncBoltContext) -> None:
         """The "Not helpful" form submitted: the modal closes, the core keeps the answer."""
         await ack()
-        self._take(slack_feedback.from_submission(body))
+        self._take(slack_feedback.from_submission(body), self._workspace(context))
 
     async def _on_foreign_action(self, ack: AsyncAck, body: Mapping[str, Any]) -> None:
         """Buttons of other apps' messages, or from an older version: nothing to do."""
         await ack()
         log.debug("slack: ignoring a %s on a button that is not Touchpoint's", body.get("type"))
 
-    async def _on_event(self, body: Mapping[str, Any]) -> None:
-        if self.identity.user_id:
-            self._take(from_event(body, self.identity.user_id))
+    async def _on_event(self, body: Mapping[str, Any], context: AsyncBoltContext) -> None:
+        workspace = self._workspace(context)
+        if workspace.bot_user:
+            self._take(from_event(body, workspace.bot_user), workspace)
         else:
-            self._spawn_task(self._answer_event(body))
+            self._spawn_task(self._answer_event(body, workspace))
 
-    async def _answer_event(self, body: Mapping[str, Any]) -> None:
+    async def _answer_event(self, body: Mapping[str, Any], workspace: Workspace) -> None:
         """Before `auth.test` has answered, the bot cannot tell its own mention from others'."""
         if self._identify_task is not None and not self._identify_task.done():
             await asyncio.wait({self._identify_task}, timeout=API_TIMEOUT)
-        incoming = from_event(body, self.identity.user_id)
+        if self.installs is None:
+            workspace = Workspace(self.client, self.identity.user_id)
+        incoming = from_event(body, workspace.bot_user)
         if incoming is not None:
-            await self._answer(incoming)
+            await self._answer(incoming, workspace)
 
     async def _on_other_event(self, body: Mapping[str, Any]) -> None:
         """An event the manifest did not ask for: acknowledge, so Slack does not retry it."""
@@ -368,7 +435,7 @@ class SlackAdapter:
         log.debug("slack: ignoring %s event",
                   event.get("type") if isinstance(event, Mapping) else "a malformed")
 
-    def _take(self, incoming: Incoming | None) -> None:
+    def _take(self, incoming: Incoming | None, workspace: Workspace) -> None:
         """Start answering; under a flood, nudges give way so commands still get through."""
         if incoming is None:
             return
@@ -378,13 +445,18 @@ class SlackAdapter:
                 log.warning("slack: %d answers in progress; not nudging until they are done "
                             "(%d channel messages skipped so far)", len(self._tasks), self.skipped)
             return
-        self._spawn_task(self._answer(incoming))
+        self._spawn_task(self._answer(incoming, workspace))
 
     def _spawn_task(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         return self._tasks.spawn(work)
 
-    async def _answer(self, incoming: Incoming) -> None:
+    async def _answer(self, incoming: Incoming, workspace: Workspace) -> None:
         msg = incoming.message
+        if self.installs is not None:
+            try:
+                await self.installs.channels.remember(msg.channel, workspace.team)
+            except Exception as exc:  # any store backend's failure: answering comes first
+                log.warning("slack: cannot record the workspace of %s (%s)", msg.channel, exc)
         try:
             answers = await self.handler.handle(msg)
         except Exception:  # the core's bug must not become the user's stack trace
@@ -394,22 +466,24 @@ class SlackAdapter:
         for reply in answers:
             try:
                 if reply.form is not None:
-                    await slack_feedback.open_form(self.client, reply, incoming, self.deliver)
+                    await slack_feedback.open_form(
+                        workspace.client, reply, incoming,
+                        functools.partial(self.deliver, client=workspace.client))
                     continue
-                await self.deliver(plan(reply, incoming))
+                await self.deliver(plan(reply, incoming), workspace.client)
             except Exception:  # deliver logs what it expects; this is for what it does not
                 log.exception("slack: failed to post the answer to %s %s in %s",
                               msg.kind, msg.id or "-", msg.channel)
 
-    async def deliver(self, post: Post) -> bool:
-        """Post one reply; on failure log why and, where Slack allows, use `response_url`."""
+    async def deliver(self, post: Post, client: AsyncWebClient | None = None) -> bool:
+        """Post one reply (with `client`, in its workspace); on failure log why and, where
+        Slack allows, use `response_url`."""
         channel = str(post.args.get("channel", ""))
-        try:
-            await self.client.api_call(post.method, json=post.args)
-        except SlackApiError as exc:
-            status = exc.response.status_code
-            error = api_error(exc)
-            if error in AUTH_ERRORS:
+        failed = await call_with_retries(client or self.client, post.method, post.args)
+        if isinstance(failed, SlackApiError):
+            status = failed.response.status_code
+            error = api_error(failed)
+            if error in AUTH_ERRORS and self.installs is None:  # else: one workspace's token
                 self.problem = rejected_token(error)
             if error in MISPLACED and post.fallback is not None and post.response_url:
                 log.info("slack: %s; answering through response_url instead",
@@ -418,10 +492,11 @@ class SlackAdapter:
             level = logging.ERROR if error in AUTH_ERRORS or status >= 500 else logging.WARNING
             log.log(level, "slack: %s", explain(error, post.method, channel))
             return False
-        except NETWORK_ERRORS as exc:
+        if failed is not None:
             self.problem = "Slack Web API unreachable"
             log.error("slack: %s to %s failed: cannot reach the Web API at %s (%s: %s)",
-                      post.method, channel, self.config.api_url, type(exc).__name__, exc)
+                      post.method, channel, self.config.api_url, type(failed).__name__,
+                      failed)
             return False
         self.problem = ""
         return True
@@ -471,22 +546,26 @@ class SlackAdapter:
 SLACK_KEY: web.AppKey[SlackAdapter] = web.AppKey("slack", SlackAdapter)
 
 
-def platform(handler: Handler, config: SlackConfig, *,
+def platform(handler: Handler, config: SlackConfig, *, installs: Installs | None = None,
              socket_mode_only: bool = False) -> SlackAdapter | None:
-    """Slack when configured, so a bare `touchpoint serve` still starts; None if not."""
-    if not config.enabled:
+    """Slack when configured (a bot token, or installs), so a bare `touchpoint serve` still
+    starts; None if not."""
+    if not config.enabled and installs is None:
         log.info("slack: off (set SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN)")
         return None
     http = bool(config.signing_secret) and not socket_mode_only
     if not http:
         log.info("slack: no %s route (%s)", EVENTS_PATH,
                  "--socket-mode" if socket_mode_only else "SLACK_SIGNING_SECRET not set")
-    return SlackAdapter(handler, config, http=http, socket_mode=bool(config.app_token))
+    return SlackAdapter(handler, config, http=http, socket_mode=bool(config.app_token),
+                        installs=installs)
 
 
 def attach(app: web.Application, handler: Handler, config: SlackConfig, *, http: bool = True,
-           socket_mode: bool | None = None) -> SlackAdapter:
-    """Put Slack on the server: the events route, `/healthz` part, start and stop."""
-    adapter = SlackAdapter(handler, config, http=http, socket_mode=socket_mode)
+           socket_mode: bool | None = None, installs: Installs | None = None) -> SlackAdapter:
+    """Put Slack on the server: the events route (and with `installs`, the install routes),
+    `/healthz` part, start and stop."""
+    adapter = SlackAdapter(handler, config, http=http, socket_mode=socket_mode,
+                           installs=installs)
     serve(app, adapter)
     return adapter

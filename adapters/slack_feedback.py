@@ -23,7 +23,8 @@ from adapters.slack_blocks import Post, plan
 from adapters.slack_payloads import Incoming, field_map, field_str
 from adapters.slack_web import NETWORK_ERRORS, api_error
 from bot import feedback
-from bot.messages import Form, Message, Reply
+from bot.events import ButtonPressed
+from bot.messages import Form, Reply
 
 log = logging.getLogger("touchpoint.slack")
 
@@ -92,10 +93,11 @@ def from_submission(body: Mapping[str, Any]) -> Incoming | None:
     choice = field_map(field_map(values, CHOICE_BLOCK), CHOICE_ACTION)
     chosen = field_str(field_map(choice, "selected_option"), "value")
     why = field_str(field_map(field_map(values, WHY_BLOCK), WHY_ACTION), "value")
-    message = Message(
-        text=feedback.SUBMIT, user=user, channel=channel, platform="slack", kind="action",
-        id=f"view:{field_str(view, 'id')}" if field_str(view, "id") else "", thread=thread,
+    message = ButtonPressed(
+        action=feedback.SUBMIT,
         value=feedback.submission(field_str(metadata, "context"), chosen, why),
+        user=user, channel=channel, platform="slack",
+        id=f"view:{field_str(view, 'id')}" if field_str(view, "id") else "", thread=thread,
     )
     return Incoming(message, threaded=bool(thread), direct=channel.startswith("D"))
 

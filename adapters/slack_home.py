@@ -16,11 +16,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_blocks import escape, render
-from adapters.slack_payloads import Incoming, action_id, field_map, field_str, plain_text
+from adapters.slack_payloads import Incoming, action_id, decode_text, field_map, field_str
 from adapters.slack_web import NETWORK_ERRORS, api_error
 from bot.admin import Admins
+from bot.events import ShortcutAsked
 from bot.home import Home, build_home
-from bot.messages import Message
 from bot.playbooks import Playbook
 from bot.store import Store
 
@@ -46,8 +46,9 @@ def from_shortcut(body: Mapping[str, Any], bot_user: str = "") -> Incoming | Non
         return None
     thread = field_str(message, "thread_ts")
     return Incoming(
-        Message(text=plain_text(field_str(message, "text"), bot_user), user=user, channel=channel,
-                platform="slack", kind="shortcut", id=field_str(body, "trigger_id"), thread=thread),
+        ShortcutAsked(text=decode_text(field_str(message, "text"), bot_user), user=user,
+                      channel=channel, platform="slack", id=field_str(body, "trigger_id"),
+                      thread=thread),
         threaded=bool(thread), direct=channel.startswith("D"),
         response_url=field_str(body, "response_url"))
 

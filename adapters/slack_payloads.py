@@ -1,4 +1,4 @@
-"""Slack's payloads as the core's `Message`: pure functions, no I/O, no bolt.
+"""Slack's payloads as the core's events: pure functions, no I/O, no bolt.
 
 Every decision about what the bot ignores (other bots, its own echo, edits,
 joins) is made here, on the raw payload, so it can be tested without a server.
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from bot.messages import Kind, Message
+from bot.events import BotAdded, ButtonPressed, Event, Said, Via
 
 ACTION_PREFIX = "touchpoint:"
 """Every button the bot renders has an `action_id` starting with this."""
@@ -31,9 +31,9 @@ _LINK = re.compile(r"<((?:https?|mailto):[^|>]*)(?:\|([^>]*))?>")
 
 @dataclass(frozen=True)
 class Incoming:
-    """A `Message` plus what Slack needs later to answer it in the right place."""
+    """An event plus what Slack needs later to answer it in the right place."""
 
-    message: Message
+    message: Event
     threaded: bool = False
     """The triggering message was itself inside a thread: answers stay there."""
     direct: bool = False
@@ -90,7 +90,7 @@ def _json_object(text: str, what: str) -> dict[str, Any]:
     return found
 
 
-def plain_text(text: str, bot_user: str = "") -> str:
+def decode_text(text: str, bot_user: str = "") -> str:
     """Slack's encoded text (`&lt;`, `<@U1>`, `<url|label>`) as the words a person sees.
 
     Mentions of the bot itself are dropped: "@Touchpoint help" means "help".
@@ -111,12 +111,12 @@ def from_command(form: Mapping[str, Any]) -> Incoming | None:
     user, channel = field_str(form, "user_id"), field_str(form, "channel_id")
     if not user or not channel:
         return None
-    message = Message(
-        text=plain_text(field_str(form, "text")),
+    message = Said(
+        text=decode_text(field_str(form, "text")),
+        via="command",
         user=user,
         channel=channel,
         platform="slack",
-        kind="command",
         id=field_str(form, "trigger_id"),
     )
     return Incoming(message, response_url=field_str(form, "response_url"))
@@ -136,9 +136,9 @@ def from_event(body: Mapping[str, Any], bot_user: str = "") -> Incoming | None:
     if kind == "member_joined_channel":
         if not bot_user or field_str(event, "user") != bot_user:
             return None
-        return Incoming(Message(text="", user=field_str(event, "inviter"),
-                                channel=field_str(event, "channel"), platform="slack",
-                                kind="added", id=event_id))
+        return Incoming(BotAdded(user=field_str(event, "inviter"),
+                                 channel=field_str(event, "channel"), platform="slack",
+                                 id=event_id))
     if kind not in ("message", "app_mention"):
         return None
     user, channel = field_str(event, "user"), field_str(event, "channel")
@@ -149,7 +149,7 @@ def from_event(body: Mapping[str, Any], bot_user: str = "") -> Incoming | None:
             or (bot_user and user == bot_user)):
         return None
     direct = field_str(event, "channel_type") == "im"
-    said: Kind
+    said: Via
     if kind == "app_mention":
         said = "mention"
         if not bot_user:
@@ -161,12 +161,12 @@ def from_event(body: Mapping[str, Any], bot_user: str = "") -> Incoming | None:
     else:
         said = "channel"
     thread = field_str(event, "thread_ts")
-    message = Message(
-        text=plain_text(text, bot_user),
+    message = Said(
+        text=decode_text(text, bot_user),
+        via=said,
         user=user,
         channel=channel,
         platform="slack",
-        kind=said,
         id=event_id,
         thread=thread or field_str(event, "ts"),
     )
@@ -193,15 +193,14 @@ def from_action(body: Mapping[str, Any]) -> Incoming | None:
     delivery = field_str(body, "trigger_id") or (
         f"{field_str(container, 'message_ts')}:{field_str(pressed, 'action_ts')}"
     )
-    message = Message(
-        text=action,
+    message = ButtonPressed(
+        action=action,
+        value=field_str(pressed, "value"),
         user=user,
         channel=channel,
         platform="slack",
-        kind="action",
         id=delivery,
         thread=thread,
-        value=field_str(pressed, "value"),
     )
     return Incoming(message, threaded=bool(thread),
                     direct=channel.startswith("D") or channel == user,

@@ -4,22 +4,20 @@ The Agents SDK is used here and in `teams_connector` (posting, the bot's token).
 are checked by `teams_requests` (size, JSON, shape, who may call) before the SDK sees
 them, their token by `teams_auth` with PyJWT (never blocking the event loop on
 Microsoft's key endpoint), translated by
-`teams_cards` into the core's `Message`, and the core's replies are posted back through
-the SDK's connector client with a bounded retry of our own: 429 and 5xx are retried
-within limits, a 403 means the bot was removed.
+`teams_activity` into the core's events, and the core's replies are posted back through
+the SDK's connector client with the one bounded retry loop (`retry_after.retrying`, with
+`teams_connector.classify`): 429 and 5xx are retried within limits, a 403 means the bot
+was removed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
-import aiohttp
 from aiohttp import web
 from microsoft_agents.activity import (
     Activity,
@@ -35,10 +33,10 @@ from microsoft_agents.hosting.core.connector import ConnectorClientBase
 from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 from pydantic import ValidationError
 
-from adapters import teams_cards, teams_extension
-from adapters.outbound import Outbound
+from adapters import teams_activity, teams_cards, teams_extension
+from adapters.outbound import Outbound, Result
 from adapters.platform import serve
-from adapters.retry_after import retry_after
+from adapters.retry_after import RetryPolicy, retrying
 from adapters.teams_auth import Refused, SigningKeys, TokenValidator
 from adapters.teams_config import PLATFORM, TeamsConfig
 from adapters.teams_connector import (
@@ -46,6 +44,7 @@ from adapters.teams_connector import (
     ConnectorFactory,
     ServiceUrlRefused,
     TokenUnavailable,
+    failure,
     service_url_check,
 )
 from adapters.teams_outbound import TeamsOutbound
@@ -59,7 +58,7 @@ from adapters.teams_requests import (
 from bot.handler import Handler
 from bot.messages import Platform as PlatformName
 from bot.messages import Reply
-from bot.store import Store
+from bot.store import Store, StoreError
 
 log = logging.getLogger("touchpoint.teams")
 
@@ -70,26 +69,9 @@ Delivery = Literal["posted", "gone", "failed", "refused"]
 conversation's reference is dropped; failed for any other reason (logged); or refused
 here, never sent, because the reference's serviceUrl is not an allowed connector host."""
 
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try one post to the connector before logging it as lost."""
-
-    attempts: int = 4
-    base_delay: float = 0.5
-    """Seconds before the first retry of a 5xx or a failed connection; doubles each time."""
-    max_delay: float = 10.0
-    """The longest single wait, whatever a Retry-After asks: Teams retries a slow turn."""
-
-
-def _status(exc: BaseException) -> int | None:
-    status = getattr(exc, "status", None)
-    return status if isinstance(status, int) else None
-
-
-def _headers(exc: BaseException) -> Mapping[str, str] | None:
-    headers = getattr(exc, "headers", None)
-    return headers if isinstance(headers, Mapping) else None
+POST_RETRY = RetryPolicy(attempts=4, base_delay=0.5, max_delay=10.0)
+"""429 and 5xx retried after 0.5, 1, 2 s or the Retry-After asked, never more than 10 s
+at once, whatever it asks: Teams retries a slow turn."""
 
 
 def _quiet_sdk_logs() -> None:
@@ -112,7 +94,7 @@ class TeamsAdapter:
         self._app_id = config.app_id
         self.dev_mode = config.dev_mode
         """Unauthenticated, loopback-only: for the Agents Playground and tests."""
-        self._retry = retry or RetryPolicy()
+        self._retry = retry or POST_RETRY
         self.tenants = allowed_tenants(config)
         self.service_url_allowed = service_url_check(config)
         self.keys = SigningKeys(config.openid_url)
@@ -200,13 +182,14 @@ class TeamsAdapter:
         return web.json_response(invoke.body, status=invoke.status)
 
     async def post(self, conversation: str, replies: Sequence[Reply]) -> bool:
-        """Post to a conversation the bot saw before (the scheduler's and webhooks' entry).
+        """Post to a conversation the bot saw before: an answer that goes elsewhere than
+        where it was asked (posts the bot starts itself go through `TeamsOutbound`).
 
         False when no reference is stored or the post failed; the reason is logged.
         """
         try:
             reference = (await self._handler.store.references(PLATFORM)).get(conversation)
-        except Exception as exc:  # any store backend's failure
+        except StoreError as exc:
             log.warning("cannot read Teams references (%s: %s)", type(exc).__name__, exc)
             return False
         if reference is None:
@@ -293,8 +276,8 @@ class TeamsAdapter:
 
     async def _dispatch(self, context: TurnContext, raw: dict[str, Any]) -> None:
         kind = raw.get("type")
-        place = teams_cards.where(raw)
-        if kind == "conversationUpdate" and teams_cards.bot_removed(raw):
+        place = teams_activity.where(raw)
+        if kind == "conversationUpdate" and teams_activity.bot_removed(raw):
             await self._forget(place.root)
             return
         if kind == "installationUpdate":
@@ -306,7 +289,7 @@ class TeamsAdapter:
         if teams_extension.is_extension(raw):
             await self._extension(context, raw, place)
             return
-        message = teams_cards.to_message(raw)
+        message = teams_activity.to_event(raw)
         if message is None:
             if kind == "invoke":
                 await self._invoke_response(context, _not_ours(raw))
@@ -321,9 +304,9 @@ class TeamsAdapter:
             await self._post_reply(context, reply, place, message.kind == "added")
 
     async def _extension(self, context: TurnContext, raw: dict[str, Any],
-                         place: teams_cards.Where) -> None:
+                         place: teams_activity.Where) -> None:
         """The message action: the private answer is the dialog; a shared one is posted."""
-        message = teams_extension.to_message(raw)
+        message = teams_extension.to_event(raw)
         if message is None:
             body = teams_extension.refusal()
         else:
@@ -341,7 +324,7 @@ class TeamsAdapter:
         await self._invoke_response(context, InvokeResponse(status=200, body=body))
 
     async def _answer_execute(self, context: TurnContext, replies: list[Reply],
-                              place: teams_cards.Where) -> None:
+                              place: teams_activity.Where) -> None:
         """Action.Execute: a one-line answer shows under the card, anything bigger is posted."""
         text = replies[0].text if replies else ""
         shown = replies[:1] if replies and teams_cards.is_notice(replies[0]) else []
@@ -351,7 +334,7 @@ class TeamsAdapter:
             status=200, body=teams_cards.execute_response(text)))
 
     async def _post_reply(self, context: TurnContext, reply: Reply,
-                          place: teams_cards.Where, top_level: bool) -> bool:
+                          place: teams_activity.Where, top_level: bool) -> bool:
         """Where a reply goes: the thread it answers, or the channel itself.
 
         A private answer (to `/touchpoint ...`) in a channel or group chat is a targeted
@@ -400,37 +383,38 @@ class TeamsAdapter:
 
     async def _deliver(self, call: Callable[[], Awaitable[Any]], conversation: str) -> Delivery:
         """One post with bounded retries: 429 and 5xx are retried, 403 means we were removed."""
-        policy = self._retry
-        for attempt in range(1, policy.attempts + 1):
+        last: list[BaseException] = []
+
+        async def attempt() -> Result:
             try:
                 await call()
-                return "posted"
-            except ServiceUrlRefused:
-                return "refused"
-            except TokenUnavailable as exc:
-                log.error("Teams post to %s failed: the bot has no token (%s); check "
-                          "MicrosoftAppId, MicrosoftAppPassword and MicrosoftAppTenantId",
-                          conversation, exc)
-                return "failed"
             except Exception as exc:  # aiohttp's ClientResponseError, ClientError, timeouts
-                status = _status(exc)
-                if status == 403:
-                    log.warning("Teams answered 403 for %s: the bot was removed there or may "
-                                "not post; dropping its reference", conversation)
-                    await self._forget(teams_cards.root_of(conversation))
-                    return "gone"
-                retryable = status == 429 or (status is not None and status >= 500) or (
-                    status is None and isinstance(exc, aiohttp.ClientError | TimeoutError))
-                if not retryable or attempt == policy.attempts:
-                    log.error("Teams post to %s failed for good (%s, status %s, attempt %d)",
-                              conversation, type(exc).__name__, status, attempt)
-                    return "failed"
-                asked = retry_after(_headers(exc))
-                delay = asked if asked is not None else policy.base_delay * 2 ** (attempt - 1)
-                delay = min(delay, policy.max_delay)
-                log.warning("Teams post to %s failed (status %s); retry %d in %.1fs",
-                            conversation, status, attempt, delay)
-                await asyncio.sleep(delay)
+                last[:] = [exc]
+                return failure(exc)
+            return Result("posted")
+
+        def waiting(result: Result, number: int, delay: float) -> None:
+            log.warning("Teams post to %s failed (%s); retry %d in %.1fs",
+                        conversation, result.reason, number, delay)
+
+        result = await retrying(attempt, self._retry, waiting=waiting)
+        if result.outcome == "posted":
+            return "posted"
+        error = last[0]
+        if isinstance(error, ServiceUrlRefused):
+            return "refused"
+        if isinstance(error, TokenUnavailable):
+            log.error("Teams post to %s failed: the bot has no token (%s); check "
+                      "MicrosoftAppId, MicrosoftAppPassword and MicrosoftAppTenantId",
+                      conversation, error)
+            return "failed"
+        if result.outcome == "gone":
+            log.warning("Teams answered 403 for %s: the bot was removed there or may "
+                        "not post; dropping its reference", conversation)
+            await self._forget(teams_activity.root_of(conversation))
+            return "gone"
+        log.error("Teams post to %s failed for good (%s: %s)",
+                  conversation, type(error).__name__, result.reason)
         return "failed"
 
     async def _invoke_response(self, context: TurnContext, response: InvokeResponse) -> None:
@@ -438,19 +422,19 @@ class TeamsAdapter:
 
     async def _remember(self, raw: Mapping[str, Any]) -> None:
         """Save where this conversation is, for the scheduler and webhooks to post later."""
-        reference = teams_cards.conversation_reference(raw)
+        reference = teams_activity.conversation_reference(raw)
         conversation = reference["conversation"]["id"]
         try:
             await self._handler.store.save_reference(PLATFORM, conversation,
                                                      json.dumps(reference))
-        except Exception as exc:  # any store backend's failure: answering matters more
+        except StoreError as exc:  # answering matters more
             log.warning("could not save the Teams reference for %s (%s: %s)",
                         conversation, type(exc).__name__, exc)
 
     async def _forget(self, conversation: str) -> None:
         try:
             await self._handler.store.drop_reference(PLATFORM, conversation)
-        except Exception as exc:  # any store backend's failure
+        except StoreError as exc:
             log.warning("could not drop the Teams reference for %s (%s: %s)",
                         conversation, type(exc).__name__, exc)
 

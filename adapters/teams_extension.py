@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from adapters import teams_cards
-from bot.messages import Message, Reply
+from adapters import teams_activity, teams_cards
+from bot.events import ButtonPressed, Event, ShortcutAsked
+from bot.messages import Reply
 
 JSON = dict[str, Any]
 
@@ -28,7 +29,7 @@ def is_extension(raw: Mapping[str, Any]) -> bool:
     return raw.get("type") == "invoke" and raw.get("name") in (FETCH, SUBMIT)
 
 
-def to_message(raw: Mapping[str, Any]) -> Message | None:
+def to_event(raw: Mapping[str, Any]) -> Event | None:
     """The question (the message's own words) or a pressed dialog button; None if neither."""
     value = _obj(raw.get("value"))
     data = _obj(value.get("data"))
@@ -36,17 +37,17 @@ def to_message(raw: Mapping[str, Any]) -> Message | None:
         action, playbook = data.get(teams_cards.ACTION_KEY), data.get(teams_cards.PLAYBOOK_KEY)
         if not isinstance(action, str) or not isinstance(playbook, str) or not action:
             return None
-        if max(len(action), len(playbook)) > teams_cards.MAX_ACTION_CHARS:
+        if max(len(action), len(playbook)) > teams_activity.MAX_ACTION_CHARS:
             return None
-        return _message(raw, action, "action", playbook)
+        return ButtonPressed(action=action, value=playbook, **teams_activity.origin(raw))
     if value.get("commandId") != COMMAND_ID or value.get("commandContext") != "message":
         return None
     body = _obj(_obj(value.get("messagePayload")).get("body"))
     content = body.get("content")
     text = content if isinstance(content, str) else ""
     if body.get("contentType") == "html":
-        text = teams_cards.plain_text({"text": text})
-    return _message(raw, " ".join(text.split()), "shortcut")
+        text = teams_activity.typed_text({"text": text})
+    return ShortcutAsked(text=" ".join(text.split()), **teams_activity.origin(raw))
 
 
 def task_response(reply: Reply | None) -> JSON:
@@ -72,13 +73,6 @@ def _submit_only(action: JSON) -> JSON:
     """Dialogs run Action.Submit, not Action.Execute: the fallback becomes the button."""
     fallback = action.get("fallback")
     return dict(fallback) if isinstance(fallback, dict) else action
-
-
-def _message(raw: Mapping[str, Any], text: str, kind: Any, value: str = "") -> Message:
-    place = teams_cards.where(raw)
-    return Message(text=text, user=teams_cards.user_of(raw), channel=place.root,
-                   platform="teams", kind=kind, id=teams_cards.delivery_id(raw),
-                   thread=place.thread, value=value)
 
 
 def _obj(value: object) -> Mapping[str, Any]:

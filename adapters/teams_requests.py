@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 
-from adapters import teams_cards
+from adapters import teams_activity
 from adapters.bodies import read_body
 from adapters.network import forwarded, is_loopback
 from adapters.teams_config import TeamsConfig
@@ -88,7 +88,7 @@ async def read_activity(request: web.Request) -> dict[str, Any] | Refusal:
         raw = json.loads(body)
     except (ValueError, RecursionError):
         return Refusal(400, "the body is not JSON")
-    problem = teams_cards.activity_problem(raw)
+    problem = teams_activity.activity_problem(raw)
     if problem is not None:
         return Refusal(400, problem)
     assert isinstance(raw, dict)

@@ -39,7 +39,7 @@ FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.library import PlaybookSet  # noqa: E402
+from bot.playbook_set import PlaybookSet  # noqa: E402
 from bot.playbooks import Background, Playbook, parse_playbooks  # noqa: E402
 from bot.text import words as words_of  # noqa: E402
 from touchpoint.loader import load_folder, playbook_files  # noqa: E402

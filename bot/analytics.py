@@ -16,14 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from bot.store import Store
+from bot.store import Usage
+from bot.usage import TABLE, Counted, UsageEvent
 
-KINDS = ("guide", "nudge", "helpful", "not_helpful", "share")
-"""The per-playbook counters, as `<kind>:<playbook id>`, in table order."""
-UNMATCHED = "unmatched"
-CALLS = "call_ended"
-UNROUTED_CALLS = "call_unrouted"
-"""Customer calls reported by a webhook whose owner nobody could find (no route, no user)."""
+COLUMNS = tuple(kind.value for kind in TABLE)
+"""The per-playbook counts of a week, in table order."""
 QUESTIONS_KEPT = 200
 """Unmatched questions kept per week; older ones give way to newer."""
 MAX_QUESTION = 300
@@ -57,8 +54,8 @@ SCRUBBED = ("@-mentions, user ids, e-mail addresses, numbers and codes of four o
 class Observer(Protocol):
     """Where the process's metrics hear about the core's work, without `bot/` knowing them."""
 
-    def counted(self, counter: str) -> None:
-        """A usage counter (`guide:<id>`, `unmatched`, ...) went up by one."""
+    def counted(self, usage: UsageEvent) -> None:
+        """A usage counter went up by one."""
 
     def handled(self, kind: str, seconds: float, failed: bool) -> None:
         """One message was answered (or raised) after `seconds`."""
@@ -67,7 +64,7 @@ class Observer(Protocol):
 class NoObserver:
     """The console and the tests need no metrics."""
 
-    def counted(self, counter: str) -> None:
+    def counted(self, usage: UsageEvent) -> None:
         return None
 
     def handled(self, kind: str, seconds: float, failed: bool) -> None:
@@ -145,14 +142,16 @@ class WeekStats:
 
 def week_stats(week: str, counters: Mapping[str, int], questions: Sequence[str] = (),
                playbook_ids: Iterable[str] = ()) -> WeekStats:
-    """Group `<kind>:<id>` counters by playbook; every id in `playbook_ids` gets a row."""
-    stats = WeekStats(week, {pid: dict.fromkeys(KINDS, 0) for pid in playbook_ids},
-                      counters.get(UNMATCHED, 0), list(questions), counters.get(CALLS, 0),
-                      counters.get(UNROUTED_CALLS, 0))
+    """Group the stored counters by playbook; every id in `playbook_ids` gets a row."""
+    stats = WeekStats(week, {pid: dict.fromkeys(COLUMNS, 0) for pid in playbook_ids},
+                      counters.get(UsageEvent(Counted.UNMATCHED).key, 0), list(questions),
+                      counters.get(UsageEvent(Counted.CALL_ENDED).key, 0),
+                      counters.get(UsageEvent(Counted.CALL_UNROUTED).key, 0))
     for name, value in counters.items():
-        kind, _, playbook = name.partition(":")
-        if kind in KINDS and playbook:
-            stats.playbooks.setdefault(playbook, dict.fromkeys(KINDS, 0))[kind] += value
+        usage = UsageEvent.read(name)
+        if usage is not None and usage.kind in TABLE:
+            row = stats.playbooks.setdefault(usage.playbook, dict.fromkeys(COLUMNS, 0))
+            row[usage.kind.value] += value
     stats.playbooks = dict(sorted(stats.playbooks.items()))
     return stats
 
@@ -164,7 +163,7 @@ def combine(weeks: Sequence[WeekStats]) -> WeekStats:
     total = WeekStats(label)
     for week in weeks:
         for playbook, counts in week.playbooks.items():
-            row = total.playbooks.setdefault(playbook, dict.fromkeys(KINDS, 0))
+            row = total.playbooks.setdefault(playbook, dict.fromkeys(COLUMNS, 0))
             for kind, value in counts.items():
                 row[kind] = row.get(kind, 0) + value
         total.unmatched += week.unmatched
@@ -175,7 +174,7 @@ def combine(weeks: Sequence[WeekStats]) -> WeekStats:
     return total
 
 
-async def read_stats(store: Store, weeks: Sequence[str], playbook_ids: Iterable[str] = (),
+async def read_stats(store: Usage, weeks: Sequence[str], playbook_ids: Iterable[str] = (),
                      questions: int = 20) -> list[WeekStats]:
     """The given weeks' statistics from the store, in the order given."""
     ids = list(playbook_ids)
@@ -199,9 +198,9 @@ def helpful_rate(counts: Mapping[str, int]) -> str:
 def table_rows(stats: WeekStats) -> list[tuple[str, ...]]:
     """The rows of the stats table, busiest playbook first, with a total row."""
     rows = sorted(stats.playbooks.items(), key=lambda item: (-sum(item[1].values()), item[0]))
-    body = [(pid, *(str(c.get(k, 0)) for k in KINDS), helpful_rate(c)) for pid, c in rows]
-    totals = {k: sum(c.get(k, 0) for c in stats.playbooks.values()) for k in KINDS}
-    return [*body, ("total", *(str(totals[k]) for k in KINDS), helpful_rate(totals))]
+    body = [(pid, *(str(c.get(k, 0)) for k in COLUMNS), helpful_rate(c)) for pid, c in rows]
+    totals = {k: sum(c.get(k, 0) for c in stats.playbooks.values()) for k in COLUMNS}
+    return [*body, ("total", *(str(totals[k]) for k in COLUMNS), helpful_rate(totals))]
 
 
 def format_table(rows: Sequence[Sequence[str]], headers: Sequence[str] = HEADERS) -> list[str]:

@@ -1,4 +1,4 @@
-"""The core: one `Message` in, the replies to send out.
+"""The core: one event in, the replies to send out.
 
 Platform-neutral and free of I/O besides the `Store` it is given, so Slack,
 Teams, the console and the tests all drive the same code.
@@ -13,15 +13,19 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from bot import admin, analytics, calls, channels, feedback, replies, subscriptions
+from bot.events import BotAdded, ButtonPressed, CallEnded, Event, Said, ShortcutAsked
 from bot.language import foreign_language
-from bot.library import PlaybookSet
-from bot.messages import Message, Reply
+from bot.messages import Reply
+from bot.playbook_set import PlaybookSet
 from bot.runner_up import runner_up
-from bot.store import Store
+from bot.store import Store, StoreError
+from bot.usage import Counted, UsageEvent
 
 log = logging.getLogger("touchpoint.handler")
 
 T = TypeVar("T")
+E = TypeVar("E", bound=Event)
+Answer = Callable[[Event], Awaitable[list[Reply]]]
 
 WITH_ARGUMENTS = frozenset({"show", "subscribe", "nudges", "digest"})
 """Commands that take words after them; any other command word followed by more is guidance."""
@@ -63,7 +67,15 @@ class Handler:
         """Wall-clock time, for the ISO week analytics count in."""
         self.operations: admin.Operations | None = None
         """Reloading and `about`, supplied by the server; None in the console and tests."""
-        self._commands: dict[str, Callable[[Message, str], Awaitable[list[Reply]]]] = {
+        self._answers: dict[type[Event], Answer] = dict([
+            _answer(Said, self._said),
+            _answer(ButtonPressed, self._pressed),
+            _answer(ShortcutAsked, self._shortcut),
+            _answer(CallEnded, self._call_ended),
+            _answer(BotAdded, self._added),
+        ])
+        """Which method answers which kind of event."""
+        self._commands: dict[str, Callable[[Said, str], Awaitable[list[Reply]]]] = {
             "": self._help,
             "help": self._help,
             "list": self._list,
@@ -87,44 +99,48 @@ class Handler:
         """Serve a new, already validated set from the next message on."""
         self._playbooks = playbooks
 
-    def is_admin(self, msg: Message) -> bool:
+    def is_admin(self, event: Event) -> bool:
         """Listed in TOUCHPOINT_ADMINS; only they reload playbooks, read stats, and may
         subscribe a channel they are not a member of."""
-        return self.settings.admins.allows(msg.platform, msg.user)
+        return self.settings.admins.allows(event.platform, event.user)
 
-    async def handle(self, msg: Message) -> list[Reply]:
+    async def handle(self, event: Event) -> list[Reply]:
+        answer = self._answers.get(type(event))
+        if answer is None:
+            raise TypeError(f"the core has no answer for a {type(event).__name__}")
         started = time.perf_counter()
         failed = True
         try:
-            answers = await self._dispatch(msg)
+            answers = await self._dispatch(event, answer)
             failed = False
             return answers
         finally:
-            self.observer.handled(msg.kind, time.perf_counter() - started, failed)
+            self.observer.handled(event.kind, time.perf_counter() - started, failed)
 
-    async def _dispatch(self, msg: Message) -> list[Reply]:
-        if msg.id and not await self._first_time(f"event:{msg.platform}:{msg.id}",
-                                                 self.settings.event_ttl):
+    async def _dispatch(self, event: Event, answer: Answer) -> list[Reply]:
+        if event.id and not await self._first_time(f"event:{event.platform}:{event.id}",
+                                                   self.settings.event_ttl):
             return []
-        if msg.kind == "channel":
+        return await answer(event)
+
+    async def _said(self, msg: Said) -> list[Reply]:
+        if msg.via == "channel":
             return await self._nudge(msg)
-        if msg.kind == "action":
-            return await self._action(msg)
-        if msg.kind == "shortcut":
-            text = " ".join(msg.text.split())
-            if not text:
-                return [replies.notice("That message has no text I can read, so I can't "
-                                       "find a playbook for it.")]
-            return await self._guide(msg, text)
-        if msg.kind == "call_ended":
-            return await self._call_ended(msg)
-        if msg.kind == "added":
-            await self._count("added")
-            await self._safely(self.store.unflag(msg.platform, msg.channel), None)
-            return [replies.welcome_reply(msg.platform)]
         return await self._command(msg)
 
-    async def _command(self, msg: Message) -> list[Reply]:
+    async def _shortcut(self, asked: ShortcutAsked) -> list[Reply]:
+        text = " ".join(asked.text.split())
+        if not text:
+            return [replies.notice("That message has no text I can read, so I can't "
+                                   "find a playbook for it.")]
+        return await self._guide(asked, text)
+
+    async def _added(self, added: BotAdded) -> list[Reply]:
+        await self._count(UsageEvent(Counted.ADDED))
+        await self._safely(self.store.unflag(added.platform, added.channel), None)
+        return [replies.welcome_reply(added.platform)]
+
+    async def _command(self, msg: Said) -> list[Reply]:
         text = " ".join(msg.text.split())
         verb, _, rest = text.partition(" ")
         command = self._commands.get(verb.lower())
@@ -132,7 +148,7 @@ class Handler:
             return await command(msg, rest)
         return await self._guide(msg, text)
 
-    async def _guide(self, msg: Message, text: str) -> list[Reply]:
+    async def _guide(self, msg: Said | ShortcutAsked, text: str) -> list[Reply]:
         ephemeral = msg.kind in ("command", "shortcut")
         in_thread = not ephemeral
         language = foreign_language(text)
@@ -144,7 +160,7 @@ class Handler:
         if result.best is None:
             now = self.clock()
             week = analytics.iso_week(now)
-            await self._count(analytics.UNMATCHED, week)
+            await self._count(UsageEvent(Counted.UNMATCHED), week)
             ttl = analytics.question_ttl(now, self.settings.questions_days)
             if ttl > 0:
                 question = analytics.scrub_question(text)
@@ -156,7 +172,7 @@ class Handler:
                     ephemeral=ephemeral, in_thread=in_thread,
                 )
             ]
-        await self._count(f"guide:{result.best.playbook}")
+        await self._count(UsageEvent(Counted.GUIDE, result.best.playbook))
         playbook = playbooks.by_id[result.best.playbook]
         second = runner_up(result, playbooks.by_id)
         return [replies.guidance_reply(playbook, result.best, ephemeral=ephemeral,
@@ -165,7 +181,7 @@ class Handler:
                                        runner_up=playbooks.by_id[second.playbook]
                                        if second else None)]
 
-    async def _nudge(self, msg: Message) -> list[Reply]:
+    async def _nudge(self, msg: Said) -> list[Reply]:
         if await self._safely(self.store.is_muted(_person(msg)), True):
             return []  # muted, or no telling: a nudge to someone who muted us is worse
         if not await self._safely(self.store.nudges_allowed(msg.platform, msg.channel), False):
@@ -180,33 +196,33 @@ class Handler:
         key = f"cooldown:{msg.platform}:{msg.channel}:{playbook_id}"
         if not await self._first_time(key, self.settings.nudge_cooldown):
             return []
-        await self._count(f"nudge:{playbook_id}")
+        await self._count(UsageEvent(Counted.NUDGE, playbook_id))
         return [replies.nudge_reply(playbooks.by_id[playbook_id])]
 
-    async def _action(self, msg: Message) -> list[Reply]:
-        if msg.text in ("mute", "unmute"):
-            return await (self._mute if msg.text == "mute" else self._unmute)(msg, "")
-        if msg.text == feedback.SUBMIT:
+    async def _pressed(self, msg: ButtonPressed) -> list[Reply]:
+        if msg.action in ("mute", "unmute"):
+            return await (self._mute if msg.action == "mute" else self._unmute)(msg, "")
+        if msg.action == feedback.SUBMIT:
             return await self._correction(msg)
-        shown, question = feedback.read_button(msg.value) if msg.text == "not_helpful" \
+        shown, question = feedback.read_button(msg.value) if msg.action == "not_helpful" \
             else (msg.value, "")
         playbook = self._playbooks.by_id.get(shown)
         if playbook is None:
             return [replies.notice("That playbook is no longer available.")]
-        if msg.text == "helpful":
-            await self._count(f"helpful:{playbook.id}")
+        if msg.action == "helpful":
+            await self._count(UsageEvent(Counted.HELPFUL, playbook.id))
             return [replies.notice("Glad it helped.")]
-        if msg.text == "not_helpful":
-            await self._count(f"not_helpful:{playbook.id}")
+        if msg.action == "not_helpful":
+            await self._count(UsageEvent(Counted.NOT_HELPFUL, playbook.id))
             return [feedback.form_reply(self._playbooks.playbooks, playbook, question)]
-        if msg.text == "show":
+        if msg.action == "show":
             return [replies.playbook_reply(playbook, in_thread=bool(msg.thread))]
-        if msg.text == "share":
-            await self._count(f"share:{playbook.id}")
+        if msg.action == "share":
+            await self._count(UsageEvent(Counted.SHARE, playbook.id))
             return [replies.guidance_reply(playbook, None, ephemeral=False, in_thread=False)]
         return [replies.notice("That button is no longer supported.")]
 
-    async def _correction(self, msg: Message) -> list[Reply]:
+    async def _correction(self, msg: ButtonPressed) -> list[Reply]:
         """An answered "Not helpful" form: kept for managers and `touchpoint suggest`."""
         correction = feedback.read_submission(msg.value)
         if correction is None:
@@ -214,26 +230,27 @@ class Handler:
         known = self._playbooks.by_id
         if correction.chosen != feedback.NONE and correction.chosen not in known:
             return [replies.notice("That playbook is no longer available; nothing was saved.")]
-        await self._count(f"correction:{correction.shown}")
+        await self._count(UsageEvent(Counted.CORRECTION, correction.shown))
         saved = await self._safely(feedback.record(self.store, correction, self.clock(),
                                                    self.settings.questions_days), None)
         return [replies.notice(feedback.THANKS if saved is not None else UNSAVED)]
 
-    async def _call_ended(self, msg: Message) -> list[Reply]:
+    async def _call_ended(self, call: CallEnded) -> list[Reply]:
         playbooks = self._playbooks
         checklist = playbooks.by_id.get(calls.CHECKLIST)
-        best = calls.best_match(playbooks.matcher, msg.text.split("\n"))
+        lines = [line for text in call.texts for line in text.split("\n")]
+        best = calls.best_match(playbooks.matcher, lines)
         matched = playbooks.by_id.get(best.playbook) if best else None
-        await self._count("call_ended")
-        return [replies.call_ended_reply(checklist, matched, msg.value, msg.user)]
+        await self._count(UsageEvent(Counted.CALL_ENDED))
+        return [replies.call_ended_reply(checklist, matched, call.customer, call.user)]
 
-    async def _help(self, msg: Message, _: str) -> list[Reply]:
+    async def _help(self, msg: Said, _: str) -> list[Reply]:
         return [replies.help_reply(msg.platform)]
 
-    async def _list(self, msg: Message, _: str) -> list[Reply]:
+    async def _list(self, msg: Said, _: str) -> list[Reply]:
         return [replies.list_reply(self._playbooks.playbooks, msg.platform)]
 
-    async def _show(self, msg: Message, name: str) -> list[Reply]:
+    async def _show(self, msg: Said, name: str) -> list[Reply]:
         name = name.strip().lower()
         if not name:
             return await self._list(msg, name)
@@ -244,7 +261,7 @@ class Handler:
         return [replies.playbook_reply(playbook, ephemeral=msg.kind == "command",
                                        in_thread=msg.kind != "command")]
 
-    async def _reload(self, msg: Message, _: str) -> list[Reply]:
+    async def _reload(self, msg: Said, _: str) -> list[Reply]:
         if not self.is_admin(msg):
             return [admin.not_admin_reply("reload playbooks")]
         if self.operations is None:
@@ -253,7 +270,7 @@ class Handler:
         outcome = await self.operations.reload(_person(msg))
         return [admin.reload_reply(outcome)]
 
-    async def _about(self, msg: Message, _: str) -> list[Reply]:
+    async def _about(self, msg: Said, _: str) -> list[Reply]:
         """What is live; where it comes from (paths, the repository) and what went wrong with
         the latest change only for admins, since anyone in the workspace may ask."""
         live = self._playbooks
@@ -262,7 +279,7 @@ class Handler:
         lines = self.operations.about() if self.operations is not None else []
         return [admin.about_reply(len(live.playbooks), live.version, lines)]
 
-    async def _stats(self, msg: Message, _: str) -> list[Reply]:
+    async def _stats(self, msg: Said, _: str) -> list[Reply]:
         if not self.is_admin(msg):
             return [admin.not_admin_reply("read usage statistics")]
         weeks = analytics.recent_weeks(self.clock(), self.settings.stats_weeks)
@@ -273,62 +290,71 @@ class Handler:
                                    "down); please try again in a minute.")]
         return [admin.stats_reply(found)]
 
-    async def _nudges(self, msg: Message, args: str) -> list[Reply]:
+    async def _nudges(self, msg: Said, args: str) -> list[Reply]:
         found = await self._safely(channels.switch_nudges(
             self.store, msg, args.strip().lower(), self.settings.admins,
             self.settings.nudge_switchers), None)
         return [found or replies.notice(UNSAVED)]
 
-    async def _digest(self, msg: Message, args: str) -> list[Reply]:
+    async def _digest(self, msg: Said, args: str) -> list[Reply]:
         found = await self._safely(channels.digest(self.store, msg, args, self.settings.admins,
                                                    self.clock()), None)
         return [found or replies.notice(UNSAVED)]
 
-    async def _subscribe(self, msg: Message, args: str) -> list[Reply]:
+    async def _subscribe(self, msg: Said, args: str) -> list[Reply]:
         found = await self._safely(subscriptions.subscribe(self.store, msg, args, self.clock()),
                                    None)
         return [found or replies.notice(UNSAVED)]
 
-    async def _unsubscribe(self, msg: Message, _: str) -> list[Reply]:
+    async def _unsubscribe(self, msg: Said, _: str) -> list[Reply]:
         found = await self._safely(subscriptions.unsubscribe(self.store, msg), None)
         return [found or replies.notice(UNSAVED)]
 
-    async def _mute(self, msg: Message, _: str) -> list[Reply]:
+    async def _mute(self, msg: Event, _: str) -> list[Reply]:
         if not await self._safely(self._set_muted(msg, True), False):
             return [replies.notice(UNSAVED)]
         return [replies.notice("Muted: I won't nudge you in channels. Undo it with unmute.")]
 
-    async def _unmute(self, msg: Message, _: str) -> list[Reply]:
+    async def _unmute(self, msg: Event, _: str) -> list[Reply]:
         if not await self._safely(self._set_muted(msg, False), False):
             return [replies.notice(UNSAVED)]
         return [replies.notice("Unmuted: I may nudge you again after a customer moment.")]
 
-    async def _set_muted(self, msg: Message, muted: bool) -> bool:
+    async def _set_muted(self, msg: Event, muted: bool) -> bool:
         await self.store.set_muted(_person(msg), muted)
         return True
 
     async def _first_time(self, key: str, ttl: float) -> bool:
         return await self._safely(self.store.first_time(key, ttl), True)
 
-    async def count(self, counter: str) -> None:
+    async def count(self, usage: UsageEvent) -> None:
         """Count something the core did not see happen (a call nobody could be found for)."""
-        await self._count(counter)
+        await self._count(usage)
 
-    async def _count(self, counter: str, week: str = "") -> None:
+    async def _count(self, usage: UsageEvent, week: str = "") -> None:
         """Count all-time and in `week` (this ISO week unless given), in one store call."""
-        self.observer.counted(counter)
+        self.observer.counted(usage)
         week = week or analytics.iso_week(self.clock())
-        await self._safely(self.store.incr_counts(week, counter), (0, 0))
+        await self._safely(self.store.incr_counts(week, usage.key), (0, 0))
 
     async def _safely(self, call: Awaitable[T], fallback: T) -> T:
         """Guidance must not depend on the store being up: degrade, and say so in the log."""
         try:
             return await call
-        except Exception as exc:  # any store backend's failure
+        except StoreError as exc:
             log.warning("store unavailable (%s: %s); continuing without it",
                         type(exc).__name__, exc)
             return fallback
 
 
-def _person(msg: Message) -> str:
-    return f"{msg.platform}:{msg.user}"
+def _person(event: Event) -> str:
+    return f"{event.platform}:{event.user}"
+
+
+def _answer(kind: type[E],
+            answer: Callable[[E], Awaitable[list[Reply]]]) -> tuple[type[Event], Answer]:
+    """A row of the dispatch table: `answer` is only ever called with a `kind`."""
+    async def checked(event: Event) -> list[Reply]:
+        assert isinstance(event, kind)
+        return await answer(event)
+    return kind, checked

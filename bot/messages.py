@@ -1,8 +1,8 @@
-"""What goes into the core and what comes out: small frozen values.
+"""What comes out of the core: small frozen values, and the platforms it speaks to.
 
-Adapters translate Slack events and Teams activities into a `Message` and
-render each `Reply` as Block Kit or an Adaptive Card. Text in a `Reply` is
-plain text; escaping it for a platform's markup is the adapter's job.
+Adapters render each `Reply` as Block Kit or an Adaptive Card (what goes in is in
+`bot.events`). Text in a `Reply` is plain text; escaping it for a platform's markup
+is the adapter's job.
 """
 
 from __future__ import annotations
@@ -10,38 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["command", "mention", "direct", "channel", "call_ended", "action", "added",
-               "shortcut"]
 Platform = Literal["slack", "teams", "console"]
 PLATFORMS: tuple[Platform, ...] = ("slack", "teams")
 """The chat platforms a server runs (the console is the terminal's): every list of them
 is this one, and `touchpoint/platforms.py` registers an adapter for each."""
-KINDS: tuple[Kind, ...] = (
-    "command", "mention", "direct", "channel", "call_ended", "action", "added", "shortcut",
-)
-
-
-@dataclass(frozen=True)
-class Message:
-    """Something a person (or a button press, or a webhook) said to the bot.
-
-    `id` is the platform's delivery id (Slack `event_id`, Teams activity id);
-    the core answers each id once, so a platform's retry costs nothing.
-    For `action`, `text` is the button's action and `value` its payload.
-    `added` means the bot was just added to `channel`: the platform wants a
-    greeting there, and only one even if the event is delivered twice.
-    `shortcut` is someone asking, privately, for the playbook that fits another
-    message (Slack's message shortcut, Teams' message action): `text` is that message.
-    """
-
-    text: str
-    user: str
-    channel: str
-    platform: Platform
-    kind: Kind
-    id: str = ""
-    thread: str = ""
-    value: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,7 +38,7 @@ class Form:
     """A small form to fill in: which playbook would have fitted, and optionally why.
 
     `choices` are (value, label) pairs; `context` comes back unchanged with the
-    answer (as `Message.value` of a `submit` action), so the core needs no state
+    answer (as the `value` of a `submit` `ButtonPressed`), so the core needs no state
     between the form and its answer.
     """
 

@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.library import PlaybookSet  # noqa: E402
 from bot.matcher import Matcher, Observation, Tuning  # noqa: E402
+from bot.playbook_set import PlaybookSet  # noqa: E402
 from bot.playbooks import Background  # noqa: E402
 from touchpoint.evaluate import Labelled, Scores, evaluate_observed, read_labelled  # noqa: E402
 from touchpoint.loader import load_folder  # noqa: E402

@@ -15,7 +15,7 @@ from fakes.slack_api import FakeSlackAPI
 from fakes.teams_connector import FakeTeamsConnector
 from local_redis import MISSING, ClusterNodes, RedisServer, SentinelGroup
 
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from touchpoint.loader import load_folder
 
 ROOT = Path(__file__).resolve().parent.parent

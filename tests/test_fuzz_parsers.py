@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -18,10 +19,10 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from adapters import slack_feedback, slack_payloads, teams_cards, teams_feedback
+from adapters import slack_feedback, slack_payloads, teams_activity, teams_feedback
 from bot import feedback
 from bot.calls import Call
-from bot.messages import Message
+from bot.events import ButtonPressed, Event
 from bot.playbooks import Playbook, PlaybookErrors, parse_playbook
 from touchpoint import call_payloads, webhooks
 
@@ -89,11 +90,11 @@ def _check_incoming(incoming: slack_payloads.Incoming | None) -> None:
     if incoming is None:
         return
     message = incoming.message
-    assert isinstance(message, Message)
+    assert isinstance(message, Event)
     assert message.platform == "slack"
     assert message.user and message.channel
-    assert all(isinstance(v, str) for v in (message.text, message.id, message.thread,
-                                            message.value, incoming.response_url))
+    assert all(isinstance(getattr(message, f.name), str) for f in fields(message))
+    assert isinstance(incoming.response_url, str)
 
 
 @bounded
@@ -156,9 +157,9 @@ def test_slack_forms_are_commands_unless_they_have_a_payload_field() -> None:
 
 @bounded
 @given(text=chat_text, bot_user=st.sampled_from(["", "U0FAKEBOT", "U.*", "U(", "W\\"]))
-def test_slack_plain_text_is_text(text: str, bot_user: str) -> None:
+def test_slack_decode_text_is_text(text: str, bot_user: str) -> None:
     """The bot's own id goes into a regular expression: it is escaped, whatever it holds."""
-    plain = slack_payloads.plain_text(text, bot_user)
+    plain = slack_payloads.decode_text(text, bot_user)
     assert isinstance(plain, str) and plain == plain.strip()
 
 
@@ -176,8 +177,8 @@ def test_slack_view_submissions_translate_or_are_ignored(body: Any) -> None:
     incoming = slack_feedback.from_submission(body)
     _check_incoming(incoming)
     if incoming is not None:
-        assert incoming.message.kind == "action"
-        assert incoming.message.text == feedback.SUBMIT
+        assert isinstance(incoming.message, ButtonPressed)
+        assert incoming.message.action == feedback.SUBMIT
 
 
 @bounded
@@ -210,20 +211,20 @@ TEAMS_ACTIVITIES = sorted(p.name for p in (FIXTURES / "teams").glob("*.json"))
 @bounded
 @given(raw=st.one_of(mutated([f"teams/{n}" for n in TEAMS_ACTIVITIES]), json_values))
 def test_teams_activities_are_refused_with_a_reason_or_translated(raw: Any) -> None:
-    problem = teams_cards.activity_problem(raw)
+    problem = teams_activity.activity_problem(raw)
     if problem is not None:
         assert isinstance(problem, str) and problem
         return
     assert isinstance(raw, dict)
-    message = teams_cards.to_message(raw)
+    message = teams_activity.to_event(raw)
     if message is not None:
         assert message.platform == "teams"
-        assert isinstance(message.text, str) and isinstance(message.channel, str)
-    assert isinstance(teams_cards.bot_added(raw), bool)
-    assert isinstance(teams_cards.bot_removed(raw), bool)
-    assert isinstance(teams_cards.delivery_id(raw), str)
-    assert isinstance(teams_cards.plain_text(raw), str)
-    where = teams_cards.where(raw)
+        assert all(isinstance(getattr(message, f.name), str) for f in fields(message))
+    assert isinstance(teams_activity.bot_added(raw), bool)
+    assert isinstance(teams_activity.bot_removed(raw), bool)
+    assert isinstance(teams_activity.delivery_id(raw), str)
+    assert isinstance(teams_activity.typed_text(raw), str)
+    where = teams_activity.where(raw)
     assert isinstance(where.conversation, str) and isinstance(where.root, str)
 
 

@@ -40,8 +40,8 @@ from test_teams import APP_ID, Running, authenticated, start  # noqa: E402
 from test_webhooks import HAPPY, Hook, call, serving  # noqa: E402
 
 from adapters.bodies import MAX_BODY  # noqa: E402
-from bot.library import PlaybookSet  # noqa: E402
-from bot.store import MemoryStore  # noqa: E402
+from bot.memory_store import MemoryStore  # noqa: E402
+from bot.playbook_set import PlaybookSet  # noqa: E402
 from touchpoint import webhooks  # noqa: E402
 from touchpoint.settings import Settings  # noqa: E402
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.checks import run_examples
-from bot.library import PlaybookSet
+from bot.example_tests import run_examples
+from bot.playbook_set import PlaybookSet
 
 IDS = {
     "post-call", "unhappy-customer", "happy-customer", "inbound-inquiry", "event-booth",

@@ -62,7 +62,7 @@ from slack_harness import (  # noqa: E402
     texts_that_match,
 )
 
-from bot.library import PlaybookSet  # noqa: E402
+from bot.playbook_set import PlaybookSet  # noqa: E402
 from touchpoint import call_signatures, webhooks  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

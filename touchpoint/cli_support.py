@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.playbooks import PlaybookErrors
 from bot.schedule import Subscription
 from touchpoint import shipped

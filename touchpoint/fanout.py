@@ -21,16 +21,17 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 from adapters.outbound import Outbound, Result
 from bot.channels import digest_space
 from bot.digest import build_digest, digest_week
+from bot.memory_store import MemoryStore
 from bot.messages import Reply
 from bot.playbooks import Playbook
 from bot.prompts import prompt_pool, prompt_reply, rotation
 from bot.schedule import Subscription, merge
-from bot.store import MemoryStore, Store
+from bot.store import Store, StoreError
 from touchpoint.settings import Settings
 
 log = logging.getLogger("touchpoint.prompts")
@@ -220,7 +221,7 @@ class Pacer:
     async def _reserve(self, key: str, interval: float, after: float = 0.0) -> float:
         try:
             wait = await self._store.reserve(key, interval, after, self._longest)
-        except Exception:  # any store backend's failure: pace this instance alone
+        except StoreError:  # pace this instance alone
             return await self._local.reserve(key, interval, after)
         if wait > self._longest:  # a store that does not repair its keys: still no stall
             log.warning("prompts: the store asked for a wait of %.0f s for %s, more than the "
@@ -228,6 +229,24 @@ class Pacer:
                         self._longest)
             return await self._local.reserve(key, interval, after)
         return wait
+
+
+@runtime_checkable
+class PacedByWorkspace(Protocol):
+    """An outbound whose channels are in different workspaces, each with its own rate."""
+
+    async def pace_space(self, channel: str) -> str:
+        """The name the channel's workspace is paced under (the platform, for one)."""
+
+
+async def pace_space(outbound: Outbound, sub: Subscription) -> str:
+    if not isinstance(outbound, PacedByWorkspace):
+        return sub.platform
+    try:
+        return await outbound.pace_space(sub.channel)
+    except Exception as exc:  # the channel map unreachable: pace with the platform's rate
+        log.debug("prompts: cannot tell the workspace of %s (%s)", sub.key, exc)
+        return sub.platform
 
 
 class Poster:
@@ -253,7 +272,7 @@ class Poster:
         token = uuid.uuid4().hex
         try:
             claim = await self.store.claim(job.key, token, settings.lease, settings.keep)
-        except Exception as exc:  # any store backend's failure: no claim, no post
+        except StoreError as exc:  # no claim, no post
             log.debug("prompts: cannot claim %s (%s)", job.key, exc)
             return "unavailable"
         if claim.state == "settled":
@@ -267,7 +286,7 @@ class Poster:
             return "failed"
         try:
             reply = await self._reply(job)
-        except Exception as exc:  # any store backend's failure
+        except StoreError as exc:
             log.debug("prompts: cannot pick the prompt for %s (%s)", job.key, exc)
             await self._release(job, token)
             return "unavailable"
@@ -290,11 +309,12 @@ class Poster:
     async def _deliver(self, job: Job, token: str, outbound: Outbound, reply: Reply) -> Status:
         settings, sub = self.settings, job.sub
         result = Result("retry", "not tried")
+        space = await pace_space(outbound, sub)
         for attempt in range(1, settings.attempts + 1):
             try:
-                if not await self._take_turn(job, token):
+                if not await self._take_turn(job, token, space):
                     return "held"
-            except Exception as exc:  # cannot confirm the lease: do not post
+            except StoreError as exc:  # cannot confirm the lease: do not post
                 log.debug("prompts: cannot renew %s (%s)", job.key, exc)
                 return "unavailable"
             result = await outbound.send(sub.channel, reply, job.key)
@@ -318,13 +338,13 @@ class Poster:
                 break
             log.warning("prompts: posting to %s: %s; retry %d in %.1f s", sub.key,
                         result.reason, attempt, delay)
-            await self._pacer.pause(sub.platform, sub.channel, delay,
+            await self._pacer.pause(space, sub.channel, delay,
                                     shared=result.retry_after is not None)
         log.warning("prompts: posting to %s: %s; trying again later", sub.key, result.reason)
         await self._release(job, token)
         return "retry"
 
-    async def _take_turn(self, job: Job, token: str) -> bool:
+    async def _take_turn(self, job: Job, token: str, space: str) -> bool:
         """Wait for the channel's and then the platform's next slot, holding the lease.
 
         The lease is renewed for the wait and a lease beyond it before sleeping,
@@ -336,10 +356,10 @@ class Poster:
         second. False when the lease is no longer ours.
         """
         settings, sub = self.settings, job.sub
-        await self._sleep(await self._pacer.channel_slot(sub.platform, sub.channel))
+        await self._sleep(await self._pacer.channel_slot(space, sub.channel))
         for _ in range(RESLOTS + 1):
             asked = time.monotonic()
-            wait = await self._pacer.shared_slot(sub.platform)
+            wait = await self._pacer.shared_slot(space)
             if not await self.store.renew(job.key, token, wait + settings.lease):
                 return False
             slot = asked + wait
@@ -371,7 +391,7 @@ class Poster:
             try:
                 await self.store.settle(job.key, outcome, self.settings.keep)
                 return
-            except Exception as exc:  # any store backend's failure
+            except StoreError as exc:
                 if time.monotonic() + delay > deadline:
                     log.error("prompts: could not record that %s was %s (%s); the next "
                               "attempt will look for the post before posting", job.key,
@@ -383,11 +403,11 @@ class Poster:
     async def _release(self, job: Job, token: str) -> None:
         try:
             await self.store.release(job.key, token)
-        except Exception as exc:  # the lease lapses by itself
+        except StoreError as exc:  # the lease lapses by itself
             log.debug("prompts: cannot release %s (%s)", job.key, exc)
 
     async def _flag(self, sub: Subscription, reason: str) -> None:
         try:
             await self.store.flag(sub.platform, sub.channel, reason)
-        except Exception as exc:  # any store backend's failure; the day is settled anyway
+        except StoreError as exc:  # the day is settled anyway
             log.warning("prompts: could not flag %s (%s)", sub.key, exc)

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.playbooks import (
     MAX_FILE_BYTES,
     Background,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from bot.analytics import KINDS, UNMATCHED
+from bot.usage import FEEDBACK, Counted, UsageEvent
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -168,13 +168,12 @@ class Metrics:
 
     # bot.analytics.Observer
 
-    def counted(self, counter: str) -> None:
-        kind, _, playbook = counter.partition(":")
-        if kind in ("guide", "nudge") and playbook:
-            self.matches.inc(playbook, kind)
-        elif kind in KINDS and playbook:
-            self.feedback.inc(playbook, kind)
-        elif counter == UNMATCHED:
+    def counted(self, usage: UsageEvent) -> None:
+        if usage.kind in (Counted.GUIDE, Counted.NUDGE):
+            self.matches.inc(usage.playbook, usage.kind.value)
+        elif usage.kind in FEEDBACK:
+            self.feedback.inc(usage.playbook, usage.kind.value)
+        elif usage.kind == Counted.UNMATCHED:
             self.unmatched.inc()
 
     def handled(self, kind: str, seconds: float, failed: bool) -> None:

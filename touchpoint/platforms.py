@@ -8,30 +8,41 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from aiohttp import web
+
 from adapters import slack, teams
 from adapters.platform import Platform
 from bot.handler import Handler
 from bot.messages import Platform as PlatformName
 from touchpoint.settings import Settings
+from touchpoint.slack_installs import installs_for
 
-Build = Callable[[Settings, Handler, bool], Platform | None]
-"""A platform from the settings, the core's handler and whether `serve --socket-mode` was
-asked for; None when the environment leaves it off."""
+Build = Callable[[web.Application, Settings, Handler, bool], Platform | None]
+"""A platform for the app from the settings, the core's handler and whether `serve
+--socket-mode` was asked for; None when the environment leaves it off."""
+
+
+def _slack(app: web.Application, settings: Settings, handler: Handler,
+           socket_mode_only: bool) -> Platform | None:
+    """With `SLACK_CLIENT_ID`..., installed in many workspaces, whose stores close with `app`."""
+    installs = installs_for(app, settings) if settings.slack_install is not None else None
+    return slack.platform(handler, settings.slack, installs=installs,
+                          socket_mode_only=socket_mode_only)
+
 
 REGISTRY: tuple[tuple[PlatformName, Build], ...] = (
-    ("teams", lambda settings, handler, _: teams.platform(handler, settings.teams)),
-    ("slack", lambda settings, handler, socket_mode_only: slack.platform(
-        handler, settings.slack, socket_mode_only=socket_mode_only)),
+    ("teams", lambda app, settings, handler, _: teams.platform(handler, settings.teams)),
+    ("slack", _slack),
 )
 """In the order they start; they stop in the reverse order."""
 
 
-def enabled(settings: Settings, handler: Handler, *,
+def enabled(app: web.Application, settings: Settings, handler: Handler, *,
             socket_mode_only: bool = False) -> list[Platform]:
     """Every platform the environment turns on (each says in the log why it is on or off)."""
     found = []
     for _, build in REGISTRY:
-        platform = build(settings, handler, socket_mode_only)
+        platform = build(app, settings, handler, socket_mode_only)
         if platform is not None:
             found.append(platform)
     return found

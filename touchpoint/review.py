@@ -16,9 +16,9 @@ from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
-from bot import review
-from bot.library import PlaybookSet
+from bot import change_effects
 from bot.matcher import Mode
+from bot.playbook_set import PlaybookSet
 from bot.playbooks import PlaybookError, PlaybookErrors
 from touchpoint.git import GitError, export_folder
 from touchpoint.loader import load_folder
@@ -105,9 +105,9 @@ def cmd_diff(args: argparse.Namespace, default_folder: Path) -> int:
         except (OSError, ValueError) as exc:
             print(exc, file=sys.stderr)
             return 2
-    messages = list(dict.fromkeys([*review.example_messages(old, new), *extra]))
+    messages = list(dict.fromkeys([*change_effects.example_messages(old, new), *extra]))
     modes: tuple[Mode, ...] = ("guide", "nudge") if args.mode == "both" else (args.mode,)
-    changes = review.diff_matches(old, new, messages, modes)
+    changes = change_effects.diff_matches(old, new, messages, modes)
     if args.json:
         for change in changes:
             print(json.dumps({"text": change.text, "mode": change.mode, "before": change.before,
@@ -131,7 +131,7 @@ def capture_report(new: PlaybookSet, changed: Sequence[str],
     unknown = [pid for pid in changed if pid not in new.by_id]
     for pid in unknown:
         lines.append(f"warning: --changed {pid}: no such playbook")
-    found = review.captures(new, changed, old)
+    found = change_effects.captures(new, changed, old)
     for pid, items in found.items():
         since = " since the base" if old is not None else ""
         if not items:
@@ -158,4 +158,4 @@ def changed_against_base(new: PlaybookSet, base: str, default_folder: Path,
     """The base set (folder or git revision) and the ids that differ from it."""
     with ExitStack() as stack:
         old = load_spec(base, default_folder, stack)
-    return old, review.changed_ids(old, new)
+    return old, change_effects.changed_ids(old, new)

@@ -21,18 +21,18 @@ from adapters.outbound import Outbound
 from adapters.platform import Platform
 from adapters.platform import serve as serve_platform
 from adapters.redis_store import RedisStore
-from adapters.slack_blocks import Post, render
+from adapters.slack_outbound import SlackOutbound
+from adapters.teams_outbound import TeamsOutbound
 from bot.admin import Admins
 from bot.analytics import Observer
 from bot.handler import Handler, HandlerSettings
-from bot.library import PlaybookSet
-from bot.messages import Reply
+from bot.playbook_set import PlaybookSet
 from bot.playbooks import PlaybookErrors
 from bot.store import Store
 from touchpoint import live, memory, metrics, platforms, scheduler, webhooks
 from touchpoint.call_outbox import CallOutbox, OutboxSettings
 from touchpoint.loader import LiveRouting, load_folder
-from touchpoint.reload import Poster
+from touchpoint.reload import AdminReport, admin_report
 from touchpoint.serving import run_until_signalled
 from touchpoint.settings import Settings
 from touchpoint.stores import make_store, store_notice
@@ -136,26 +136,21 @@ def make_handler(settings: Settings, store: Store, observer: Observer | None = N
     return Handler(library, store, handler_settings, observer=observer)
 
 
-def admin_poster(app: web.Application, settings: Settings) -> Poster | None:
-    """Posts to TOUCHPOINT_ADMIN_CHANNEL through the Slack or Teams adapter attached to `app`."""
+def admin_poster(app: web.Application, settings: Settings) -> AdminReport | None:
+    """Reports to TOUCHPOINT_ADMIN_CHANNEL through the Outbound of the Slack or Teams
+    adapter attached to `app`, over that adapter's own client."""
     if not settings.admin_channel:
         return None
     platform, _, channel = settings.admin_channel.partition(":")
 
-    async def post(reply: Reply) -> bool:
+    def outbound() -> Outbound | None:
         if platform == "slack":
             adapter = app.get(slack.SLACK_KEY)
-            if adapter is not None:
-                return await adapter.deliver(
-                    Post("chat.postMessage", {"channel": channel, **render(reply)}))
-        else:
-            bot = app.get(teams.TEAMS_KEY)
-            if bot is not None:
-                return await bot.post(channel, [reply])
-        log.warning("TOUCHPOINT_ADMIN_CHANNEL is on %s, which is off", platform)
-        return False
+            return None if adapter is None else SlackOutbound(adapter.client)
+        bot = app.get(teams.TEAMS_KEY)
+        return None if bot is None else TeamsOutbound(bot, app[HANDLER_KEY].store)
 
-    return post
+    return admin_report(platform, channel, outbound)
 
 
 def outbounds_of(app: web.Application, chat: Sequence[Platform],
@@ -182,7 +177,7 @@ async def serve(settings: Settings, host: str, port: int, socket_mode_only: bool
     metrics.attach(app, registry)
     memory.attach(app)
     watch_store(app, store)
-    chat = platforms.enabled(settings, handler, socket_mode_only=socket_mode_only)
+    chat = platforms.enabled(app, settings, handler, socket_mode_only=socket_mode_only)
     for platform in chat:
         serve_platform(app, platform)
     playbooks = live.attach(app, handler, settings, store, registry, admin_poster(app, settings))

@@ -21,6 +21,7 @@ from touchpoint.call_settings import call_settings
 from touchpoint.env_checks import FLAGS, MIN_TOKEN, number
 from touchpoint.live_settings import live_settings
 from touchpoint.redis_settings import redis_topology, redis_url_problems
+from touchpoint.slack_install_settings import SlackInstall
 from touchpoint.slack_settings import slack_settings
 from touchpoint.teams_settings import (
     TEAMS_DEV_PREFIX,
@@ -56,6 +57,8 @@ class Settings:
     slack_app_token: str = field(default="", repr=False)
     """Set: Slack also (or, with `serve --socket-mode`, only) connects through Socket Mode."""
     slack_api_url: str = SLACK_API_URL
+    slack_install: SlackInstall | None = None
+    """Set (`SLACK_CLIENT_ID`...): installed through OAuth in many workspaces, no bot token."""
     redis_url: str = ""
     """Empty: state lives in this process (`MemoryStore`); set it to share state."""
     redis_prefix: str = "touchpoint:"

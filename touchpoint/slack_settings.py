@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 
 from adapters.slack_config import API_URL
 from touchpoint.env_checks import MIN_SECRET
+from touchpoint.slack_install_settings import SlackInstall, slack_install
 
 
 class SlackSettings(TypedDict):
@@ -15,6 +16,7 @@ class SlackSettings(TypedDict):
     slack_signing_secret: str
     slack_app_token: str
     slack_api_url: str
+    slack_install: SlackInstall | None
 
 
 def slack_settings(env: Mapping[str, str], problems: list[str]) -> SlackSettings:
@@ -33,16 +35,20 @@ def slack_settings(env: Mapping[str, str], problems: list[str]) -> SlackSettings
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         problems.append(f"SLACK_API_URL={api_url!r}: must be an http(s) URL")
     signing_secret = env.get("SLACK_SIGNING_SECRET", "").strip()
-    problems.extend(_slack_problems(bot_token, signing_secret, app_token))
+    install = slack_install(env, problems)
+    problems.extend(_slack_problems(bot_token, signing_secret, app_token,
+                                    installed=install is not None))
     return {
         "slack_bot_token": bot_token,
         "slack_signing_secret": signing_secret,
         "slack_app_token": app_token,
         "slack_api_url": api_url if api_url.endswith("/") else api_url + "/",
+        "slack_install": install,
     }
 
 
-def _slack_problems(bot_token: str, signing_secret: str, app_token: str) -> list[str]:
+def _slack_problems(bot_token: str, signing_secret: str, app_token: str, *,
+                    installed: bool = False) -> list[str]:
     """Slack's three credentials only work in certain combinations; say which one is missing.
 
     Secrets are never echoed into the problems.
@@ -54,7 +60,7 @@ def _slack_problems(bot_token: str, signing_secret: str, app_token: str) -> list
     elif signing_secret and len(signing_secret) < MIN_SECRET:
         problems.append(f"SLACK_SIGNING_SECRET: must be at least {MIN_SECRET} characters (the "
                         "app's Signing Secret has 32)")
-    if not bot_token and (signing_secret or app_token):
+    if not bot_token and not installed and (signing_secret or app_token):
         problems.append("SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN "
                         "is set (OAuth & Permissions > Bot User OAuth Token, xoxb-...)")
     if bot_token and not signing_secret and not app_token:

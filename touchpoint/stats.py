@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot import analytics
 from bot.playbooks import PlaybookErrors, parse_playbooks
+from bot.store import StoreError
 from touchpoint.loader import read_documents
 from touchpoint.settings import Settings
 from touchpoint.stores import opened_store
@@ -31,7 +32,7 @@ def render(weeks: list[analytics.WeekStats], questions: int) -> list[str]:
     lines += analytics.format_table(analytics.table_rows(total))
     lines += ["", "Per week:"]
     for week in reversed(weeks):
-        counts = {k: sum(c.get(k, 0) for c in week.playbooks.values()) for k in analytics.KINDS}
+        counts = {k: sum(c.get(k, 0) for c in week.playbooks.values()) for k in analytics.COLUMNS}
         lines.append(f"  {week.week}: " + ", ".join(f"{k.replace('_', ' ')} {v}"
                                                     for k, v in counts.items())
                      + f", unanswered {week.unmatched}")
@@ -56,7 +57,7 @@ def cmd_stats(args: argparse.Namespace, settings: Settings, folder: Path) -> int
 
     try:
         found = asyncio.run(run())
-    except Exception as exc:  # StoreUnavailable, StoreError: one line, not a traceback
+    except StoreError as exc:  # one line, not a traceback
         print(f"cannot read the store: {exc}", file=sys.stderr)
         return 1
     if args.json:

@@ -13,7 +13,8 @@ from urllib.parse import urlparse
 
 from adapters.redis_clients import RedisTarget
 from adapters.redis_store import RedisStore
-from bot.store import MemoryStore, Store
+from bot.memory_store import MemoryStore
+from bot.store import Store
 from touchpoint.settings import Settings
 
 

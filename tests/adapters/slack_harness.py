@@ -26,8 +26,9 @@ from fakes.slack_api import FakeSlackAPI
 
 from adapters import slack
 from bot.handler import Handler
-from bot.library import PlaybookSet
-from bot.store import MemoryStore, Store
+from bot.memory_store import MemoryStore
+from bot.playbook_set import PlaybookSet
+from bot.store import Store
 from touchpoint.server import build_app
 from touchpoint.settings import Settings
 

@@ -11,7 +11,7 @@ from fakes.teams_connector import FakeTeamsConnector
 from slack_harness import message_event, running, texts_that_match
 from test_teams import Running, example, mention, start
 
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from touchpoint.settings import Settings
 
 

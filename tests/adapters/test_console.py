@@ -7,11 +7,12 @@ import json
 from pathlib import Path
 
 from adapters import console, slack_blocks, teams_cards
+from bot.events import ButtonPressed
 from bot.handler import Handler
-from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
+from bot.playbook_set import PlaybookSet
 from bot.replies import guidance_reply, nudge_reply, playbook_reply
 from bot.runner_up import runner_up
-from bot.store import MemoryStore
 
 
 def test_every_answer_says_the_summary_once_on_every_platform(library: PlaybookSet) -> None:
@@ -37,15 +38,15 @@ def test_a_nudge_is_one_line_in_the_console(library: PlaybookSet) -> None:
     assert lines[1].startswith("  buttons: [Show the whole playbook")
 
 
-def test_lines_become_messages() -> None:
-    command = console.to_message("/touchpoint  show renewal ", 1)
+def test_lines_become_events() -> None:
+    command = console.to_event("/touchpoint  show renewal ", 1)
     assert command is not None and (command.kind, command.text) == ("command", "show renewal")
-    press = console.to_message("/press helpful renewal", 2)
-    assert press is not None and (press.kind, press.text, press.value) == (
+    press = console.to_event("/press helpful renewal", 2)
+    assert isinstance(press, ButtonPressed) and (press.kind, press.action, press.value) == (
         "action", "helpful", "renewal")
-    said = console.to_message("lunch anyone?", 3)
+    said = console.to_event("lunch anyone?", 3)
     assert said is not None and said.kind == "channel" and said.id == "line-3"
-    assert console.to_message("   ", 4) is None
+    assert console.to_event("   ", 4) is None
 
 
 def test_the_runner_up_is_a_button_the_console_can_press(library: PlaybookSet) -> None:

@@ -28,7 +28,7 @@ from local_redis import SentinelGroup
 from serve_process import HANG_GUARD, Fleet, Instance, clean_environment, health
 from slack_harness import SECRET, TOKEN, mention_event, signed_headers, texts_that_match
 
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from touchpoint import call_signatures, webhooks
 
 CHANNELS = 40

@@ -12,29 +12,24 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from helpers import Clock, said
 from local_redis import RedisServer
 from redis.asyncio import Redis
 
-from adapters.redis_connection import StoreError, StoreUnavailable
+from adapters import redis_store
+from adapters.redis_connection import RedisConnection, int_reply
 from adapters.redis_scripts import FIRST_TIME
-from adapters.redis_store import MUTE_MEMORY, WEEK_TTL, RedisStore
+from adapters.redis_store import MUTE_MEMORY, RedisStore
+from adapters.redis_usage import WEEK_TTL
 from bot.handler import Handler
-from bot.library import PlaybookSet
 from bot.matcher import Mode
-from bot.messages import Kind, Message
-from bot.store import MemoryStore
+from bot.memory_store import MemoryStore
+from bot.playbook_set import PlaybookSet
+from bot.store import StoreCorrupt, StoreError, StoreRefused, StoreUnavailable
 
 PREFIX = "tp-test:"
 
 WEEK = "2024-W05"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -85,10 +80,6 @@ def example(library: PlaybookSet, mode: Mode) -> tuple[str, str]:
     pytest.fail(f"no shipped example matches in {mode} mode")
 
 
-def message(text: str, kind: Kind = "command", id: str = "", user: str = "U1") -> Message:
-    return Message(text=text, user=user, channel="C1", platform="slack", kind=kind, id=id)
-
-
 async def fill(store: RedisStore) -> None:
     """Some of everything the store keeps."""
     assert await store.first_time("event:slack:Ev1", 3600)
@@ -127,6 +118,53 @@ async def test_every_key_is_namespaced_and_every_temporary_key_expires(
     assert 0 < await private_raw.ttl(PREFIX + f"week:{WEEK}") <= WEEK_TTL
     for permanent in ("mute:slack:U9", "counters", "refs:teams"):
         assert await private_raw.pttl(PREFIX + permanent) == -1, permanent
+
+
+async def test_the_key_layout_names_every_kind_of_key_the_store_writes(
+    private_store: RedisStore, private_raw: Redis
+) -> None:
+    """Two versions must agree on the layout during a rolling deploy: it is documented whole."""
+    store = private_store
+    await fill(store)
+    await store.add_question(WEEK, "how do I answer a price objection?", 5)
+    await store.add_correction(WEEK, "{}", 5)
+    await store.set_value("playbooks-commit", "abc123")
+    await store.subscribe("slack", "C1", "{}")
+    await store.flag("slack", "C2", "gone")
+    await store.set_nudges("slack", "C3", "slack:U1")
+    assert await store.pick_prompt("C1", "2024-02-01", ["p1", "p2"]) == "p1"
+    assert (await store.claim("prompt:slack:C1", "token", 60, 3600)).state == "mine"
+    assert await store.outbox_put("call:gong:1", "{}", 10) == "added"
+    await store.reserve("rate:slack", 0.25)
+    kinds = {key.decode().removeprefix(PREFIX).split(":")[0]
+             for key in await private_raw.keys("*")}
+    assert kinds == {"once", "mute", "nudges-off", "counters", "week", "questions",
+                     "corrections", "refs", "subs", "flags", "rotation", "claim", "claims",
+                     "outbox", "pace", "value"}
+    layout = redis_store.__doc__ or ""
+    assert [k for k in sorted(kinds) if f"`{k}:" not in layout and f"`{k}`" not in layout] == []
+
+
+async def test_a_refused_command_and_an_unreadable_reply_are_told_apart(
+    store: RedisStore, raw: Redis
+) -> None:
+    await raw.set(store.prefix + "subs:slack", "not a hash")
+    with pytest.raises(StoreRefused, match="WRONGTYPE"):
+        await store.subscribe("slack", "C1", "{}")
+    with pytest.raises(StoreCorrupt, match="unexpected pacing reply b'soon'"):
+        int_reply(b"soon", "pacing")
+    assert await store.health() == "ok"
+
+
+async def test_a_bug_in_a_command_is_not_an_outage(redis_url: str) -> None:
+    """Only redis-py's errors become store errors: anything else is left to surface."""
+    connection = RedisConnection(Redis.from_url(redis_url), PREFIX)
+    try:
+        with pytest.raises(ZeroDivisionError):
+            await connection.run(lambda client: 1 / 0)
+        assert await connection.health() == "ok"
+    finally:
+        await connection.close()
 
 
 async def test_two_prefixes_do_not_see_each_other(redis_url: str, redis_prefix: str) -> None:
@@ -266,12 +304,12 @@ async def test_damaged_keys_do_not_stop_the_handler(
     await raw.set(p + "counters", "garbage")
     await raw.hset(p + f"once:cooldown:slack:C1:{nudged}", "x", "y")
     handler = Handler(library, store)
-    expected = await Handler(library, MemoryStore()).handle(message(guide_text))
+    expected = await Handler(library, MemoryStore()).handle(said(guide_text))
     assert expected
-    assert await handler.handle(message(guide_text, id="Ev1")) == expected
+    assert await handler.handle(said(guide_text, id="Ev1")) == expected
     # The damaged cooldown key still exists, so it still holds the nudge back.
-    assert await handler.handle(message(nudge_text, kind="channel", id="Ev2")) == []
-    assert await handler.handle(message(nudge_text, kind="channel", user="U2", id="Ev3")) == []
+    assert await handler.handle(said(nudge_text, "channel", id="Ev2")) == []
+    assert await handler.handle(said(nudge_text, "channel", user="U2", id="Ev3")) == []
     assert await raw.pttl(p + f"once:cooldown:slack:C1:{nudged}") > 0  # so it heals in time
 
 
@@ -286,22 +324,22 @@ async def test_redis_down_degrades_and_guidance_still_answers(
     nudge_text, _ = example(library, "nudge")
     handler = Handler(library, private_store)
     reference = Handler(library, MemoryStore())
-    guide = await reference.handle(message(guide_text))
-    nudge = await reference.handle(message(nudge_text, kind="channel", id="ref"))
+    guide = await reference.handle(said(guide_text))
+    nudge = await reference.handle(said(nudge_text, "channel", id="ref"))
     assert guide and nudge
-    assert await handler.handle(message(guide_text, id="Ev-before")) == guide
-    assert await handler.handle(message("lunch?", kind="channel", id="Ev-chatter")) == []
+    assert await handler.handle(said(guide_text, id="Ev-before")) == guide
+    assert await handler.handle(said("lunch?", "channel", id="Ev-chatter")) == []
     assert await private_store.health() == "ok"
 
     private_redis.stop()
     with caplog.at_level(logging.WARNING):
-        assert await handler.handle(message(guide_text, id="Ev1")) == guide
-        assert await handler.handle(message(guide_text)) == guide
+        assert await handler.handle(said(guide_text, id="Ev1")) == guide
+        assert await handler.handle(said(guide_text)) == guide
         # Dedupe and cooldown fall back to this process rather than answering every retry.
-        assert await handler.handle(message(guide_text, id="Ev1")) == []
-        assert await handler.handle(message(guide_text, id="Ev-before")) == []
-        assert await handler.handle(message(nudge_text, kind="channel", id="Ev2")) == nudge
-        assert await handler.handle(message(nudge_text, kind="channel", id="Ev3")) == []
+        assert await handler.handle(said(guide_text, id="Ev1")) == []
+        assert await handler.handle(said(guide_text, id="Ev-before")) == []
+        assert await handler.handle(said(nudge_text, "channel", id="Ev2")) == nudge
+        assert await handler.handle(said(nudge_text, "channel", id="Ev3")) == []
     health = await private_store.health()
     assert health.startswith("degraded: redis unreachable"), health
     warnings = [r.getMessage() for r in caplog.records if r.name == "touchpoint.redis"]
@@ -320,14 +358,14 @@ async def test_redis_down_nobody_who_may_have_muted_the_bot_is_nudged(
     nudge_text, _ = example(library, "nudge")
     other = RedisStore.from_url(private_redis.url, prefix=PREFIX)
     try:
-        assert await Handler(library, other).handle(message("mute", user="U2"))
+        assert await Handler(library, other).handle(said("mute", user="U2"))
     finally:
         await other.close()
     handler = Handler(library, private_store)
-    assert await handler.handle(message("lunch?", kind="channel", id="Ev0")) == []
+    assert await handler.handle(said("lunch?", "channel", id="Ev0")) == []
     private_redis.stop()
-    assert await handler.handle(message(nudge_text, kind="channel", user="U2", id="Ev1")) == []
-    assert await handler.handle(message(nudge_text, kind="channel", id="Ev2")) != []
+    assert await handler.handle(said(nudge_text, "channel", user="U2", id="Ev1")) == []
+    assert await handler.handle(said(nudge_text, "channel", id="Ev2")) != []
     assert not await private_store.is_muted("slack:U1")
     clock.now += MUTE_MEMORY + 1
     with pytest.raises(StoreUnavailable):

@@ -20,23 +20,23 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 import redis
+from helpers import Clock, said
 from live_support import copy_playbooks
 from local_redis import RedisServer, make_certificates
 from redis.asyncio import Redis
 from serve_process import Instance, clean_environment, start
 from test_redis_store import (
-    Clock,
     assert_degraded_deduplicating_here,
     assert_filled,
     example,
     fill,
-    message,
 )
 
-from adapters.redis_store import RedisStore, StoreUnavailable
+from adapters.redis_store import RedisStore
 from bot.handler import Handler
-from bot.library import PlaybookSet
-from bot.store import MemoryStore
+from bot.memory_store import MemoryStore
+from bot.playbook_set import PlaybookSet
+from bot.store import StoreUnavailable
 from touchpoint.settings import Settings, SettingsError
 
 VERIFY_FAILED = "certificate verify failed"
@@ -99,13 +99,13 @@ async def test_instances_share_state_over_tls(tls_redis: RedisServer, prefix: st
                                               library: PlaybookSet) -> None:
     """Two instances on one TLS Redis: a redelivered event is answered once, by either."""
     guide_text, _ = example(library, "guide")
-    expected = await Handler(library, MemoryStore()).handle(message(guide_text))
+    expected = await Handler(library, MemoryStore()).handle(said(guide_text))
     assert expected
     one = RedisStore.from_url(tls_redis.url, prefix=prefix)
     two = RedisStore.from_url(tls_redis.url, prefix=prefix)
     try:
-        assert await Handler(library, one).handle(message(guide_text, id="Ev1")) == expected
-        assert await Handler(library, two).handle(message(guide_text, id="Ev1")) == []
+        assert await Handler(library, one).handle(said(guide_text, id="Ev1")) == expected
+        assert await Handler(library, two).handle(said(guide_text, id="Ev1")) == []
         await one.set_muted("slack:U1", True)
         assert await two.is_muted("slack:U1")
     finally:
@@ -151,7 +151,7 @@ async def test_a_store_that_does_not_trust_the_ca_degrades_and_says_why(
     untrusting_url: str, library: PlaybookSet, caplog: pytest.LogCaptureFixture
 ) -> None:
     guide_text, _ = example(library, "guide")
-    expected = await Handler(library, MemoryStore()).handle(message(guide_text))
+    expected = await Handler(library, MemoryStore()).handle(said(guide_text))
     clock = Clock()
     store = RedisStore.from_url(untrusting_url, clock=clock)
     try:
@@ -163,8 +163,8 @@ async def test_a_store_that_does_not_trust_the_ca_degrades_and_says_why(
                 await store.is_muted("slack:U1")
             # Guidance still answers; dedupe falls back to this process.
             handler = Handler(library, store)
-            assert await handler.handle(message(guide_text, id="Ev1")) == expected
-            assert await handler.handle(message(guide_text, id="Ev1")) == []
+            assert await handler.handle(said(guide_text, id="Ev1")) == expected
+            assert await handler.handle(said(guide_text, id="Ev1")) == []
             clock.now += 5  # past the reconnect interval: it tries again, and is refused again
             assert VERIFY_FAILED in await store.health()
     finally:

@@ -31,7 +31,7 @@ from slack_harness import (
 
 from adapters.slack_web import SERVER_RETRIES
 from bot import feedback
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 
 
 @pytest.fixture

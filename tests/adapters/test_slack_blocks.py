@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from helpers import said
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,14 +17,16 @@ from adapters.slack_blocks import (
     render,
 )
 from adapters.slack_payloads import Incoming
-from bot.messages import Button, Message, Reply, Section
+from bot.events import CallEnded, Event, Via
+from bot.messages import Button, Reply, Section
 
 
-def incoming(kind: str = "command", *, thread: str = "", threaded: bool = False,
+def incoming(kind: Via | None = "command", *, thread: str = "", threaded: bool = False,
              direct: bool = False, response_url: str = "") -> Incoming:
-    msg = Message(text="x", user="U1", channel="C1", platform="slack", kind=kind,  # type: ignore[arg-type]
-                  id="e1", thread=thread)
-    return Incoming(msg, threaded=threaded, direct=direct, response_url=response_url)
+    """An answer's occasion: words said `kind`, or (None) a call that ended."""
+    event: Event = said("x", kind, id="e1", thread=thread) if kind is not None else CallEnded(
+        texts=("x",), user="U1", channel="C1", platform="slack", id="e1", thread=thread)
+    return Incoming(event, threaded=threaded, direct=direct, response_url=response_url)
 
 
 def mrkdwn(body: dict[str, Any]) -> list[str]:
@@ -115,6 +118,6 @@ def test_a_dm_gets_messages_not_ephemerals() -> None:
 
 
 def test_a_reply_for_one_person_elsewhere_goes_to_their_dm() -> None:
-    post = plan(Reply(text="recap", user="U7"), incoming("call_ended", thread="1.1"))
+    post = plan(Reply(text="recap", user="U7"), incoming(None, thread="1.1"))
     assert post.method == "chat.postMessage"
     assert post.args["channel"] == "U7" and "thread_ts" not in post.args

@@ -31,8 +31,8 @@ from web_support import serving
 from adapters import slack_feedback
 from adapters.redis_store import RedisStore
 from bot import analytics, feedback
-from bot.library import PlaybookSet
 from bot.messages import Form
+from bot.playbook_set import PlaybookSet
 from touchpoint.settings import Settings
 
 

@@ -14,7 +14,7 @@ from slack_harness import FORM, Touchpoint, action_body, fixture_json, running, 
 from adapters.slack_home import SHORTCUT_ID, from_shortcut, home_opened_user, home_view
 from bot.admin import Admins
 from bot.home import Home
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 
 
 def shortcut_payload(text: str = "", **changes: Any) -> dict[str, Any]:

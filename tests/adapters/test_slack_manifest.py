@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from adapters import slack
+from adapters import slack, slack_oauth
 from adapters.slack_home import SHORTCUT_ID
 
 MANIFEST = Path(__file__).resolve().parents[2] / "slack" / "manifest.yaml"
@@ -20,6 +20,8 @@ NEEDS = {
     "member_joined_channel": "channels:read",
     "app_home_opened": "chat:write",
 }
+UNINSTALLS = {"app_uninstalled", "tokens_revoked"}
+"""Events Slack sends without a scope; served when installed in many workspaces."""
 
 
 def manifest() -> dict[str, Any]:
@@ -41,7 +43,7 @@ def test_the_command_and_events_the_issue_names() -> None:
     m = manifest()
     assert [c["command"] for c in m["features"]["slash_commands"]] == ["/touchpoint"]
     events = m["settings"]["event_subscriptions"]["bot_events"]
-    assert set(events) == set(NEEDS)
+    assert set(events) == set(NEEDS) | UNINSTALLS
     assert m["features"]["app_home"]["messages_tab_enabled"] is True  # DMs need the tab
 
 
@@ -73,3 +75,10 @@ def test_the_home_tab_is_on_and_its_event_subscribed() -> None:
     assert "app_home_opened" in m["settings"]["event_subscriptions"]["bot_events"]
     scopes = m["oauth_config"]["scopes"]["bot"]
     assert {"channels:read", "groups:read"} <= set(scopes)  # users.conversations
+
+
+def test_org_wide_installs_are_allowed_and_uninstalls_heard() -> None:
+    m = manifest()
+    assert m["settings"]["org_deploy_enabled"] is True
+    assert UNINSTALLS <= set(m["settings"]["event_subscriptions"]["bot_events"])
+    assert set(m["oauth_config"]["scopes"]["bot"]) == set(slack_oauth.SCOPES)

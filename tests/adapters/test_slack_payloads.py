@@ -1,4 +1,4 @@
-"""Slack payloads to core messages: what is answered, what is ignored, and the words it reads."""
+"""Slack payloads to core events: what is answered, what is ignored, and the words it reads."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from slack_harness import fixture_json, fixture_text, message_event
 from adapters.slack_payloads import (
     action_id,
     action_name,
+    decode_text,
     from_action,
     from_command,
     from_event,
-    plain_text,
 )
+from bot.text import clean
 
 BOT = "U0FAKEBOT"
 
@@ -108,7 +109,7 @@ def test_a_click_on_the_bots_button() -> None:
     incoming = from_action(payload)
     assert incoming is not None
     msg = incoming.message
-    assert (msg.kind, msg.text, msg.value, msg.user, msg.channel, msg.thread) == (
+    assert (msg.kind, msg.action, msg.value, msg.user, msg.channel, msg.thread) == (
         "action", "show", "price-objection", "U0FAKEUSER", "C0FAKECHAN", "1694820000.000100")
     assert msg.id == payload["trigger_id"]
     assert incoming.response_url == payload["response_url"]
@@ -135,9 +136,20 @@ def test_action_ids_round_trip() -> None:
     ("<!date^1392734382^{date}|Feb 18, 2014> call", "Feb 18, 2014 call"),
     ("&amp;lt;", "&lt;"),
 ])
-def test_plain_text_reads_slack_markup_as_a_person_sees_it(slack: str, plain: str) -> None:
-    assert plain_text(slack) == plain
+def test_decode_text_reads_slack_markup_as_a_person_sees_it(slack: str, plain: str) -> None:
+    assert decode_text(slack) == plain
 
 
-def test_plain_text_drops_only_the_bots_own_mention() -> None:
-    assert plain_text(f"<@{BOT}> ask <@U9|bob>", BOT) == "ask @bob"
+@pytest.mark.parametrize(("slack", "words"), [
+    (f"<@{BOT}> the client is ANGRY!!!", "the client is angry"),
+    ("see <#C123|sales> now", "see sales now"),
+    ("read <https://example.com/t/1|the ticket> pls", "read the ticket pls"),
+    ("bare <https://example.com/x> link", "bare link"),
+    ("<!channel> heads up", "channel heads up"),
+])
+def test_the_core_reads_decoded_text_as_words(slack: str, words: str) -> None:
+    assert clean(decode_text(slack, BOT)) == words
+
+
+def test_decode_text_drops_only_the_bots_own_mention() -> None:
+    assert decode_text(f"<@{BOT}> ask <@U9|bob>", BOT) == "ask @bob"

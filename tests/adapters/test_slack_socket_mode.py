@@ -20,7 +20,7 @@ from slack_harness import (
     texts_that_match,
 )
 
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 
 
 def envelope(kind: str, payload: dict[str, Any], number: int, retry: int = 0) -> dict[str, Any]:

@@ -32,9 +32,10 @@ from adapters.teams_outbound import TeamsOutbound
 from adapters.teams_requests import MAX_ACTIVITY_BYTES
 from bot import feedback
 from bot.handler import Handler
-from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.messages import Reply
-from bot.store import MemoryStore, Store
+from bot.playbook_set import PlaybookSet
+from bot.store import Store
 from touchpoint.server import build_app
 from touchpoint.settings import TEAMS_SERVICE_URLS, Settings
 

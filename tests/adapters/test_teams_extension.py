@@ -14,7 +14,7 @@ from test_teams import CHANNEL, FIXTURES, USER_AAD, Running, example, start
 
 from adapters import teams_extension
 from adapters.teams_cards import ACTION_KEY, PLAYBOOK_KEY
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from touchpoint.settings import Settings
 
 
@@ -52,7 +52,7 @@ def card_text(card: dict[str, Any]) -> str:
 
 def test_the_captured_invoke_asks_about_the_messages_own_words() -> None:
     raw = captured()
-    msg = teams_extension.to_message(raw)
+    msg = teams_extension.to_event(raw)
     assert msg is not None
     assert (msg.kind, msg.user, msg.channel) == ("shortcut", USER_AAD, CHANNEL)
     assert msg.text == "Other Person - the client says our quote is too high & wants a discount"
@@ -61,9 +61,9 @@ def test_the_captured_invoke_asks_about_the_messages_own_words() -> None:
 def test_other_commands_and_contexts_are_not_ours() -> None:
     raw = captured()
     raw["value"]["commandContext"] = "compose"
-    assert teams_extension.to_message(raw) is None
+    assert teams_extension.to_event(raw) is None
     raw["value"].update(commandContext="message", commandId="somethingElse")
-    assert teams_extension.to_message(raw) is None
+    assert teams_extension.to_event(raw) is None
 
 
 async def test_the_message_action_answers_in_a_private_dialog_with_the_commands_buttons(

@@ -17,7 +17,7 @@ from adapters import teams_feedback
 from adapters.redis_store import RedisStore
 from adapters.teams_cards import ACTION_KEY
 from bot import analytics, feedback
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from touchpoint.settings import Settings
 
 

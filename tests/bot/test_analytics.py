@@ -5,30 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from helpers import Clock, pressed, said
 
 from bot import analytics
 from bot.admin import Admins, ReloadOutcome, failure_reply
 from bot.handler import Handler, HandlerSettings
-from bot.library import PlaybookSet
-from bot.messages import Kind, Message
-from bot.store import MemoryStore
+from bot.memory_store import MemoryStore
+from bot.playbook_set import PlaybookSet
 
 MONDAY = datetime(2024, 1, 29, 9, tzinfo=UTC).timestamp()  # 2024-W05
 ADMIN = "U0ADMIN01"
-
-
-def msg(text: str, kind: Kind = "command", user: str = "U1", value: str = "",
-        platform: str = "slack") -> Message:
-    return Message(text=text, user=user, channel="C1", platform=platform,  # type: ignore[arg-type]
-                   kind=kind, value=value)
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -96,7 +82,7 @@ async def test_unanswered_questions_are_forgotten_after_the_days_set(
     store_clock = Clock(0.0)
     store = MemoryStore(clock=store_clock)
     handler = Handler(library, store, HandlerSettings(questions_days=30), clock=clock)
-    await handler.handle(msg("xyzzy plugh frobnicate"))
+    await handler.handle(said("xyzzy plugh frobnicate"))
     kept_for = 30 * 86400 - 9 * 3600  # from Monday 09:00 to 30 days after Monday 00:00
     store_clock.now = kept_for - 1
     assert await store.questions("2024-W05", 5) == ["xyzzy plugh frobnicate"]
@@ -143,12 +129,12 @@ def test_week_stats_table() -> None:
 async def test_usage_is_counted_per_week(handler: Handler, library: PlaybookSet,
                                          clock: Clock) -> None:
     example = library.by_id["renewal"].examples.match[0]
-    await handler.handle(msg(example))
+    await handler.handle(said(example))
     clock.now += 7 * 86400
-    await handler.handle(msg(example))
-    await handler.handle(msg("helpful", kind="action", value="renewal"))
-    await handler.handle(msg("share", kind="action", value="renewal"))
-    await handler.handle(msg("xyzzy plugh @jane.doe frobnicate"))
+    await handler.handle(said(example))
+    await handler.handle(pressed("helpful", "renewal"))
+    await handler.handle(pressed("share", "renewal"))
+    await handler.handle(said("xyzzy plugh @jane.doe frobnicate"))
     store = handler.store
     assert await store.week_counters("2024-W05") == {"guide:renewal": 1}
     assert await store.week_counters("2024-W06") == {
@@ -158,32 +144,32 @@ async def test_usage_is_counted_per_week(handler: Handler, library: PlaybookSet,
 
 
 async def test_stats_are_for_admins(handler: Handler, library: PlaybookSet) -> None:
-    await handler.handle(msg(library.by_id["renewal"].examples.match[0]))
-    (refused,) = await handler.handle(msg("stats"))
+    await handler.handle(said(library.by_id["renewal"].examples.match[0]))
+    (refused,) = await handler.handle(said("stats"))
     assert "Only Touchpoint admins" in refused.text and refused.ephemeral
-    (reply,) = await handler.handle(msg("stats", user=ADMIN))
+    (reply,) = await handler.handle(said("stats", user=ADMIN))
     bullets = [b for s in reply.sections for b in s.bullets]
     assert "renewal: guide 1, nudge 0, helpful 0, not helpful 0, share 0" in bullets
     assert reply.ephemeral and "2024-W02..2024-W05" in reply.text
-    (teams,) = await handler.handle(msg("stats", user="aad-object-1", platform="teams"))
+    (teams,) = await handler.handle(said("stats", user="aad-object-1", platform="teams"))
     assert "Playbook usage" in teams.text
-    (elsewhere,) = await handler.handle(msg("stats", user="aad-object-1"))
+    (elsewhere,) = await handler.handle(said("stats", user="aad-object-1"))
     assert "Only Touchpoint admins" in elsewhere.text
 
 
 async def test_reload_and_about_without_a_server(handler: Handler) -> None:
-    (refused,) = await handler.handle(msg("reload"))
+    (refused,) = await handler.handle(said("reload"))
     assert "Only Touchpoint admins can reload" in refused.text
-    (reply,) = await handler.handle(msg("reload", user=ADMIN))
+    (reply,) = await handler.handle(said("reload", user=ADMIN))
     assert "not available here" in reply.text
-    (about,) = await handler.handle(msg("about"))
+    (about,) = await handler.handle(said("about"))
     assert about.text.startswith("Touchpoint: 14 playbooks live")
 
 
 def test_is_admin_and_admin_parsing(handler: Handler) -> None:
-    assert handler.is_admin(msg("x", user=ADMIN))
-    assert handler.is_admin(msg("x", user=ADMIN, platform="teams")), "bare ids: any platform"
-    assert not handler.is_admin(msg("x", user="U2"))
+    assert handler.is_admin(said("x", user=ADMIN))
+    assert handler.is_admin(said("x", user=ADMIN, platform="teams")), "bare ids: any platform"
+    assert not handler.is_admin(said("x", user="U2"))
     assert not Admins.parse("").allows("slack", "")
     assert not Admins.parse(" , ")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.calls import Call, best_match, talked_about
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 
 
 def test_trackers_that_say_pricing_and_competitors_bring_the_price_objection(

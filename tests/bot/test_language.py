@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.language import foreign_language
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.library import PlaybookSet
 from bot.matcher import Matcher
+from bot.playbook_set import PlaybookSet
 
 chat_markup = st.sampled_from([
     "<@U123>", "<#C1|sales>", "<https://x.io|label>", "<!here>", ":tada:", "<at>Bot</at>",

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from bot.library import PlaybookSet
 from bot.matcher import Candidate, Evidence
+from bot.playbook_set import PlaybookSet
 from bot.replies import guidance_reply, why_line, why_text
 
 JARGON = re.compile(r"Score|\d\.\d|\(\+|words learnt| words\b|\\b|regex|reads like a customer")

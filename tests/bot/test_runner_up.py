@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from helpers import pressed, said
+
 from bot.handler import Handler
 from bot.language import foreign_language
-from bot.library import PlaybookSet
 from bot.matcher import Candidate, MatchResult
-from bot.messages import Message
+from bot.memory_store import MemoryStore
+from bot.playbook_set import PlaybookSet
 from bot.runner_up import FLOOR, SHARE, runner_up
-from bot.store import MemoryStore
 
 LIVE = {"a", "b", "c"}
 EVAL = Path(__file__).resolve().parents[1] / "data" / "eval_touchpoints.jsonl"
@@ -39,10 +40,6 @@ def test_no_answer_no_runner_up_and_only_live_playbooks() -> None:
     assert runner_up(result(("a", 0.9), ("gone", 0.4), ("c", 0.1)), LIVE) is None
 
 
-def msg(text: str) -> Message:
-    return Message(text=text, user="U1", channel="C1", platform="slack", kind="command")
-
-
 async def test_the_guide_answer_carries_the_runner_up_as_a_show_button(
         library: PlaybookSet) -> None:
     """Over the own evaluation set: a button exactly when the rule says so, and it shows."""
@@ -54,7 +51,7 @@ async def test_the_guide_answer_carries_the_runner_up_as_a_show_button(
         if found.best is None or foreign_language(text) is not None:
             continue
         second = runner_up(found, library.by_id)
-        (reply,) = await handler.handle(msg(text))
+        (reply,) = await handler.handle(said(text))
         extra = [b for b in reply.buttons if b.label.startswith("Or: ")]
         if second is None:
             quiet += 1
@@ -63,8 +60,6 @@ async def test_the_guide_answer_carries_the_runner_up_as_a_show_button(
         offered += 1
         assert [(b.label, b.action, b.value) for b in extra] == [
             (f"Or: {library.by_id[second.playbook].title}", "show", second.playbook)]
-        (shown,) = await handler.handle(Message(
-            text="show", user="U1", channel="C1", platform="slack", kind="action",
-            value=second.playbook))
+        (shown,) = await handler.handle(pressed("show", second.playbook))
         assert shown.sections[0].title == library.by_id[second.playbook].title
     assert offered and quiet > offered

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from bot.playbooks import PlaybookErrors
 from bot.prompts import INVITATION, prompt_pool, prompt_reply, rotation
 from bot.schedule import (

@@ -13,18 +13,12 @@ import math
 from collections.abc import AsyncIterator
 
 import pytest
+from helpers import Clock
 from redis.asyncio import Redis
 
 from adapters.redis_store import RedisStore
-from bot.store import Claim, MemoryStore, Store
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from bot.memory_store import MemoryStore
+from bot.store import Claim, Store
 
 
 class Harness:

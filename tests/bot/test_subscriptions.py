@@ -5,18 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from helpers import added, said
+from stores import DownStore
 
 from bot.handler import UNSAVED, Handler, HandlerSettings
-from bot.library import PlaybookSet
-from bot.messages import Message
+from bot.memory_store import MemoryStore
+from bot.playbook_set import PlaybookSet
 from bot.schedule import Subscription
-from bot.store import MemoryStore
 
 FRIDAY_NOON = dt.datetime(2024, 5, 31, 12, tzinfo=dt.UTC).timestamp()
-
-
-def command(text: str, channel: str = "C1") -> Message:
-    return Message(text=text, user="U1", channel=channel, platform="slack", kind="command")
 
 
 @pytest.fixture
@@ -25,7 +22,7 @@ def handler(library: PlaybookSet) -> Handler:
 
 
 async def test_subscribe_saves_and_says_what_was_scheduled(handler: Handler) -> None:
-    (reply,) = await handler.handle(command("subscribe 09:00 Europe/Berlin"))
+    (reply,) = await handler.handle(said("subscribe 09:00 Europe/Berlin"))
     assert reply.ephemeral
     assert reply.text == ("Subscribed: a brand-promise prompt here at 09:00 Europe/Berlin, "
                           "Mon-Fri. Today's 09:00 has passed, so the first one comes on Mon 03 Jun "
@@ -38,8 +35,8 @@ async def test_subscribe_saves_and_says_what_was_scheduled(handler: Handler) -> 
 
 async def test_subscribe_with_days_replaces_and_clears_a_flag(handler: Handler) -> None:
     await handler.store.flag("slack", "C1", "not_in_channel")
-    await handler.handle(command("subscribe 09:00 Europe/Berlin"))
-    (reply,) = await handler.handle(command("SUBSCRIBE 7:30 asia/tokyo daily"))
+    await handler.handle(said("subscribe 09:00 Europe/Berlin"))
+    (reply,) = await handler.handle(said("SUBSCRIBE 7:30 asia/tokyo daily"))
     assert "07:30 Asia/Tokyo, every day" in reply.text
     assert "Sat 01 Jun at 07:30" in reply.text
     assert list(await handler.store.subscriptions("slack")) == ["C1"]
@@ -53,46 +50,37 @@ async def test_subscribe_with_days_replaces_and_clears_a_flag(handler: Handler) 
 ])
 async def test_subscribe_mistakes_show_examples(handler: Handler, text: str,
                                                 problem: str) -> None:
-    (reply,) = await handler.handle(command(text))
+    (reply,) = await handler.handle(said(text))
     assert problem in reply.text and reply.ephemeral
     assert "/touchpoint subscribe 09:00 Europe/Berlin" in reply.sections[0].bullets
     assert await handler.store.subscriptions("slack") == {}
 
 
 async def test_unsubscribe(handler: Handler) -> None:
-    await handler.handle(command("subscribe 09:00 UTC"))
-    await handler.handle(command("subscribe 10:00 UTC", channel="C2"))
-    (reply,) = await handler.handle(command("unsubscribe"))
+    await handler.handle(said("subscribe 09:00 UTC"))
+    await handler.handle(said("subscribe 10:00 UTC", channel="C2"))
+    (reply,) = await handler.handle(said("unsubscribe"))
     assert reply.text.startswith("Unsubscribed")
     assert list(await handler.store.subscriptions("slack")) == ["C2"]
-    (again,) = await handler.handle(command("unsubscribe"))
+    (again,) = await handler.handle(said("unsubscribe"))
     assert "no daily prompt subscription" in again.text
 
 
 async def test_the_bot_added_back_lifts_the_flag(handler: Handler) -> None:
     await handler.store.flag("slack", "C1", "not_in_channel")
-    await handler.handle(Message(text="", user="U1", channel="C1", platform="slack",
-                                 kind="added", id="Ev1"))
+    await handler.handle(added(id="Ev1"))
     assert await handler.store.flagged("slack") == {}
 
 
 async def test_help_mentions_subscribe(handler: Handler) -> None:
-    (reply,) = await handler.handle(command("help"))
+    (reply,) = await handler.handle(said("help"))
     assert any("subscribe 09:00 Europe/Berlin" in b for s in reply.sections for b in s.bullets)
 
 
-class DownStore(MemoryStore):
-    async def subscribe(self, platform: str, channel: str, spec: str) -> None:
-        raise ConnectionError("redis unreachable")
-
-    async def unsubscribe(self, platform: str, channel: str) -> bool:
-        raise ConnectionError("redis unreachable")
-
-
 async def test_a_store_outage_is_said_not_raised(library: PlaybookSet) -> None:
-    handler = Handler(library, DownStore(), clock=lambda: FRIDAY_NOON)
+    handler = Handler(library, DownStore("subscribe", "unsubscribe"), clock=lambda: FRIDAY_NOON)
     for text in ("subscribe 09:00 UTC", "unsubscribe"):
-        (reply,) = await handler.handle(command(text))
+        (reply,) = await handler.handle(said(text))
         assert reply.text == UNSAVED
 
 
@@ -105,7 +93,7 @@ async def test_subscribing_after_todays_time_waits_for_tomorrow_as_it_says(
     from touchpoint.fanout import due_jobs
 
     handler = Handler(library, MemoryStore(), clock=BERLIN_THURSDAY_0910.timestamp)
-    (reply,) = await handler.handle(command("subscribe 09:00 Europe/Berlin mon-fri"))
+    (reply,) = await handler.handle(said("subscribe 09:00 Europe/Berlin mon-fri"))
     assert "Today's 09:00 has passed, so the first one comes on Fri 04 Dec at 09:00 " \
         "(Europe/Berlin)" in reply.text
     saved = await handler.store.subscriptions("slack")
@@ -125,7 +113,7 @@ async def test_a_run_missed_while_down_after_subscribing_is_still_caught_up(
 
     before = BERLIN_THURSDAY_0910 - dt.timedelta(minutes=15)
     handler = Handler(library, MemoryStore(), clock=before.timestamp)
-    (reply,) = await handler.handle(command("subscribe 09:00 Europe/Berlin mon-fri"))
+    (reply,) = await handler.handle(said("subscribe 09:00 Europe/Berlin mon-fri"))
     assert "The first one comes on Thu 03 Dec at 09:00" in reply.text
     saved = await handler.store.subscriptions("slack")
     sub = Subscription.from_json("slack", "C1", saved["C1"])

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from bot.events import BotAdded
 from bot.handler import Handler
-from bot.library import PlaybookSet
-from bot.messages import KINDS, Message
-from bot.store import MemoryStore
+from bot.memory_store import MemoryStore
+from bot.playbook_set import PlaybookSet
 
 
-def added(id: str = "join-1") -> Message:
-    return Message(text="", user="u1", channel="c1", platform="teams", kind="added", id=id)
+def added(id: str = "join-1") -> BotAdded:
+    return BotAdded(user="u1", channel="c1", platform="teams", id=id)
 
 
 async def test_added_greets_once_per_delivery_id(library: PlaybookSet) -> None:
@@ -26,4 +26,4 @@ async def test_added_greets_once_per_delivery_id(library: PlaybookSet) -> None:
 
 
 async def test_added_is_a_kind() -> None:
-    assert "added" in KINDS
+    assert added().kind == "added"

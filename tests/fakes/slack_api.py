@@ -12,6 +12,7 @@ Socket Mode websocket, so those paths never leave the machine either.
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import math
@@ -92,6 +93,23 @@ class RateLimit:
     refused: int = 0
 
 
+@dataclass(frozen=True)
+class Team:
+    """A workspace (or, `org`, an Enterprise Grid organisation) the app can be installed in."""
+
+    team_id: str
+    token: str
+    bot_user: str
+    bot_id: str
+    enterprise_id: str = ""
+    org: bool = False
+    installer: str = "U0INSTALLER"
+
+
+CLIENT_ID = "1111111111.2222222222"
+CLIENT_SECRET = "fakeclientsecretfakeclientsecret"
+
+
 class FakeSlackAPI:
     def __init__(self) -> None:
         self.port = 0
@@ -113,6 +131,8 @@ class FakeSlackAPI:
         self._used_triggers: set[str] = set()
         self._expired_triggers: set[str] = set()
         self._views = itertools.count(1)
+        self._codes: dict[str, Team] = {}
+        self._teams: dict[str, Team] = {}
         self._thread = threading.Thread(target=self._run, name="fake-slack-api", daemon=True)
 
     # lifecycle ------------------------------------------------------------
@@ -142,6 +162,8 @@ class FakeSlackAPI:
             self._members.clear()
             self._used_triggers.clear()
             self._expired_triggers.clear()
+            self._codes.clear()
+            self._teams.clear()
         for method in list(self._holds):
             self.release(method)
         self._call_soon(self._close_sockets()).result(10)
@@ -213,6 +235,13 @@ class FakeSlackAPI:
         """Channels `users.conversations` lists for `user`."""
         with self._lock:
             self._members[user].extend(channels)
+    def add_team(self, team: Team, code: str) -> None:
+        """`oauth.v2.access` with `code` (once, from the app with CLIENT_ID and CLIENT_SECRET)
+        installs the app in `team`; `auth.test` with its token answers as that team's bot."""
+        with self._lock:
+            self._codes[code] = team
+            self._teams[team.token] = team
+
     def expire_trigger(self, trigger_id: str) -> None:
         """views.open with this trigger answers `expired_trigger_id`, as Slack does once
         three seconds have passed (a test cannot wait that long reliably)."""
@@ -371,11 +400,13 @@ class FakeSlackAPI:
             if not token.startswith("xapp-"):
                 return RESPONSES["invalid_auth"]["body"]
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
+        if method == "oauth.v2.access":
+            return self._oauth_access(request, body)
         if not token.startswith("xoxb-"):
             return RESPONSES["invalid_auth"]["body"]
         ts = f"{time.time():.0f}.{next(self._ts):06d}"
         if method == "auth.test":
-            return RESPONSES["auth.test.ok"]["body"]
+            return self._auth_test(token)
         if method == "conversations.history":
             return self._history_of(body)
         if method == "chat.postMessage":
@@ -400,6 +431,38 @@ class FakeSlackAPI:
         if method == "views.open":
             return self._open_view(body)
         return {"ok": True}
+
+    def _oauth_access(self, request: web.Request, body: dict[str, Any]) -> dict[str, Any]:
+        """oauth.v2.access: the app's credentials (HTTP Basic, as slack_sdk sends them) and a
+        code not used before give the installed team's bot token, in Slack's shape."""
+        expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        if request.headers.get("Authorization") != expected:
+            return {"ok": False, "error": "invalid_client_id"}
+        with self._lock:
+            team = self._codes.pop(str(body.get("code", "")), None)
+        if team is None:
+            return {"ok": False, "error": "invalid_code"}
+        enterprise = ({"id": team.enterprise_id, "name": f"Org {team.enterprise_id}"}
+                      if team.enterprise_id else None)
+        return {
+            "ok": True, "app_id": "A0FAKEAPP", "token_type": "bot",
+            "access_token": team.token, "bot_user_id": team.bot_user,
+            "scope": "commands,chat:write,app_mentions:read",
+            "authed_user": {"id": team.installer},
+            "team": None if team.org else {"id": team.team_id, "name": f"Team {team.team_id}"},
+            "enterprise": enterprise, "is_enterprise_install": team.org,
+        }
+
+    def _auth_test(self, token: str) -> dict[str, Any]:
+        with self._lock:
+            team = self._teams.get(token)
+        if team is None:
+            return dict(RESPONSES["auth.test.ok"]["body"])
+        return {"ok": True, "url": f"https://{team.team_id.lower()}.slack.com/",
+                "team": f"Team {team.team_id}", "user": "touchpoint",
+                "team_id": team.team_id, "user_id": team.bot_user, "bot_id": team.bot_id,
+                "enterprise_id": team.enterprise_id or None,
+                "is_enterprise_install": team.org}
 
     def _publish(self, body: dict[str, Any]) -> dict[str, Any]:
         """views.publish: Slack's answer echoes the view it now shows; a view that is not a

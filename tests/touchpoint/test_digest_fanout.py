@@ -10,18 +10,20 @@ from pathlib import Path
 
 import pytest
 from fakes.slack_api import FakeSlackAPI
+from helpers import said
 from live_support import three_instances_stores
 
 from adapters.slack_outbound import SlackOutbound
+from adapters.slack_web import web_client
 from bot import feedback
 from bot.admin import Admins
 from bot.channels import digest_space
 from bot.digest import digest_week
 from bot.handler import Handler, HandlerSettings
-from bot.library import PlaybookSet
-from bot.messages import Message
+from bot.memory_store import MemoryStore
+from bot.playbook_set import PlaybookSet
 from bot.schedule import EVERY_DAY, Subscription
-from bot.store import MemoryStore, Store
+from bot.store import Store
 from touchpoint.fanout import FanoutSettings, Job, Poster, digest_subscriptions
 from touchpoint.scheduler import PromptScheduler, slot_of
 
@@ -33,7 +35,7 @@ LAST_WEEK = "2026-W48"
 
 @pytest.fixture
 async def outbound(slack_api: FakeSlackAPI) -> AsyncIterator[SlackOutbound]:
-    sender = SlackOutbound(TOKEN, slack_api.url, timeout=2)
+    sender = SlackOutbound(web_client(TOKEN, slack_api.url), timeout=2, owns_client=True)
     yield sender
     await sender.close()
 
@@ -102,7 +104,7 @@ async def test_a_digest_asked_for_in_chat_is_scheduled_and_posted_when_due(
     before = (MONDAY - dt.timedelta(days=1)).timestamp()
     handler = Handler(library, store, HandlerSettings(admins=Admins.parse("U0ADMIN")),
                       clock=lambda: before)
-    await handler.handle(Message("digest weekly", "U0ADMIN", "C0CHAT001", "slack", "command"))
+    await handler.handle(said("digest weekly", user="U0ADMIN", channel="C0CHAT001"))
     await store.subscribe(digest_space("slack"), "C0BROKEN1", "{not json")
     [sub] = await digest_subscriptions(store, ["slack"])
     assert sub.digest and sub.weekdays == (0,)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from touchpoint.evaluate import Labelled, evaluate, read_labelled
 
 DATA = Path(__file__).resolve().parents[1] / "data"

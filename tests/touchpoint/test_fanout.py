@@ -16,16 +16,19 @@ from pathlib import Path
 
 import pytest
 from fakes.slack_api import FakeSlackAPI
+from helpers import Clock
 from live_support import three_instances_stores
 from redis.asyncio import Redis
 
 from adapters.redis_store import RedisStore
 from adapters.slack_outbound import EVENT_TYPE, SlackOutbound
-from bot.library import PlaybookSet
+from adapters.slack_web import web_client
+from bot.memory_store import MemoryStore
 from bot.messages import Reply
+from bot.playbook_set import PlaybookSet
 from bot.prompts import INVITATION, prompt_pool, prompt_reply
 from bot.schedule import EVERY_DAY, Subscription
-from bot.store import MemoryStore, Store
+from bot.store import Store
 from touchpoint import scheduler
 from touchpoint.fanout import (
     FanoutSettings,
@@ -44,14 +47,6 @@ FAST = FanoutSettings(rate=500, channel_interval=0.01, lease=5, grace=3600, work
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def job(channel: str, at: dt.datetime = NOW) -> Job:
     sub = Subscription("slack", channel, at.time(), "UTC", EVERY_DAY)
     return Job(sub, at.date(), at)
@@ -59,7 +54,7 @@ def job(channel: str, at: dt.datetime = NOW) -> Job:
 
 @pytest.fixture
 async def outbound(slack_api: FakeSlackAPI) -> AsyncIterator[SlackOutbound]:
-    sender = SlackOutbound(TOKEN, slack_api.url, timeout=2)
+    sender = SlackOutbound(web_client(TOKEN, slack_api.url), timeout=2, owns_client=True)
     yield sender
     await sender.close()
 

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from helpers import said
 from live_support import PLAYBOOKS, PlaybookRepo, break_weight, eventually, retitle
 
 from adapters.redis_store import RedisStore
 from bot.handler import Handler
-from bot.messages import Message, Reply
-from bot.store import MemoryStore, Store
+from bot.memory_store import MemoryStore
+from bot.messages import Reply
+from bot.store import Store
 from touchpoint import live, signing
 from touchpoint.git import export_folder, redact
 from touchpoint.gitsync import GitFollower
@@ -54,8 +56,7 @@ class Instance:
         return self.live.git
 
     async def ask(self, text: str, user: str = ADMIN) -> str:
-        [reply] = await self.handler.handle(Message(text=text, user=user, channel="C1",
-                                                    platform="slack", kind="command"))
+        [reply] = await self.handler.handle(said(text, user=user))
         return "\n".join([reply.text, *(b for s in reply.sections for b in s.bullets)])
 
     async def hook(self, body: bytes, signature: str | None, **headers: str) -> int:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 from aiohttp.test_utils import TestClient, TestServer
+from helpers import pressed, said
 
 from bot.handler import Handler
-from bot.library import PlaybookSet
-from bot.messages import Message
-from bot.store import MemoryStore
+from bot.memory_store import MemoryStore
+from bot.playbook_set import PlaybookSet
 from touchpoint import metrics
 from touchpoint.server import build_app
 from touchpoint.settings import Settings
@@ -40,20 +40,15 @@ def parse(text: str) -> dict[str, float]:
     return samples
 
 
-def command(text: str) -> Message:
-    return Message(text=text, user="U1", channel="C1", platform="slack", kind="command")
-
-
 async def test_metrics_count_requests_matches_latency_and_errors(library: PlaybookSet) -> None:
     registry = metrics.Metrics()
     handler = Handler(library, MemoryStore(), observer=registry)
     app = build_app(Settings(), handler)
     metrics.attach(app, registry)
     example = library.by_id["price-objection"].examples.match[0]
-    await handler.handle(command(example))
-    await handler.handle(command("xyzzy plugh frobnicate"))
-    await handler.handle(Message(text="helpful", user="U1", channel="C1", platform="slack",
-                                 kind="action", value="price-objection"))
+    await handler.handle(said(example))
+    await handler.handle(said("xyzzy plugh frobnicate"))
+    await handler.handle(pressed("helpful", "price-objection"))
     registry.scheduler_posts.inc("ok")
     registry.scheduler_posts.inc("failed")
     async with TestClient(TestServer(app)) as client:

@@ -11,9 +11,9 @@ from adapters.health import HEALTH_KEY
 from adapters.platform import serve
 from adapters.teams_config import TeamsConfig
 from bot.handler import Handler
-from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.messages import PLATFORMS
-from bot.store import MemoryStore
+from bot.playbook_set import PlaybookSet
 from touchpoint import platforms
 from touchpoint.server import build_app
 from touchpoint.settings import Settings
@@ -32,25 +32,27 @@ def test_every_platform_the_core_knows_is_registered_once() -> None:
 
 def test_the_registry_builds_what_the_environment_turns_on(library: PlaybookSet) -> None:
     handler = Handler(library, MemoryStore())
-    assert platforms.enabled(Settings(), handler) == []
-    both = platforms.enabled(Settings(teams_dev=True, **SLACK), handler)
+    app = build_app(Settings(), handler)
+    assert platforms.enabled(app, Settings(), handler) == []
+    both = platforms.enabled(app, Settings(teams_dev=True, **SLACK), handler)
     assert [p.name for p in both] == [name for name, _ in platforms.REGISTRY]
-    only = platforms.enabled(Settings(**SLACK), handler)
+    only = platforms.enabled(app, Settings(**SLACK), handler)
     assert [p.name for p in only] == ["slack"]
 
 
 def test_each_platform_has_its_registered_name(library: PlaybookSet) -> None:
     handler = Handler(library, MemoryStore())
+    app = build_app(Settings(), handler)
     for name, build in platforms.REGISTRY:
-        platform = build(Settings(teams_dev=True, **SLACK), handler, False)
+        platform = build(app, Settings(teams_dev=True, **SLACK), handler, False)
         assert platform is not None and platform.name == name
 
 
 def test_socket_mode_only_drops_the_slack_events_route(library: PlaybookSet) -> None:
     handler = Handler(library, MemoryStore())
     settings = Settings(**SLACK, slack_app_token="xapp-1-fake")
-    (slack,) = platforms.enabled(settings, handler, socket_mode_only=True)
     app = build_app(settings, handler)
+    (slack,) = platforms.enabled(app, settings, handler, socket_mode_only=True)
     slack.attach(app)
     assert not [r for r in app.router.routes() if r.method == "POST"]
 

@@ -12,7 +12,7 @@ from fakes.slack_api import FakeSlackAPI
 from raw_http import raw_request
 from test_webhooks import SECRET, call, serving
 
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from touchpoint import signing, webhooks
 
 STRANGE = [b"sha256=\xff\xfe", "sha256=²²".encode(), b"sha256=" + b"9" * 5000, b"\xc3\x28",

@@ -13,7 +13,7 @@ import yaml
 
 from adapters.redis_store import RedisStore
 from bot import feedback
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 from touchpoint.example_patch import Addition
 from touchpoint.suggest import patched_files, plan, unified_diff
 

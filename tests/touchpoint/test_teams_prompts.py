@@ -10,12 +10,12 @@ from pathlib import Path
 
 from fakes.teams_connector import FakeTeamsConnector
 
-from adapters import teams, teams_cards
+from adapters import teams, teams_activity
 from adapters.teams_outbound import TeamsOutbound
 from bot.handler import Handler
-from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
+from bot.playbook_set import PlaybookSet
 from bot.schedule import EVERY_DAY, Subscription
-from bot.store import MemoryStore
 from touchpoint.fanout import FanoutSettings, Job, Poster
 from touchpoint.settings import Settings
 
@@ -48,7 +48,7 @@ async def posting(library: PlaybookSet, connector: FakeTeamsConnector,
                          teams.RetryPolicy(attempts=2, base_delay=0.01))
     added = json.loads((FIXTURES / "conversation_update_bot_added.json").read_text())
     added["serviceUrl"] = connector.service_url
-    reference = teams_cards.conversation_reference(added)
+    reference = teams_activity.conversation_reference(added)
     await store.save_reference("teams", reference["conversation"]["id"], json.dumps(reference))
     outbound = TeamsOutbound(bot, store, owns_bot=True)
     try:

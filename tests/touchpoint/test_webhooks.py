@@ -35,8 +35,9 @@ from serve_process import HANG_GUARD
 from adapters import slack, teams
 from adapters.redis_store import RedisStore
 from bot.handler import Handler
-from bot.library import PlaybookSet
-from bot.store import MemoryStore, Store
+from bot.memory_store import MemoryStore
+from bot.playbook_set import PlaybookSet
+from bot.store import Store
 from touchpoint import call_signatures, metrics, signing, webhooks
 from touchpoint.server import attach_calls, build_app, outbounds_of
 from touchpoint.settings import Settings

@@ -36,7 +36,7 @@ from aiohttp import web
 
 from adapters.bodies import read_form
 from adapters.network import forwarded, is_loopback
-from bot.store import Store
+from bot.store import SharedValues, StoreError
 from touchpoint.web.html import PREFIX, Html, document, el
 
 log = logging.getLogger("touchpoint.web")
@@ -51,7 +51,7 @@ LOGIN = f"{PREFIX}/login"
 PUBLIC = (f"{PREFIX}/static/",)
 """Paths anyone who can reach the server may fetch: the style sheet holds no secret."""
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+RequestHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
@@ -106,7 +106,7 @@ class Guard:
     local: bool = False
     clock: Callable[[], float] = time.time
     key: bytes = field(default=b"", repr=False)
-    store: Store | None = None
+    store: SharedValues | None = None
     """Where the cookies' generation is shared; None: one generation for ever (tests)."""
 
     def __post_init__(self) -> None:
@@ -143,7 +143,7 @@ class Guard:
             return ""
         try:
             return await self.store.get_value(GENERATION) or ""
-        except Exception as exc:  # the store is down: refuse cookies rather than guess
+        except StoreError as exc:  # refuse cookies rather than guess
             log.warning("manager pages: cannot read the sign-in generation (%s: %s); "
                         "refusing sign-in cookies until the store answers",
                         type(exc).__name__, exc)
@@ -156,7 +156,7 @@ class Guard:
             return True
         try:
             await self.store.set_value(GENERATION, secrets.token_hex(16))
-        except Exception as exc:  # the store is down: say so, the cookie is still deleted
+        except StoreError as exc:  # say so, the cookie is still deleted
             log.warning("manager pages: signing out could not void the session (%s: %s)",
                         type(exc).__name__, exc)
             return False
@@ -234,7 +234,7 @@ async def _let_in(request: web.Request, guard: Guard) -> str | web.Response:
 
 
 @web.middleware
-async def guard_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def guard_pages(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
     """Every manager page goes through here; the security headers go on every answer."""
     try:
         response = await _guarded(request, handler)
@@ -245,7 +245,7 @@ async def guard_pages(request: web.Request, handler: Handler) -> web.StreamRespo
     return response
 
 
-async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def _guarded(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
     if request.path.startswith(PUBLIC):
         return await handler(request)
     guard = request.config_dict[GUARD_KEY]

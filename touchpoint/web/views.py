@@ -15,13 +15,14 @@ from typing import Literal
 from aiohttp import web
 
 from adapters.bodies import read_form
+from bot.events import ButtonPressed, Event, Said, ShortcutAsked, Via
 from bot.handler import Handler, HandlerSettings
-from bot.library import PlaybookSet
 from bot.matcher import Candidate, Evidence, MatchResult, Mode
-from bot.messages import PLATFORMS, Kind, Message, Reply
+from bot.memory_store import MemoryStore
+from bot.messages import PLATFORMS, Platform, Reply
+from bot.playbook_set import PlaybookSet
 from bot.playbooks import Playbook
 from bot.replies import playbook_reply
-from bot.store import MemoryStore
 from touchpoint.reload import when
 from touchpoint.web import auth
 from touchpoint.web.chat import conversation, slack_message, teams_message
@@ -34,6 +35,8 @@ WHERE: dict[str, str] = {"command": "Slash command", "channel": "Channel message
 MAX_TEXT = 4000
 """Characters of a tried message: the matcher reads no more than this."""
 NEAR_MISSES = 5
+TRIER = "manager"
+TRIAL = "try-it"
 
 
 @dataclass(frozen=True)
@@ -49,11 +52,13 @@ class Trial:
     answers: Mapping[str, Sequence[Reply]]
 
 
-def _kind(where: Where, platform: str) -> Kind:
+def _event(text: str, where: Where, platform: Platform) -> Event:
     """A slash command in Slack is an @mention in Teams: the handler treats them differently."""
-    if where in ("channel", "shortcut"):
-        return where
-    return "command" if platform == "slack" else "mention"
+    if where == "shortcut":
+        return ShortcutAsked(text=text, user=TRIER, channel=TRIAL, platform=platform)
+    via: Via = "channel" if where == "channel" else "command" if platform == "slack" \
+        else "mention"
+    return Said(text=text, via=via, user=TRIER, channel=TRIAL, platform=platform)
 
 
 async def trial(playbooks: PlaybookSet, text: str, where: Where,
@@ -70,13 +75,10 @@ async def trial(playbooks: PlaybookSet, text: str, where: Where,
     answers: dict[str, Sequence[Reply]] = {}
     for platform in PLATFORMS:
         handler = Handler(playbooks, MemoryStore(), settings)
-        message = Message(text=text, user="manager", channel="try-it", platform=platform,
-                          kind=_kind(where, platform))
-        answers[platform] = await handler.handle(message)
+        answers[platform] = await handler.handle(_event(text, where, platform))
         if pressed in playbooks.by_id:
-            answers[platform] = [*answers[platform], *await handler.handle(Message(
-                text="show", user="manager", channel="try-it", platform=platform,
-                kind="action", value=pressed))]
+            answers[platform] = [*answers[platform], *await handler.handle(ButtonPressed(
+                action="show", value=pressed, user=TRIER, channel=TRIAL, platform=platform))]
     return Trial(text, where, result, other, vetoed, answers)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.library import PlaybookSet
+from bot.playbook_set import PlaybookSet
 
 
 @dataclass(frozen=True)

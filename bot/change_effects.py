@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.library import PlaybookSet
 from bot.matcher import MatchResult, Mode
+from bot.playbook_set import PlaybookSet
 
 CaptureKind = Literal["takes", "contests", "nudges"]
 

@@ -1,0 +1,96 @@
+"""Which Slack workspace each channel belongs to, when Touchpoint serves many.
+
+Posts the bot starts itself (daily prompts, digests) name only a channel; the
+workspace, and so the token and the pace, come from here. Every request from
+Slack records its channel's workspace, so a channel subscribed in chat is
+known. An uninstalled workspace's subscribed channels are flagged, which
+pauses their prompts; installing the app again lifts exactly those flags.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from redis.asyncio import Redis, RedisCluster
+
+from adapters.slack_installations import ORG
+from bot.channels import digest_space
+from bot.store import Subscriptions
+
+log = logging.getLogger("touchpoint.slack")
+
+PLATFORM = "slack"
+UNINSTALLED = "Touchpoint was uninstalled from workspace "
+"""How a pause by uninstall is flagged; a reinstall lifts only flags that start so."""
+KNOWN_LIMIT = 100_000
+"""Channel-to-workspace pairs this process remembers having written."""
+
+
+class ChannelTeams:
+    """channel id -> workspace key (`team_key`), in Redis or in this process."""
+
+    def __init__(self, client: Redis | RedisCluster | None, prefix: str) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._known: dict[str, str] = {}
+
+    def _team_key(self) -> str:
+        return f"{self._prefix}slack:channel-teams"
+
+    def _channels_key(self, team: str) -> str:
+        return f"{self._prefix}slack:team-channels:{team}"
+
+    async def remember(self, channel: str, team: str) -> None:
+        if not channel or not team or self._known.get(channel) == team:
+            return
+        if self._client is not None:
+            old = await self._client.hget(self._team_key(), channel)
+            await self._client.hset(self._team_key(), channel, team)
+            if isinstance(old, bytes) and old.decode() != team:
+                await self._client.srem(self._channels_key(old.decode()), channel)
+            for key in _groups(team):
+                await self._client.sadd(self._channels_key(key), channel)
+        if len(self._known) >= KNOWN_LIMIT:
+            self._known.clear()
+        self._known[channel] = team
+
+    async def team_of(self, channel: str) -> str | None:
+        if self._client is None:
+            return self._known.get(channel)
+        found = await self._client.hget(self._team_key(), channel)
+        return found.decode() if isinstance(found, bytes) else None
+
+    async def channels_of(self, team: str) -> set[str]:
+        if self._client is None:
+            return {channel for channel, known in self._known.items() if team in _groups(known)}
+        found = await self._client.smembers(self._channels_key(team))
+        return {m.decode() if isinstance(m, bytes) else str(m) for m in found}
+
+
+def _groups(team: str) -> tuple[str, ...]:
+    """A workspace's channels are also its organisation's, which an org-wide install covers."""
+    enterprise, _, _ = team.partition(":")
+    org = f"{enterprise}:{ORG}"
+    return (team, org) if enterprise not in ("", "-") and team != org else (team,)
+
+
+async def pause(store: Subscriptions, channels: ChannelTeams, team: str) -> int:
+    """Flag the workspace's subscribed channels (prompts and digests alike): no posts there
+    until the app is installed again. How many were paused."""
+    mine = await channels.channels_of(team)
+    subscribed = set(await store.subscriptions(PLATFORM))
+    subscribed |= set(await store.subscriptions(digest_space(PLATFORM)))
+    paused = sorted(mine & subscribed)
+    for channel in paused:
+        await store.flag(PLATFORM, channel, UNINSTALLED + team)
+    return len(paused)
+
+
+async def resume(store: Subscriptions, channels: ChannelTeams, team: str) -> int:
+    """Lift the flags an uninstall of this workspace set. How many were lifted."""
+    mine = await channels.channels_of(team)
+    flagged = await store.flagged(PLATFORM)
+    lifted = sorted(c for c in mine if flagged.get(c) == UNINSTALLED + team)
+    for channel in lifted:
+        await store.unflag(PLATFORM, channel)
+    return len(lifted)
