@@ -24,8 +24,8 @@ from bot.playbooks import Playbook, PlaybookErrors
 from bot.prompts import prompt_pool
 from bot.schedule import PLATFORMS, Subscription
 from bot.store import Store
-from touchpoint.fanout import chat_subscriptions, flagged_keys, next_runs
 from touchpoint.loader import SCHEDULE, load_schedule
+from touchpoint.prompt_schedule import read_schedule
 from touchpoint.web.charts import SERIES, legend, line_chart
 from touchpoint.web.context import context, live
 from touchpoint.web.html import PREFIX, Html, Node, el
@@ -196,12 +196,12 @@ async def planned(store: Store, folder: Path, playbooks: Sequence[Playbook],
     except PlaybookErrors as exc:
         from_git = []
         problems.extend(str(e) for e in exc.errors)
-    from_chat = await chat_subscriptions(store, PLATFORMS, problems)
-    flagged = await flagged_keys(store, PLATFORMS)
+    schedule = await read_schedule(store, PLATFORMS, from_git)
+    problems.extend(schedule.problems)
     found = []
-    for at, sub in next_runs(from_git, from_chat, now):
-        if sub.key in flagged:
-            status = f"skipped: {flagged[sub.key]}"
+    for at, sub in schedule.next_runs(now):
+        if sub.key in schedule.flagged:
+            status = f"skipped: {schedule.flagged[sub.key]}"
         elif platforms_on is not None and sub.platform not in platforms_on:
             status = f"{sub.platform} is off on this server"
         else:
