@@ -61,8 +61,13 @@ def run_id(at: dt.datetime) -> str:
 
 def next_run_instants(subscriptions: Sequence[Subscription], after: dt.datetime,
                       ) -> set[dt.datetime]:
-    """The distinct instants at which some channel's next post comes after `after`."""
-    return {sub.next_run(after)[1] for sub in subscriptions}
+    """The distinct instants at which some channel's next post comes after `after`.
+
+    Computed once per local time, zone and weekdays (all a next run depends on), as
+    thousands of channels share a handful of those and this runs every minute.
+    """
+    shapes = {(sub.at, sub.zone, sub.weekdays): sub for sub in subscriptions}
+    return {sub.next_run(after)[1] for sub in shapes.values()}
 
 
 class PromptScheduler:
