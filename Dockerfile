@@ -8,7 +8,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY pyproject.toml README.md LICENSE ./
+COPY pyproject.toml README.md LICENSE constraints.txt ./
 COPY bot ./bot
 COPY adapters ./adapters
 COPY touchpoint ./touchpoint
@@ -16,7 +16,8 @@ COPY touchpoint ./touchpoint
 COPY playbooks ./playbooks
 COPY slack ./slack
 COPY teams ./teams
-RUN pip install --no-cache-dir .
+# The versions CI tested: constraints.txt pins every package (scripts/refresh-constraints.sh).
+RUN pip install --no-cache-dir -c constraints.txt .
 
 RUN useradd --create-home --uid 10001 touchpoint
 USER touchpoint
