@@ -17,7 +17,7 @@ from adapters.outbound import Outbound
 from bot.handler import Handler
 from bot.library import PlaybookSet
 from bot.schedule import EVERY_DAY, PLATFORMS, Subscription
-from bot.store import Store
+from bot.store import Store, StoreError
 from touchpoint import cli_support
 from touchpoint.prompt_delivery import PromptDelivery, Status
 from touchpoint.prompt_jobs import Job, prompt_settings, utc_now
@@ -51,7 +51,7 @@ def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
     from_git = loaded[1]
     try:
         schedule = asyncio.run(_read(settings, from_git))
-    except Exception as exc:  # any store backend's failure: show what git says
+    except StoreError as exc:  # show what git says
         print(f"cannot read the subscriptions made in chat ({type(exc).__name__}: {exc}); "
               "showing schedule.yaml only", file=sys.stderr)
         schedule = effective_schedule(from_git, FromChat())

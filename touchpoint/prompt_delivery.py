@@ -25,7 +25,7 @@ from bot.messages import Reply
 from bot.playbooks import Playbook
 from bot.prompts import prompt_pool, prompt_reply, rotation
 from bot.schedule import Subscription
-from bot.store import Store
+from bot.store import Store, StoreError
 from touchpoint.prompt_jobs import Job, PromptSettings
 from touchpoint.prompt_pacing import Pacer
 
@@ -62,7 +62,7 @@ class PromptDelivery:
         token = uuid.uuid4().hex
         try:
             claim = await self.store.claim(job.key, token, settings.lease, settings.keep)
-        except Exception as exc:  # any store backend's failure: no claim, no post
+        except StoreError as exc:  # no claim, no post
             log.debug("prompts: cannot claim %s (%s)", job.key, exc)
             return "unavailable"
         if claim.state == "settled":
@@ -76,7 +76,7 @@ class PromptDelivery:
             return "failed"
         try:
             reply = await self._reply(job)
-        except Exception as exc:  # any store backend's failure
+        except StoreError as exc:
             log.debug("prompts: cannot pick the prompt for %s (%s)", job.key, exc)
             await self._release(job, token)
             return "unavailable"
@@ -103,7 +103,7 @@ class PromptDelivery:
             try:
                 if not await self._take_turn(job, token):
                     return "held"
-            except Exception as exc:  # cannot confirm the lease: do not post
+            except StoreError as exc:  # cannot confirm the lease: do not post
                 log.debug("prompts: cannot renew %s (%s)", job.key, exc)
                 return "unavailable"
             result = await outbound.send(sub.channel, reply, job.key)
@@ -180,7 +180,7 @@ class PromptDelivery:
             try:
                 await self.store.settle(job.key, outcome, self.settings.keep)
                 return
-            except Exception as exc:  # any store backend's failure
+            except StoreError as exc:
                 if time.monotonic() + delay > deadline:
                     log.error("prompts: could not record that %s was %s (%s); the next "
                               "attempt will look for the post before posting", job.key,
@@ -192,11 +192,11 @@ class PromptDelivery:
     async def _release(self, job: Job, token: str) -> None:
         try:
             await self.store.release(job.key, token)
-        except Exception as exc:  # the lease lapses by itself
+        except StoreError as exc:  # the lease lapses by itself
             log.debug("prompts: cannot release %s (%s)", job.key, exc)
 
     async def _flag(self, sub: Subscription, reason: str) -> None:
         try:
             await self.store.flag(sub.platform, sub.channel, reason)
-        except Exception as exc:  # any store backend's failure; the day is settled anyway
+        except StoreError as exc:  # the day is settled anyway
             log.warning("prompts: could not flag %s (%s)", sub.key, exc)

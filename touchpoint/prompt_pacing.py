@@ -7,7 +7,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from bot.store import MemoryStore, Store
+from bot.memory_store import MemoryStore
+from bot.store import Store, StoreError
 from touchpoint.prompt_jobs import PromptSettings
 
 log = logging.getLogger("touchpoint.prompts")
@@ -52,7 +53,7 @@ class Pacer:
     async def _reserve(self, key: str, interval: float, after: float = 0.0) -> float:
         try:
             wait = await self._store.reserve(key, interval, after, self._longest)
-        except Exception:  # any store backend's failure: pace this instance alone
+        except StoreError:  # pace this instance alone
             return await self._local.reserve(key, interval, after)
         if wait > self._longest:  # a store that does not repair its keys: still no stall
             log.warning("prompts: the store asked for a wait of %.0f s for %s, more than the "

@@ -19,6 +19,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from apscheduler.job import Job as ArmedRun
@@ -30,7 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from adapters.outbound import Outbound
 from bot.playbooks import Playbook
 from bot.schedule import Subscription
-from bot.store import Store
+from bot.store import Store, StoreError
 from touchpoint.prompt_delivery import PromptDelivery
 from touchpoint.prompt_jobs import PromptSettings, WallClock, due_jobs, prompt_settings, utc_now
 from touchpoint.prompt_queue import PromptQueue
@@ -42,6 +43,9 @@ from touchpoint.prompt_schedule import (
     read_chat,
 )
 from touchpoint.settings import Settings
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger("touchpoint.prompts")
 
@@ -114,7 +118,7 @@ class PromptScheduler:
         from_git = await self._git.read()
         try:
             chat = await read_chat(self.store, sorted(self.outbounds))
-        except Exception as exc:  # any store backend's failure: keep the last good read
+        except StoreError as exc:  # keep the last good read
             log.warning("prompts: cannot read subscriptions (%s: %s); using the last ones read",
                         type(exc).__name__, exc)
             chat = self._chat
@@ -163,25 +167,32 @@ class PromptScheduler:
         self.arm(self._clock())
 
 
-def slack_outbound(settings: Settings) -> Outbound:
-    """The Slack poster of the daily prompts (needs `slack_bot_token`): the server's and
-    `touchpoint prompt`'s."""
+def slack_outbound(settings: Settings, client: AsyncWebClient | None = None) -> Outbound:
+    """The Slack poster of the daily prompts (needs `slack_bot_token`): the server's, over
+    the Slack adapter's `client`, and `touchpoint prompt`'s, over a client of its own."""
     from adapters.slack_outbound import SlackOutbound
-    from adapters.slack_web import API_TIMEOUT
+    from adapters.slack_web import API_TIMEOUT, web_client
 
     # A request must never outlive the claim it is made under.
-    return SlackOutbound(settings.slack_bot_token, settings.slack_api_url,
-                         timeout=min(API_TIMEOUT, settings.prompt_lease / 2))
+    timeout = min(API_TIMEOUT, settings.prompt_lease / 2)
+    if client is not None:
+        return SlackOutbound(client, timeout=timeout)
+    return SlackOutbound(web_client(settings.slack_bot_token, settings.slack_api_url),
+                         timeout=timeout, owns_client=True)
 
 
 def outbounds_for(app: web.Application, settings: Settings, store: Store) -> dict[str, Outbound]:
     """A poster per platform this server talks to (after the platforms are attached to `app`),
     closed with the app."""
-    found: dict[str, Outbound] = {}
-    if settings.slack_bot_token:
-        found["slack"] = slack_outbound(settings)
+    from adapters.slack import SLACK_KEY
     from adapters.teams import TEAMS_KEY
 
+    found: dict[str, Outbound] = {}
+    adapter = app.get(SLACK_KEY)
+    if adapter is not None:
+        found["slack"] = slack_outbound(settings, adapter.client)
+    elif settings.slack_bot_token:
+        found["slack"] = slack_outbound(settings)
     bot = app.get(TEAMS_KEY)
     if bot is not None:
         from adapters.teams_outbound import TeamsOutbound

@@ -9,10 +9,11 @@ from fakes.slack_api import FakeSlackAPI
 from prompt_support import TOKEN
 
 from adapters.slack_outbound import SlackOutbound
+from adapters.slack_web import web_client
 
 
 @pytest.fixture
 async def outbound(slack_api: FakeSlackAPI) -> AsyncIterator[SlackOutbound]:
-    sender = SlackOutbound(TOKEN, slack_api.url, timeout=2)
+    sender = SlackOutbound(web_client(TOKEN, slack_api.url), timeout=2, owns_client=True)
     yield sender
     await sender.close()

@@ -19,9 +19,10 @@ from bot.channels import digest_space
 from bot.digest import digest_week
 from bot.handler import Handler, HandlerSettings
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.messages import Message
 from bot.schedule import EVERY_DAY, Subscription
-from bot.store import MemoryStore, Store
+from bot.store import Store
 from touchpoint.prompt_delivery import PromptDelivery
 from touchpoint.prompt_jobs import Job, due_jobs
 from touchpoint.prompt_schedule import read_chat

@@ -19,8 +19,8 @@ from redis.asyncio import Redis
 from adapters.redis_store import RedisStore
 from adapters.slack_outbound import EVENT_TYPE, SlackOutbound
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.prompts import INVITATION, prompt_pool, prompt_reply
-from bot.store import MemoryStore
 from touchpoint.prompt_delivery import PromptDelivery
 from touchpoint.prompt_jobs import PromptSettings, due_jobs
 

@@ -13,8 +13,8 @@ from prompt_support import NOW, delivery, job
 
 from adapters.slack_outbound import SlackOutbound
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.schedule import EVERY_DAY, Subscription
-from bot.store import MemoryStore
 from touchpoint.prompt_jobs import Job, due_jobs
 from touchpoint.prompt_queue import PromptQueue
 

@@ -13,8 +13,8 @@ from prompt_support import FAST
 
 from adapters.slack_outbound import SlackOutbound
 from bot.channels import digest_space
+from bot.memory_store import MemoryStore
 from bot.schedule import EVERY_DAY, Subscription
-from bot.store import MemoryStore
 from touchpoint.prompt_schedule import FromChat, effective_schedule, read_chat, read_schedule
 from touchpoint.scheduler import PromptScheduler
 

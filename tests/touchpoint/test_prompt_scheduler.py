@@ -20,9 +20,9 @@ from prompt_support import FAST, TOKEN
 
 from adapters.slack_outbound import SlackOutbound
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.messages import Reply
 from bot.schedule import EVERY_DAY, Subscription
-from bot.store import MemoryStore
 from touchpoint import prompt_schedule, scheduler
 from touchpoint.scheduler import PromptScheduler
 from touchpoint.settings import Settings

@@ -22,7 +22,7 @@ from bot import analytics, feedback
 from bot.playbooks import Playbook, PlaybookErrors
 from bot.prompts import prompt_pool
 from bot.schedule import PLATFORMS, Subscription
-from bot.store import Store
+from bot.store import Store, StoreError
 from touchpoint.loader import SCHEDULE, load_schedule
 from touchpoint.prompt_schedule import read_schedule
 from touchpoint.web.charts import SERIES, legend, line_chart
@@ -123,7 +123,7 @@ async def analytics_view(request: web.Request) -> web.Response:
         stats = await analytics.read_stats(ctx.handler.store, recent, names,
                                            analytics.QUESTIONS_KEPT)
         corrected = await feedback.read_corrections(ctx.handler.store, recent)
-    except Exception as exc:  # any store backend's failure: say so, do not 500
+    except StoreError as exc:  # say so, do not 500
         log.warning("analytics: cannot read the store (%s: %s)", type(exc).__name__, exc)
         body: list[Node] = [el("h1", "Analytics"), choose,
                 el("p", "The store is unreachable just now; try again in a minute.",
@@ -231,7 +231,7 @@ async def schedule_view(request: web.Request) -> web.Response:
     try:
         rows, problems, digests = await planned(ctx.handler.store, folder,
                                                 ctx.handler.playbooks.playbooks, on, now)
-    except Exception as exc:  # any store backend's failure
+    except StoreError as exc:
         log.warning("schedule: cannot read the store (%s: %s)", type(exc).__name__, exc)
         body: list[Node] = [el("h1", "Schedule"), el(
             "p", "The store is unreachable just now; try again in a minute.", class_="error",
@@ -271,7 +271,7 @@ async def channel_switches(store: Store, digests: Sequence[Subscription]) -> Nod
             for channel, who in sorted((await store.nudges_off(platform)).items()):
                 off.append(el("tr", el("td", el("code", f"{platform}:{channel}")),
                               el("td", who), class_="nudges-off"))
-    except Exception as exc:  # any store backend's failure
+    except StoreError as exc:
         log.warning("schedule: cannot read the channel switches (%s: %s)",
                     type(exc).__name__, exc)
         return el("p", "The channel switches cannot be read just now.", class_="error")
