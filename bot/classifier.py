@@ -39,7 +39,7 @@ class Reading:
     terms: dict[int, list[tuple[str, float]]]
     """The message's terms that point to each playbook, strongest first."""
     linear: dict[int, float] = field(default_factory=dict)
-    """The perceptron's score for every label, background chatter included."""
+    """The perceptron's score for a customer moment (0) and for chatter (BACKGROUND)."""
 
 
 MAX_LABELS_PER_TERM = 32
@@ -78,7 +78,7 @@ class Classifier:
         self._gate = _Counts(pooled, 0.5)
         self._gated = BACKGROUND in self._gate.base and 0 in self._gate.base
         """Both sides to weigh, playbook examples and background chatter, were given."""
-        self._linear = Linear(docs, [label for label, _ in docs])
+        self._linear = Linear(pooled, [label for label, _ in pooled])
 
     def read(self, feats: Features) -> Reading:
         gate = self._gate

@@ -4,9 +4,9 @@ Naive Bayes credits every word of a message on its own, so a word that belongs t
 another playbook ("card" in a thank-you card) or is common in chatter keeps its full
 weight even where the examples show it decides nothing. An averaged perceptron learns
 weights from its own mistakes on the examples instead: a word gains weight only
-where it tells the labels apart. One model weighs every playbook and the background
-chatter together, fitted once at load in a fixed order (so the same set always gives
-the same weights), and kept like the counts: per term, the few labels it points to.
+where it tells the labels apart. The matcher fits it on every playbook example against
+the background chatter, once at load in a fixed order (so the same set always gives
+the same weights), and keeps it like the counts: per term, the labels it points to.
 """
 
 from __future__ import annotations

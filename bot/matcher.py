@@ -34,14 +34,14 @@ class Tuning:
     gate_trigger: float = 3.0
     example_gain: float = 30.0
     """How much the closest example of each playbook adds to what its words say."""
-    gate_mid: float = 3.0
+    gate_mid: float = 2.0
     guide_gate_mid: float = 1.0
     gate_scale: float = 2.0
     example_floor: float = 0.2
     gap_factor: float = 0.8
     typo_factor: float = 0.85
     guide_threshold: float = 0.4
-    nudge_threshold: float = 0.7
+    nudge_threshold: float = 0.8
     nudge_margin: float = 0.0
     suggestion_floor: float = 0.05
     identical: float = 0.95

@@ -87,7 +87,7 @@ def fit(parts: Sequence[Fold], base: Tuning) -> Tuning:
                 guide_value, guide = value, tuning
         nudge_value, tuned = -1.0, guide
         for mid, threshold, margin, linear in itertools.product(
-                [3.0, 4.0, 5.0, 6.0], [0.5, 0.6, 0.7, 0.8], [0.0, 0.2], [0.0, 4.0]):
+                [2.0, 3.0, 4.0, 5.0, 6.0], [0.5, 0.6, 0.7, 0.8], [0.0, 0.2], [0.0, 4.0]):
             tuning = replace(guide, gate_mid=mid, nudge_threshold=threshold,
                              nudge_margin=margin, linear_gate=linear)
             s = score(parts, tuning)
