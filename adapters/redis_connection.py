@@ -28,21 +28,15 @@ from redis.commands.core import AsyncScript
 
 from adapters.redis_clients import Client
 from adapters.redis_clients import fail_fast_client as fail_fast_client
-from bot.store import Clock
+from bot.store import Clock, StoreCorrupt, StoreError, StoreRefused, StoreUnavailable
 
 log = logging.getLogger("touchpoint.redis")
 
-UNREACHABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+UNREACHABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError,
+               redis_errors.RedisClusterException)
 """Failures that say Redis could not be reached, as opposed to Redis refusing
-a command; only these make the store degraded."""
-
-
-class StoreError(Exception):
-    """Redis answered, but the command could not be done (a damaged key)."""
-
-
-class StoreUnavailable(StoreError):
-    """Redis cannot be reached right now; the store reconnects by itself."""
+a command; only these make the store degraded. The Cluster client's own errors
+(no node answers, a slot no node serves) are not `RedisError`s, and mean the same."""
 
 
 SLOTS = {"counters": "stats", "week": "stats", "claim": "claims", "claims": "claims",
@@ -77,19 +71,23 @@ class RedisConnection:
         self._down: str | None = None
         self._down_since = 0.0
         self._retry_at = 0.0
+        self._scripts: dict[str, AsyncScript] = {}
 
     @property
     def prefix(self) -> str:
         return self._prefix
 
     def script(self, source: str) -> AsyncScript:
-        """A Lua script on the client; run it through `run`.
+        """A Lua script on the client, made once per source; run it through `run`.
 
         redis-py types `AsyncScript` for the single-server client only, but it only
         calls EVALSHA and SCRIPT LOAD, which the Cluster client routes by key
         and sends to every node.
         """
-        return AsyncScript(cast("Redis", self._client), source)
+        made = self._scripts.get(source)
+        if made is None:
+            made = self._scripts[source] = AsyncScript(cast("Redis", self._client), source)
+        return made
 
     def key(self, kind: str, *parts: str) -> str:
         tag = SLOTS.get(kind) if self._cluster else None
@@ -115,7 +113,10 @@ class RedisConnection:
         """One command, with the outage bookkeeping around it.
 
         Returns the raw reply as `object`, so each caller has to check what
-        Redis actually sent before using it.
+        Redis actually sent before using it (and raise `StoreCorrupt` when it
+        does not parse). redis-py's errors leave as `StoreUnavailable` or
+        `StoreRefused`; anything else the command raises is a bug, and goes
+        through as it is.
         """
         if self._down is not None and self._clock() < self._retry_at:
             raise StoreUnavailable(self._down)
@@ -128,7 +129,7 @@ class RedisConnection:
             raise StoreUnavailable(self._down or "redis unreachable") from exc
         except redis_errors.RedisError as exc:
             self._mark_up()
-            raise StoreError(f"{type(exc).__name__}: {exc}") from exc
+            raise StoreRefused(f"{type(exc).__name__}: {exc}") from exc
         self._mark_up()
         return reply
 
@@ -140,9 +141,7 @@ class RedisConnection:
         """
         try:
             return await self.run(command)
-        except StoreUnavailable:
-            raise
-        except StoreError as exc:
+        except StoreRefused as exc:
             log.warning("redis: cannot read %s (%s); treating %s", key, exc, treating)
             return None
 
@@ -186,3 +185,10 @@ def short(value: object, limit: int = 120) -> str:
     """A reply or value cut to fit one log line."""
     text = repr(value) if not isinstance(value, str) else value
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def int_reply(reply: object, what: str) -> int:
+    """A script's or command's integer reply; anything else is `StoreCorrupt` (`what` names it)."""
+    if isinstance(reply, bool) or not isinstance(reply, int):
+        raise StoreCorrupt(f"unexpected {what} reply {short(reply)}")
+    return reply

@@ -29,7 +29,6 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
-from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters import slack_feedback
@@ -51,6 +50,7 @@ from adapters.slack_web import (
     MISPLACED,
     NETWORK_ERRORS,
     api_error,
+    call_with_retries,
     explain,
     rejected_token,
     web_client,
@@ -108,6 +108,7 @@ class SlackAdapter:
         self.problem = ""
         """Why `/healthz` should say Slack is degraded; empty when it is fine."""
         self.client = web_client(settings.slack_bot_token, settings.slack_api_url)
+        """The process's one Slack client: bolt's, Socket Mode's, and the scheduled posts'."""
 
         async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
             return self._authorize(enterprise_id, team_id)
@@ -117,7 +118,7 @@ class SlackAdapter:
             logger=logging.getLogger("touchpoint.slack.bolt"),
             # `receive` has checked the signature on the raw body before bolt sees it.
             request_verification_enabled=False,
-            client=AsyncWebClient(base_url=settings.slack_api_url),
+            client=self.client,
             authorize=authorize,
             process_before_response=True,
         )
@@ -390,11 +391,10 @@ class SlackAdapter:
     async def deliver(self, post: Post) -> bool:
         """Post one reply; on failure log why and, where Slack allows, use `response_url`."""
         channel = str(post.args.get("channel", ""))
-        try:
-            await self.client.api_call(post.method, json=post.args)
-        except SlackApiError as exc:
-            status = exc.response.status_code
-            error = api_error(exc)
+        failed = await call_with_retries(self.client, post.method, post.args)
+        if isinstance(failed, SlackApiError):
+            status = failed.response.status_code
+            error = api_error(failed)
             if error in AUTH_ERRORS:
                 self.problem = rejected_token(error)
             if error in MISPLACED and post.fallback is not None and post.response_url:
@@ -404,10 +404,11 @@ class SlackAdapter:
             level = logging.ERROR if error in AUTH_ERRORS or status >= 500 else logging.WARNING
             log.log(level, "slack: %s", explain(error, post.method, channel))
             return False
-        except NETWORK_ERRORS as exc:
+        if failed is not None:
             self.problem = "Slack Web API unreachable"
             log.error("slack: %s to %s failed: cannot reach the Web API at %s (%s: %s)",
-                      post.method, channel, self.settings.slack_api_url, type(exc).__name__, exc)
+                      post.method, channel, self.settings.slack_api_url, type(failed).__name__,
+                      failed)
             return False
         self.problem = ""
         return True

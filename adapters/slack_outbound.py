@@ -1,45 +1,37 @@
 """Slack posts the bot starts itself: every failure classified, no retries of its own.
 
-The scheduler paces, waits out 429s and retries; a client with its own
-retry handlers would hide the 429s from it and double every wait. Each post
-carries message metadata with a mark, so after an instance died midway the
-next one can look in the channel's history instead of posting twice.
+The scheduler paces, waits out 429s and retries; retrying here would hide the 429s
+from it and double every wait. The posts go through the process's one Slack client
+(the bolt app's, see `slack_web`), each within its own deadline. Each post carries
+message metadata with a mark, so after an instance died midway the next one can look
+in the channel's history instead of posting twice.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.outbound import Result, Unavailable
-from adapters.retry_after import retry_after
 from adapters.slack_blocks import escape, render
 from adapters.slack_web import (
     API_TIMEOUT,
-    AUTH_ERRORS,
+    GONE,
     NETWORK_ERRORS,
     api_error,
-    rejected_token,
-    web_client,
+    failure,
 )
 from bot.messages import Reply
 
 log = logging.getLogger("touchpoint.slack")
 
 EVENT_TYPE = "touchpoint_post"
-GONE = frozenset({
-    "not_in_channel", "channel_not_found", "is_archived", "channel_is_archived",
-    "restricted_action", "restricted_action_read_only_channel",
-    "restricted_action_thread_only_channel", "restricted_action_non_threadable_channel",
-    "team_access_not_granted", "ekm_access_denied", "access_denied", "cannot_dm_bot",
-})
-"""Errors that will not go away by trying again: the bot was removed, the channel archived."""
-TRANSIENT = frozenset({"internal_error", "fatal_error", "service_unavailable",
-                       "request_timeout", "ratelimited"})
 HISTORY_PAGES = 10
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -67,14 +59,19 @@ def addressed(reply: Reply) -> dict[str, Any]:
 class SlackOutbound:
     platform = "slack"
 
-    def __init__(self, token: str, base_url: str, *, timeout: float = API_TIMEOUT) -> None:
-        self.client = web_client(token, base_url, timeout=timeout, retries=False)
+    def __init__(self, client: AsyncWebClient, *, timeout: float = API_TIMEOUT,
+                 owns_client: bool = False) -> None:
+        self.client = client
         self._timeout = timeout
+        """Seconds one call may take: a post must never outlive the claim it is made under."""
+        self._owns_client = owns_client
+        """True when made for one command (touchpoint prompt): this outbound keeps the
+        client's connection pool and closes it. Otherwise the Slack adapter does."""
         self._session: aiohttp.ClientSession | None = None
 
     def _ensure_session(self) -> None:
         """One pooled session for the whole fan-out, not one connection per post."""
-        if self._session is None or self._session.closed:
+        if self._owns_client and (self._session is None or self._session.closed):
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self._timeout))
             self.client.session = self._session
@@ -83,32 +80,32 @@ class SlackOutbound:
         if self._session is not None:
             await self._session.close()
 
-    async def send(self, channel: str, reply: Reply, mark: str = "") -> Result:
+    async def _call(self, method: str, **kwargs: Any) -> Any:
         self._ensure_session()
+        async with asyncio.timeout(self._timeout):
+            return await self.client.api_call(method, **kwargs)
+
+    async def send(self, channel: str, reply: Reply, mark: str = "") -> Result:
         args: dict[str, Any] = {"channel": channel, **addressed(reply),
                                 "unfurl_links": False, "unfurl_media": False}
         if mark:
             args["metadata"] = {"event_type": EVENT_TYPE, "event_payload": {"mark": mark}}
         try:
-            await self.client.api_call("chat.postMessage", json=args)
-        except SlackApiError as exc:
-            return _classify(exc)
-        except NETWORK_ERRORS as exc:
-            return Result("retry", f"{type(exc).__name__}: {exc}".rstrip(": "))
+            await self._call("chat.postMessage", json=args)
+        except (SlackApiError, *NETWORK_ERRORS) as exc:
+            return failure(exc)
         return Result("posted")
 
     async def person(self, email: str) -> str | None:
         """users.lookupByEmail (scope `users:read.email`): the id a direct message goes to."""
-        self._ensure_session()
         try:
-            found = await self.client.api_call("users.lookupByEmail", http_verb="GET",
-                                               params={"email": email})
+            found = await self._call("users.lookupByEmail", http_verb="GET",
+                                     params={"email": email})
         except SlackApiError as exc:
             error = api_error(exc)
             if error == "users_not_found":
                 return None
-            if exc.response.status_code == 429 or exc.response.status_code >= 500 \
-                    or error in TRANSIENT:
+            if failure(exc).outcome == "retry":
                 raise Unavailable(f"users.lookupByEmail: {error}") from None
             if error == "missing_scope":
                 log.error("slack: cannot find people by e-mail: add the users:read.email scope "
@@ -123,7 +120,6 @@ class SlackOutbound:
         return user_id if isinstance(user_id, str) and _USER_ID.match(user_id) else None
 
     async def find(self, channel: str, mark: str, since: float) -> bool | None:
-        self._ensure_session()
         cursor = ""
         for _ in range(HISTORY_PAGES):
             params: dict[str, Any] = {"channel": channel, "oldest": f"{since:.6f}", "limit": 200,
@@ -131,8 +127,8 @@ class SlackOutbound:
             if cursor:
                 params["cursor"] = cursor
             try:
-                page = await self.client.api_call("conversations.history", http_verb="GET",
-                                                  params=params)
+                page = await self._call("conversations.history", http_verb="GET",
+                                        params=params)
             except SlackApiError as exc:
                 error = api_error(exc)
                 if error in GONE or error == "missing_scope":
@@ -153,16 +149,3 @@ class SlackOutbound:
                 return False
         return False
 
-
-def _classify(exc: SlackApiError) -> Result:
-    status = exc.response.status_code
-    error = api_error(exc)
-    if status == 429:
-        return Result("retry", "ratelimited", retry_after(exc.response.headers))
-    if error in GONE:
-        return Result("gone", error)
-    if status >= 500 or error in TRANSIENT:
-        return Result("retry", error)
-    if error in AUTH_ERRORS:
-        return Result("failed", rejected_token(error))
-    return Result("failed", error)

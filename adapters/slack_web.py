@@ -1,28 +1,24 @@
-"""Slack's Web API as the adapter uses it: one client, bounded retries, readable failures.
+"""Slack's Web API as Touchpoint uses it: one client, one error vocabulary, one classifier.
 
-Slack reports most failures as HTTP 200 with `ok: false`; the ones an operator
-can act on get a log line that says what to do.
+Slack reports most failures as HTTP 200 with `ok: false`; `classify` turns any
+failed call into an `outbound.Result` (posted, retry, gone, failed), and the ones
+an operator can act on get a log line that says what to do. The client itself
+never retries: answers are tried again by `call_with_retries`, scheduled posts by
+the scheduler's pacing, so a 429 is waited out once and where it is seen.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
+from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.async_handler import AsyncRetryHandler
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.retry_after import retry_after
+from adapters.outbound import Result
+from adapters.retry_after import RetryPolicy, retry_after, retrying
 
 log = logging.getLogger("touchpoint.slack")
 
@@ -34,8 +30,23 @@ AUTH_ERRORS = frozenset({
 })
 MISPLACED = frozenset({"not_in_channel", "channel_not_found", "user_not_in_channel"})
 """Errors where Slack's `response_url` can still reach the person."""
+GONE = frozenset({
+    "not_in_channel", "channel_not_found", "is_archived", "channel_is_archived",
+    "restricted_action", "restricted_action_read_only_channel",
+    "restricted_action_thread_only_channel", "restricted_action_non_threadable_channel",
+    "team_access_not_granted", "ekm_access_denied", "access_denied", "cannot_dm_bot",
+})
+"""Errors that will not go away by trying again: the bot was removed, the channel archived."""
+TRANSIENT = frozenset({"internal_error", "fatal_error", "service_unavailable",
+                       "request_timeout", "ratelimited"})
 NETWORK_ERRORS = (TimeoutError, aiohttp.ClientError, OSError)
 """What a call to Slack raises when no answer arrived (timeout, refused, reset)."""
+
+SERVER_RETRIES = 3
+REPLY_RETRY = RetryPolicy(attempts=1 + SERVER_RETRIES, base_delay=0.5, max_delay=30.0,
+                          max_wait=30.0, jitter=0.05)
+"""An answer survives a network blip or a short run of 5xx (retried after 0.5, 1, 2 s) and
+a 429 waited out as Slack asks, up to 30 s: beyond, it would come too late to help."""
 
 
 def api_error(exc: SlackApiError) -> str:
@@ -46,6 +57,29 @@ def api_error(exc: SlackApiError) -> str:
 def rejected_token(error: str) -> str:
     """What `/healthz` and a failed post say about one of the AUTH_ERRORS."""
     return f"{error}: Slack rejected SLACK_BOT_TOKEN"
+
+
+def classify(status: int, error: str, headers: Mapping[str, object] | None = None) -> Result:
+    """A failed call's outcome from its HTTP status, Slack's error code ('' when the
+    answer names none) and headers (a 429's Retry-After)."""
+    if status == 429:
+        return Result("retry", "ratelimited", retry_after(headers))
+    code = error or f"HTTP {status}"
+    if code in GONE:
+        return Result("gone", code)
+    if status >= 500 or code in TRANSIENT:
+        return Result("retry", code)
+    if code in AUTH_ERRORS:
+        return Result("failed", rejected_token(code))
+    return Result("failed", code)
+
+
+def failure(exc: BaseException) -> Result:
+    """`classify` for what a call raised: Slack's refusal, or no answer at all (retry)."""
+    if isinstance(exc, SlackApiError):
+        return classify(exc.response.status_code, str(exc.response.get("error") or ""),
+                        exc.response.headers)
+    return Result("retry", f"{type(exc).__name__}: {exc}".rstrip(": "))
 
 
 def explain(error: str, method: str, channel: str) -> str:
@@ -66,63 +100,46 @@ def explain(error: str, method: str, channel: str) -> str:
     return hints.get(error, f"{where} failed: {error}")
 
 
-def _asked(response: HttpResponse) -> float:
-    """Seconds Slack's Retry-After asks for; 1 s when it gives none that can be read."""
-    asked = retry_after(response.headers)
-    return 1.0 if asked is None else asked
-
-
-class RateLimitRetry(AsyncRetryHandler):
-    """Waits out a 429 for as long as Slack's `Retry-After` asks, within bounds.
-
-    slack_sdk's own handler trusts any `Retry-After`; a coaching reply that
-    arrives many minutes late is worse than none, so beyond `max_wait` the
-    call fails and is logged instead.
-    """
-
-    def __init__(self, max_retry_count: int = 2, max_wait: float = 30.0) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self.max_wait = max_wait
-
-    async def _can_retry_async(
-        self, *, state: RetryState, request: HttpRequest,
-        response: HttpResponse | None = None, error: Exception | None = None,
-    ) -> bool:
-        return (response is not None and response.status_code == 429
-                and _asked(response) <= self.max_wait)
-
-    async def prepare_for_next_attempt_async(
-        self, *, state: RetryState, request: HttpRequest,
-        response: HttpResponse | None = None, error: Exception | None = None,
-    ) -> None:
-        wait = _asked(response) if response is not None else 1.0
-        log.warning("slack: rate limited on %s; retrying in %g s as Slack asked",
-                    request.url.rsplit("/", 1)[-1], wait)
-        state.next_attempt_requested = True
-        await asyncio.sleep(wait + random.uniform(0, 0.05))
-        state.increment_current_attempt()
-
-
-SERVER_RETRIES = 3
-
-
-def web_client(token: str, base_url: str, *, timeout: float = API_TIMEOUT,
-               retries: bool = True) -> AsyncWebClient:
-    """A network blip or a 5xx is retried up to three times with backoff (0.5, 1, 2 s),
-    a 429 as Slack's `Retry-After` says: a short Slack incident must not lose a reply.
-
-    With `retries=False` every call is tried once, for a caller that retries
-    and waits out 429s itself.
-    """
-    handlers: list[AsyncRetryHandler] = [
-        AsyncConnectionErrorRetryHandler(max_retry_count=SERVER_RETRIES),
-        RateLimitRetry(),
-        AsyncServerErrorRetryHandler(max_retry_count=SERVER_RETRIES),
-    ] if retries else []
+def web_client(token: str, base_url: str, *, timeout: float = API_TIMEOUT) -> AsyncWebClient:
+    """The process's Slack client: bolt's, Socket Mode's, the answers' and the scheduled
+    posts'. Every call is tried once; the callers decide what is worth trying again."""
     return AsyncWebClient(
         token=token,
         base_url=base_url,
-        timeout=int(timeout),
+        timeout=max(1, int(timeout)),
         logger=logging.getLogger("touchpoint.slack.web"),
-        retry_handlers=handlers,
+        retry_handlers=[],
     )
+
+
+async def call_with_retries(client: AsyncWebClient, method: str, args: Mapping[str, Any],
+                            policy: RetryPolicy = REPLY_RETRY) -> BaseException | None:
+    """Call `method` until Slack takes it or `policy` gives up: None when it was taken,
+    else what the last try raised (a `SlackApiError` or one of NETWORK_ERRORS).
+
+    A call that timed out is not sent again: Slack may well have taken it.
+    """
+    last: list[BaseException] = []
+
+    async def attempt() -> Result:
+        try:
+            await client.api_call(method, json=dict(args))
+        except SlackApiError as exc:
+            last[:] = [exc]
+            return failure(exc)
+        except NETWORK_ERRORS as exc:
+            last[:] = [exc]
+            return Result("failed", "timed out") if isinstance(exc, TimeoutError) \
+                else failure(exc)
+        return Result("posted")
+
+    def waiting(result: Result, number: int, delay: float) -> None:
+        if result.reason == "ratelimited":
+            log.warning("slack: rate limited on %s; retrying in %g s as Slack asked",
+                        method, delay)
+        else:
+            log.info("slack: %s failed (%s); retry %d in %g s", method, result.reason,
+                     number, delay)
+
+    result = await retrying(attempt, policy, waiting=waiting)
+    return None if result.outcome == "posted" else last[0]

@@ -5,21 +5,19 @@ are checked by `teams_requests` (size, JSON, shape, who may call) before the SDK
 them, their token by `teams_auth` with PyJWT (never blocking the event loop on
 Microsoft's key endpoint), translated by
 `teams_cards` into the core's `Message`, and the core's replies are posted back through
-the SDK's connector client with a bounded retry of our own: 429 and 5xx are retried
-within limits, a 403 means the bot was removed.
+the SDK's connector client with the one bounded retry loop (`retry_after.retrying`, with
+`teams_connector.classify`): 429 and 5xx are retried within limits, a 403 means the bot
+was removed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
-import aiohttp
 from aiohttp import web
 from microsoft_agents.activity import (
     Activity,
@@ -36,13 +34,15 @@ from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 from pydantic import ValidationError
 
 from adapters import teams_cards, teams_extension
-from adapters.retry_after import retry_after
+from adapters.outbound import Result
+from adapters.retry_after import RetryPolicy, retrying
 from adapters.teams_auth import Refused, SigningKeys, TokenValidator
 from adapters.teams_connector import (
     BotToken,
     ConnectorFactory,
     ServiceUrlRefused,
     TokenUnavailable,
+    failure,
     service_url_check,
 )
 from adapters.teams_requests import (
@@ -54,6 +54,7 @@ from adapters.teams_requests import (
 )
 from bot.handler import Handler
 from bot.messages import Reply
+from bot.store import StoreError
 from touchpoint.settings import Settings
 
 log = logging.getLogger("touchpoint.teams")
@@ -66,26 +67,9 @@ Delivery = Literal["posted", "gone", "failed", "refused"]
 conversation's reference is dropped; failed for any other reason (logged); or refused
 here, never sent, because the reference's serviceUrl is not an allowed connector host."""
 
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try one post to the connector before logging it as lost."""
-
-    attempts: int = 4
-    base_delay: float = 0.5
-    """Seconds before the first retry of a 5xx or a failed connection; doubles each time."""
-    max_delay: float = 10.0
-    """The longest single wait, whatever a Retry-After asks: Teams retries a slow turn."""
-
-
-def _status(exc: BaseException) -> int | None:
-    status = getattr(exc, "status", None)
-    return status if isinstance(status, int) else None
-
-
-def _headers(exc: BaseException) -> Mapping[str, str] | None:
-    headers = getattr(exc, "headers", None)
-    return headers if isinstance(headers, Mapping) else None
+POST_RETRY = RetryPolicy(attempts=4, base_delay=0.5, max_delay=10.0)
+"""429 and 5xx retried after 0.5, 1, 2 s or the Retry-After asked, never more than 10 s
+at once, whatever it asks: Teams retries a slow turn."""
 
 
 def _quiet_sdk_logs() -> None:
@@ -104,7 +88,7 @@ class TeamsBot:
         self._app_id = settings.microsoft_app_id
         self.dev_mode = settings.teams_dev and not settings.microsoft_app_id
         """Unauthenticated, loopback-only: for the Agents Playground and tests."""
-        self._retry = retry or RetryPolicy()
+        self._retry = retry or POST_RETRY
         self.tenants = allowed_tenants(settings)
         self.service_url_allowed = service_url_check(settings)
         self.keys = SigningKeys(settings.teams_openid_url)
@@ -168,13 +152,14 @@ class TeamsBot:
         return web.json_response(invoke.body, status=invoke.status)
 
     async def post(self, conversation: str, replies: Sequence[Reply]) -> bool:
-        """Post to a conversation the bot saw before (the scheduler's and webhooks' entry).
+        """Post to a conversation the bot saw before: an answer that goes elsewhere than
+        where it was asked (posts the bot starts itself go through `TeamsOutbound`).
 
         False when no reference is stored or the post failed; the reason is logged.
         """
         try:
             reference = (await self._handler.store.references(PLATFORM)).get(conversation)
-        except Exception as exc:  # any store backend's failure
+        except StoreError as exc:
             log.warning("cannot read Teams references (%s: %s)", type(exc).__name__, exc)
             return False
         if reference is None:
@@ -368,37 +353,38 @@ class TeamsBot:
 
     async def _deliver(self, call: Callable[[], Awaitable[Any]], conversation: str) -> Delivery:
         """One post with bounded retries: 429 and 5xx are retried, 403 means we were removed."""
-        policy = self._retry
-        for attempt in range(1, policy.attempts + 1):
+        last: list[BaseException] = []
+
+        async def attempt() -> Result:
             try:
                 await call()
-                return "posted"
-            except ServiceUrlRefused:
-                return "refused"
-            except TokenUnavailable as exc:
-                log.error("Teams post to %s failed: the bot has no token (%s); check "
-                          "MicrosoftAppId, MicrosoftAppPassword and MicrosoftAppTenantId",
-                          conversation, exc)
-                return "failed"
             except Exception as exc:  # aiohttp's ClientResponseError, ClientError, timeouts
-                status = _status(exc)
-                if status == 403:
-                    log.warning("Teams answered 403 for %s: the bot was removed there or may "
-                                "not post; dropping its reference", conversation)
-                    await self._forget(teams_cards.root_of(conversation))
-                    return "gone"
-                retryable = status == 429 or (status is not None and status >= 500) or (
-                    status is None and isinstance(exc, aiohttp.ClientError | TimeoutError))
-                if not retryable or attempt == policy.attempts:
-                    log.error("Teams post to %s failed for good (%s, status %s, attempt %d)",
-                              conversation, type(exc).__name__, status, attempt)
-                    return "failed"
-                asked = retry_after(_headers(exc))
-                delay = asked if asked is not None else policy.base_delay * 2 ** (attempt - 1)
-                delay = min(delay, policy.max_delay)
-                log.warning("Teams post to %s failed (status %s); retry %d in %.1fs",
-                            conversation, status, attempt, delay)
-                await asyncio.sleep(delay)
+                last[:] = [exc]
+                return failure(exc)
+            return Result("posted")
+
+        def waiting(result: Result, number: int, delay: float) -> None:
+            log.warning("Teams post to %s failed (%s); retry %d in %.1fs",
+                        conversation, result.reason, number, delay)
+
+        result = await retrying(attempt, self._retry, waiting=waiting)
+        if result.outcome == "posted":
+            return "posted"
+        error = last[0]
+        if isinstance(error, ServiceUrlRefused):
+            return "refused"
+        if isinstance(error, TokenUnavailable):
+            log.error("Teams post to %s failed: the bot has no token (%s); check "
+                      "MicrosoftAppId, MicrosoftAppPassword and MicrosoftAppTenantId",
+                      conversation, error)
+            return "failed"
+        if result.outcome == "gone":
+            log.warning("Teams answered 403 for %s: the bot was removed there or may "
+                        "not post; dropping its reference", conversation)
+            await self._forget(teams_cards.root_of(conversation))
+            return "gone"
+        log.error("Teams post to %s failed for good (%s: %s)",
+                  conversation, type(error).__name__, result.reason)
         return "failed"
 
     async def _invoke_response(self, context: TurnContext, response: InvokeResponse) -> None:
@@ -411,14 +397,14 @@ class TeamsBot:
         try:
             await self._handler.store.save_reference(PLATFORM, conversation,
                                                      json.dumps(reference))
-        except Exception as exc:  # any store backend's failure: answering matters more
+        except StoreError as exc:  # answering matters more
             log.warning("could not save the Teams reference for %s (%s: %s)",
                         conversation, type(exc).__name__, exc)
 
     async def _forget(self, conversation: str) -> None:
         try:
             await self._handler.store.drop_reference(PLATFORM, conversation)
-        except Exception as exc:  # any store backend's failure
+        except StoreError as exc:
             log.warning("could not drop the Teams reference for %s (%s: %s)",
                         conversation, type(exc).__name__, exc)
 

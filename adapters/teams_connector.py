@@ -16,7 +16,7 @@ import ipaddress
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlparse
 
@@ -33,6 +33,8 @@ from microsoft_agents.hosting.core.connector import ConnectorClientBase
 from microsoft_agents.hosting.core.connector.client import UserTokenClient
 from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 
+from adapters.outbound import Result
+from adapters.retry_after import retry_after
 from touchpoint.settings import Settings
 
 log = logging.getLogger("touchpoint.teams")
@@ -54,6 +56,34 @@ class ServiceUrlRefused(Exception):
 class TokenUnavailable(Exception):
     """Microsoft Entra gave no token in time, or refused (wrong secret): the post is not
     retried at once, since the next post asks again anyway."""
+
+
+def classify(status: int | None, headers: Mapping[str, object] | None = None, *,
+             unreachable: bool = False) -> Result:
+    """A failed connector request's outcome from its HTTP status (None: it has none) and
+    headers (Retry-After). `unreachable`: no answer came at all (refused, reset, timed
+    out), which is worth another try, unlike an error of ours without a status."""
+    if status == 403:
+        return Result("gone", "Teams answered 403: the bot was removed there")
+    if status == 429 or (status is not None and status >= 500):
+        return Result("retry", f"HTTP {status}", retry_after(headers))
+    if status is None:
+        return Result("retry", "no answer") if unreachable else Result("failed", "no status")
+    return Result("failed", f"HTTP {status}")
+
+
+def failure(exc: BaseException) -> Result:
+    """`classify` for what posting raised: the SDK's HTTP errors carry `status` and
+    `headers`; a refused host or a missing token is never tried again at once."""
+    if isinstance(exc, ServiceUrlRefused):
+        return Result("failed", "the serviceUrl is not an allowed Teams connector host")
+    if isinstance(exc, TokenUnavailable):
+        return Result("failed", f"the bot has no token ({exc})")
+    status = getattr(exc, "status", None)
+    headers = getattr(exc, "headers", None)
+    return classify(status if isinstance(status, int) else None,
+                    headers if isinstance(headers, Mapping) else None,
+                    unreachable=isinstance(exc, aiohttp.ClientError | TimeoutError))
 
 
 def is_loopback_url(url: str) -> bool:

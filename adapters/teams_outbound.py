@@ -1,8 +1,9 @@
 """Teams posts the bot starts itself, through the conversation references it saved.
 
-`TeamsBot` already retries a post within bounds and drops the reference of a
-conversation that answers 403; its outcome says which happened, so a 403 is
-"gone" and any other failure is left to the scheduler to retry.
+`TeamsBot` already retries a post within bounds (`retry_after.retrying`) and drops
+the reference of a conversation that answers 403; its outcome says which happened,
+so a 403 is "gone" (`teams_connector.classify`) and any other failure is left to
+the scheduler to retry. Posts go through the bot's one connector client factory.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import time
 
 from adapters.outbound import Result, Unavailable
 from adapters.teams import PLATFORM, TeamsBot
+from adapters.teams_connector import classify
 from bot.messages import Reply
-from bot.store import Store
+from bot.store import Store, StoreError
 
 log = logging.getLogger("touchpoint.teams")
 
@@ -49,7 +51,7 @@ class TeamsOutbound:
             reference = await self._reference(channel)
             if reference is None:
                 reference = await self._reference(channel, fresh=True)
-        except Exception as exc:  # any store backend's failure
+        except StoreError as exc:
             return Result("retry", f"cannot read Teams references ({type(exc).__name__})")
         if reference is None:
             return Result("gone", "no conversation reference: add the bot to that team or chat")
@@ -58,7 +60,7 @@ class TeamsOutbound:
             return Result("posted")
         if outcome == "gone":
             self._references.pop(channel, None)  # TeamsBot dropped it from the store
-            return Result("gone", "Teams answered 403: the bot was removed there")
+            return classify(403)
         if outcome == "refused":
             return Result("failed", "the saved reference's serviceUrl is not an allowed "
                           "Teams connector host (TOUCHPOINT_TEAMS_SERVICE_URLS); not posted")
@@ -72,7 +74,7 @@ class TeamsOutbound:
         down): one chat Teams will not say anything about must not hold up every nudge."""
         try:
             references = await self._store.references(PLATFORM)
-        except Exception as exc:  # any store backend's failure
+        except StoreError as exc:
             raise Unavailable(f"cannot read Teams references ({type(exc).__name__})") from None
         wanted = email.lower()
         answered = unanswered = 0

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from bot.store import Store
+from bot.store import Usage
 
 KINDS = ("guide", "nudge", "helpful", "not_helpful", "share")
 """The per-playbook counters, as `<kind>:<playbook id>`, in table order."""
@@ -175,7 +175,7 @@ def combine(weeks: Sequence[WeekStats]) -> WeekStats:
     return total
 
 
-async def read_stats(store: Store, weeks: Sequence[str], playbook_ids: Iterable[str] = (),
+async def read_stats(store: Usage, weeks: Sequence[str], playbook_ids: Iterable[str] = (),
                      questions: int = 20) -> list[WeekStats]:
     """The given weeks' statistics from the store, in the order given."""
     ids = list(playbook_ids)

@@ -15,7 +15,7 @@ from bot.admin import Admins, not_admin_reply
 from bot.messages import Message, Reply, Section
 from bot.replies import command_prefix, notice
 from bot.schedule import DAY_NAMES, Subscription, parse_time, parse_weekdays, parse_zone
-from bot.store import Store
+from bot.store import Mutes, Subscriptions
 
 DIGEST_SPACE = "digest"
 DIGEST_AT = dt.time(9, 0)
@@ -34,7 +34,7 @@ def person(msg: Message) -> str:
     return f"{msg.platform}:{msg.user}"
 
 
-async def switch_nudges(store: Store, msg: Message, word: str, admins: Admins,
+async def switch_nudges(store: Mutes, msg: Message, word: str, admins: Admins,
                         switchers: Admins) -> Reply:
     """`nudges off` / `nudges on` for the channel it is said in."""
     cmd = command_prefix(msg.platform)
@@ -75,7 +75,8 @@ def parse_digest(platform: str, channel: str, args: str) -> Subscription:
     return Subscription(platform, channel, at, zone, days)
 
 
-async def digest(store: Store, msg: Message, args: str, admins: Admins, now: float) -> Reply:
+async def digest(store: Subscriptions, msg: Message, args: str, admins: Admins,
+                 now: float) -> Reply:
     """`digest weekly [09:00 Europe/Berlin] [mon]` or `digest off`, by an admin."""
     cmd = command_prefix(msg.platform)
     if not admins.allows(msg.platform, msg.user):

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from bot import analytics, feedback
 from bot.messages import Reply, Section
-from bot.store import Store
+from bot.store import Usage
 
 TOP = 5
 QUESTIONS = 10
@@ -54,7 +54,7 @@ def digest_reply(stats: analytics.WeekStats, titles: Mapping[str, str],
     return Reply(text=f"Touchpoint weekly digest, {stats.week}.", sections=tuple(sections))
 
 
-async def build_digest(store: Store, week: str, titles: Mapping[str, str],
+async def build_digest(store: Usage, week: str, titles: Mapping[str, str],
                        ids: Sequence[str] = ()) -> Reply:
     """Reads the store (raises what it raises)."""
     found = await analytics.read_stats(store, [week], ids or list(titles), QUESTIONS)

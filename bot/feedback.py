@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from bot import analytics
 from bot.messages import Form, Reply
 from bot.playbooks import Playbook
-from bot.store import Store
+from bot.store import Usage
 
 NONE = "none"
 """The choice that says no playbook fits: the message belongs in background.yaml."""
@@ -116,7 +116,7 @@ def read_stored(text: str) -> Correction | None:
                       _field(data, "why", 4 * MAX_WHY))
 
 
-async def record(store: Store, correction: Correction, now: float, days: float) -> bool:
+async def record(store: Usage, correction: Correction, now: float, days: float) -> bool:
     """Keep a correction in this week's list for `days` (the questions' retention);
     False when nothing may be kept (`days` of 0)."""
     ttl = analytics.question_ttl(now, days) if days > 0 else 0.0
@@ -127,7 +127,7 @@ async def record(store: Store, correction: Correction, now: float, days: float) 
     return True
 
 
-async def read_corrections(store: Store, weeks: Sequence[str],
+async def read_corrections(store: Usage, weeks: Sequence[str],
                            limit: int = CORRECTIONS_KEPT) -> list[Correction]:
     """The corrections of the given weeks, newest first; damaged entries left out."""
     found: list[Correction] = []

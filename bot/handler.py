@@ -17,7 +17,7 @@ from bot.language import foreign_language
 from bot.library import PlaybookSet
 from bot.messages import Message, Reply
 from bot.runner_up import runner_up
-from bot.store import Store
+from bot.store import Store, StoreError
 
 log = logging.getLogger("touchpoint.handler")
 
@@ -324,7 +324,7 @@ class Handler:
         """Guidance must not depend on the store being up: degrade, and say so in the log."""
         try:
             return await call
-        except Exception as exc:  # any store backend's failure
+        except StoreError as exc:
             log.warning("store unavailable (%s: %s); continuing without it",
                         type(exc).__name__, exc)
             return fallback

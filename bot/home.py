@@ -16,7 +16,7 @@ from bot.channels import digest_space
 from bot.messages import Reply
 from bot.playbooks import Playbook
 from bot.schedule import Subscription
-from bot.store import Store
+from bot.store import Store, StoreError
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ async def build_home(store: Store, playbooks: tuple[Playbook, ...], admins: Admi
             week = analytics.recent_weeks(now, 1)
             found = await analytics.read_stats(store, week, [p.id for p in playbooks])
             stats = stats_reply(found)
-    except Exception:  # any store backend's failure
+    except StoreError:
         return Home(playbooks, False, (), (), (), None, unavailable=True)
     return Home(
         playbooks, muted,

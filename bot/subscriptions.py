@@ -13,7 +13,7 @@ from dataclasses import replace
 from bot.messages import Message, Reply, Section
 from bot.replies import command_prefix, notice
 from bot.schedule import parse_subscribe
-from bot.store import Store
+from bot.store import Subscriptions
 
 
 def usage(platform: str, problem: str) -> Reply:
@@ -29,7 +29,7 @@ def usage(platform: str, problem: str) -> Reply:
     )
 
 
-async def subscribe(store: Store, msg: Message, args: str, now: float) -> Reply:
+async def subscribe(store: Subscriptions, msg: Message, args: str, now: float) -> Reply:
     """Save the subscription (raises what the store raises); a malformed one gets usage."""
     moment = dt.datetime.fromtimestamp(now, dt.UTC)
     try:
@@ -50,7 +50,7 @@ async def subscribe(store: Store, msg: Message, args: str, now: float) -> Reply:
                   f"{command_prefix(msg.platform)} unsubscribe.")
 
 
-async def unsubscribe(store: Store, msg: Message) -> Reply:
+async def unsubscribe(store: Subscriptions, msg: Message) -> Reply:
     if await store.unsubscribe(msg.platform, msg.channel):
         return notice("Unsubscribed: no more daily prompts here (a schedule kept in "
                       "schedule.yaml for this channel, if any, applies again).")

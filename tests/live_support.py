@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from adapters.redis_store import RedisStore
-from bot.store import MemoryStore, Store
+from bot.memory_store import MemoryStore
+from bot.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOKS = ROOT / "playbooks"

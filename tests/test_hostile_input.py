@@ -41,7 +41,7 @@ from test_webhooks import HAPPY, Hook, call, serving  # noqa: E402
 
 from adapters.bodies import MAX_BODY  # noqa: E402
 from bot.library import PlaybookSet  # noqa: E402
-from bot.store import MemoryStore  # noqa: E402
+from bot.memory_store import MemoryStore  # noqa: E402
 from touchpoint import webhooks  # noqa: E402
 from touchpoint.settings import Settings  # noqa: E402
 

@@ -26,7 +26,7 @@ from bot.calls import Call
 from bot.handler import Handler
 from bot.messages import Message, Reply
 from bot.routing import Routing, Target, route
-from bot.store import Queued, Store
+from bot.store import PostLedger, Queued, StoreError
 
 log = logging.getLogger("touchpoint.calls")
 
@@ -51,7 +51,7 @@ class OutboxSettings:
 
 
 class CallOutbox:
-    def __init__(self, store: Store, handler: Handler, outbounds: Mapping[str, Outbound],
+    def __init__(self, store: PostLedger, handler: Handler, outbounds: Mapping[str, Outbound],
                  routing: Callable[[], Routing], settings: OutboxSettings,
                  observe: Observe = lambda outcome: None) -> None:
         self._store = store
@@ -86,7 +86,7 @@ class CallOutbox:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
-        with contextlib.suppress(Exception):  # any store failure: the entries keep waiting
+        with contextlib.suppress(StoreError, TimeoutError):  # the entries keep waiting
             await asyncio.wait_for(self.sweep(), drain)
 
     async def _run(self) -> None:
@@ -94,8 +94,10 @@ class CallOutbox:
             self._wake.clear()
             try:
                 await self.sweep()
-            except Exception as exc:  # any store backend's failure: look again later
+            except StoreError as exc:  # look again later
                 log.debug("calls: cannot read the outbox (%s: %s)", type(exc).__name__, exc)
+            except Exception:  # a bug must not end the worker: the entries keep waiting
+                log.exception("calls: sweeping the outbox failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.poll)
 
@@ -115,7 +117,7 @@ class CallOutbox:
         token = uuid.uuid4().hex
         try:
             claim = await self._store.claim(key, token, self.settings.lease, self.settings.keep)
-        except Exception as exc:  # any store backend's failure: no claim, no post
+        except StoreError as exc:  # no claim, no post
             log.debug("calls: cannot claim %s (%s)", key, exc)
             return "unavailable"
         if claim.state == "settled":
@@ -210,7 +212,7 @@ class CallOutbox:
         try:
             if not await self._store.renew(key, token, max(0.05, pause)):
                 return "retry"
-        except Exception as exc:  # the lease lapses by itself
+        except StoreError as exc:  # the lease lapses by itself
             log.debug("calls: cannot hold %s (%s)", key, exc)
         return "retry"
 
@@ -220,7 +222,7 @@ class CallOutbox:
         try:
             await self._store.settle(key, outcome, self.settings.keep)
             await self._store.outbox_drop(key)
-        except Exception as exc:  # any store backend's failure
+        except StoreError as exc:
             log.warning("calls: could not record that %s was %s (%s); the next try will "
                         "look for the post first", key, outcome, exc)
         return outcome
@@ -228,7 +230,7 @@ class CallOutbox:
     async def _drop(self, key: str) -> None:
         try:
             await self._store.outbox_drop(key)
-        except Exception as exc:  # any store backend's failure: dropped on a later look
+        except StoreError as exc:  # dropped on a later look
             log.debug("calls: cannot drop %s (%s)", key, exc)
 
     async def _count(self, counter: str) -> None:

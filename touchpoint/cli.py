@@ -15,8 +15,8 @@ from bot.backtracking import slow_regexes
 from bot.checks import run_examples
 from bot.handler import Handler, HandlerSettings
 from bot.matcher import MatchResult
+from bot.memory_store import MemoryStore
 from bot.playbooks import Background, Playbook, PlaybookErrors
-from bot.store import MemoryStore
 from touchpoint import cli_support, logs, prompt_cli, review, shipped
 from touchpoint.loader import SCHEDULE, read_documents
 from touchpoint.review import print_errors

@@ -26,11 +26,12 @@ from typing import Literal
 from adapters.outbound import Outbound, Result
 from bot.channels import digest_space
 from bot.digest import build_digest, digest_week
+from bot.memory_store import MemoryStore
 from bot.messages import Reply
 from bot.playbooks import Playbook
 from bot.prompts import prompt_pool, prompt_reply, rotation
 from bot.schedule import Subscription, merge
-from bot.store import MemoryStore, Store
+from bot.store import Store, StoreError
 from touchpoint.settings import Settings
 
 log = logging.getLogger("touchpoint.prompts")
@@ -220,7 +221,7 @@ class Pacer:
     async def _reserve(self, key: str, interval: float, after: float = 0.0) -> float:
         try:
             wait = await self._store.reserve(key, interval, after, self._longest)
-        except Exception:  # any store backend's failure: pace this instance alone
+        except StoreError:  # pace this instance alone
             return await self._local.reserve(key, interval, after)
         if wait > self._longest:  # a store that does not repair its keys: still no stall
             log.warning("prompts: the store asked for a wait of %.0f s for %s, more than the "
@@ -253,7 +254,7 @@ class Poster:
         token = uuid.uuid4().hex
         try:
             claim = await self.store.claim(job.key, token, settings.lease, settings.keep)
-        except Exception as exc:  # any store backend's failure: no claim, no post
+        except StoreError as exc:  # no claim, no post
             log.debug("prompts: cannot claim %s (%s)", job.key, exc)
             return "unavailable"
         if claim.state == "settled":
@@ -267,7 +268,7 @@ class Poster:
             return "failed"
         try:
             reply = await self._reply(job)
-        except Exception as exc:  # any store backend's failure
+        except StoreError as exc:
             log.debug("prompts: cannot pick the prompt for %s (%s)", job.key, exc)
             await self._release(job, token)
             return "unavailable"
@@ -294,7 +295,7 @@ class Poster:
             try:
                 if not await self._take_turn(job, token):
                     return "held"
-            except Exception as exc:  # cannot confirm the lease: do not post
+            except StoreError as exc:  # cannot confirm the lease: do not post
                 log.debug("prompts: cannot renew %s (%s)", job.key, exc)
                 return "unavailable"
             result = await outbound.send(sub.channel, reply, job.key)
@@ -371,7 +372,7 @@ class Poster:
             try:
                 await self.store.settle(job.key, outcome, self.settings.keep)
                 return
-            except Exception as exc:  # any store backend's failure
+            except StoreError as exc:
                 if time.monotonic() + delay > deadline:
                     log.error("prompts: could not record that %s was %s (%s); the next "
                               "attempt will look for the post before posting", job.key,
@@ -383,11 +384,11 @@ class Poster:
     async def _release(self, job: Job, token: str) -> None:
         try:
             await self.store.release(job.key, token)
-        except Exception as exc:  # the lease lapses by itself
+        except StoreError as exc:  # the lease lapses by itself
             log.debug("prompts: cannot release %s (%s)", job.key, exc)
 
     async def _flag(self, sub: Subscription, reason: str) -> None:
         try:
             await self.store.flag(sub.platform, sub.channel, reason)
-        except Exception as exc:  # any store backend's failure; the day is settled anyway
+        except StoreError as exc:  # the day is settled anyway
             log.warning("prompts: could not flag %s (%s)", sub.key, exc)

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from bot.admin import ReloadOutcome
-from bot.store import Store
+from bot.store import SharedValues, StoreError
 from touchpoint.reload import Reloader, when
 from touchpoint.settings import branch_digest
 
@@ -149,7 +149,7 @@ class GitFollower:
     """One branch of one repository, checked out commit by commit into `cache`."""
 
     def __init__(self, url: str, branch: str, path: str, cache: Path, reloader: Reloader, *,
-                 store: Store | None = None, interval: float = 300.0,
+                 store: SharedValues | None = None, interval: float = 300.0,
                  converge_every: float = CONVERGE_EVERY, max_bytes: int = 50_000_000,
                  clock: Callable[[], float] = time.time) -> None:
         self.url = url
@@ -254,7 +254,7 @@ class GitFollower:
             return
         try:
             await self.store.set_value(self.shared_key, commit)
-        except Exception as exc:  # any store backend's failure: instances still fetch on time
+        except StoreError as exc:  # instances still fetch on time
             log.warning("git: cannot publish commit %s to the store (%s: %s)", commit[:12],
                         type(exc).__name__, exc)
 
@@ -304,7 +304,7 @@ class GitFollower:
         assert self.store is not None
         try:
             published = await self.store.get_value(self.shared_key)
-        except Exception:  # the store being down only slows convergence down
+        except StoreError:  # only slows convergence down
             return
         if (published and published != self.commit and published != self._chased
                 and published not in self._rejected):

@@ -22,7 +22,7 @@ from bot.store import Store
 from touchpoint import signing
 from touchpoint.gitsync import GitFollower
 from touchpoint.metrics import Metrics
-from touchpoint.reload import Poster, Reloader
+from touchpoint.reload import AdminReport, Reloader
 from touchpoint.settings import Settings
 
 log = logging.getLogger("touchpoint.live")
@@ -71,7 +71,7 @@ LIVE_KEY: web.AppKey[LivePlaybooks] = web.AppKey("live", LivePlaybooks)
 
 
 def attach(app: web.Application, handler: Handler, settings: Settings, store: Store,
-           metrics: Metrics, report: Poster | None = None, *,
+           metrics: Metrics, report: AdminReport | None = None, *,
            handle_sighup: bool = True) -> LivePlaybooks:
     """Watch the folder (or follow git), reload on SIGHUP and `/touchpoint reload`."""
     reloader = Reloader(handler, settings.playbooks, report=report, metrics=metrics)

@@ -17,7 +17,7 @@ from adapters.outbound import Outbound
 from bot.handler import Handler
 from bot.library import PlaybookSet
 from bot.schedule import EVERY_DAY, PLATFORMS, Subscription, merge
-from bot.store import Store
+from bot.store import Store, StoreError
 from touchpoint import cli_support
 from touchpoint.fanout import (
     Job,
@@ -59,7 +59,7 @@ def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
     from_git = loaded[1]
     try:
         from_chat, flagged = asyncio.run(_read_chat(settings))
-    except Exception as exc:  # any store backend's failure: show what git says
+    except StoreError as exc:  # show what git says
         print(f"cannot read the subscriptions made in chat ({type(exc).__name__}: {exc}); "
               "showing schedule.yaml only", file=sys.stderr)
         from_chat, flagged = [], {}

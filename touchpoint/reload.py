@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from adapters.outbound import Outbound
+from adapters.retry_after import RetryPolicy, retrying
 from bot.admin import ReloadOutcome, failure_reply
 from bot.handler import Handler
 from bot.library import PlaybookSet
@@ -28,8 +30,11 @@ from touchpoint.metrics import Metrics
 
 log = logging.getLogger("touchpoint.reload")
 
-Poster = Callable[[Reply], Awaitable[bool]]
+AdminReport = Callable[[Reply], Awaitable[bool]]
 """Posts a reply where admins read it (`TOUCHPOINT_ADMIN_CHANNEL`); False if it could not."""
+
+REPORT_RETRY = RetryPolicy(attempts=3, base_delay=1.0, max_delay=60.0, max_wait=60.0)
+"""A report is worth a short wait (a 429, a 5xx), not a long one: the log has it anyway."""
 
 Fingerprint = tuple[tuple[str, int, int], ...]
 
@@ -66,6 +71,26 @@ def _same(old: PlaybookSet, new: PlaybookSet) -> bool:
             and old.background == new.background)
 
 
+def admin_report(platform: str, channel: str,
+                 outbound: Callable[[], Outbound | None]) -> AdminReport:
+    """Reports to `channel` on `platform` like any post the bot starts itself: through the
+    platform's `Outbound`, which `outbound` gives when a report is due (None: that
+    platform is off here), tried again as `REPORT_RETRY` says."""
+
+    async def post(reply: Reply) -> bool:
+        sender = outbound()
+        if sender is None:
+            log.warning("TOUCHPOINT_ADMIN_CHANNEL is on %s, which is off", platform)
+            return False
+        result = await retrying(lambda: sender.send(channel, reply), REPORT_RETRY)
+        if result.outcome != "posted":
+            log.warning("the report to %s:%s was not posted (%s: %s)", platform, channel,
+                        result.outcome, result.reason)
+        return result.outcome == "posted"
+
+    return post
+
+
 def when(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
@@ -73,7 +98,7 @@ def when(timestamp: float) -> str:
 class Reloader:
     """Owns "which folder is live" for one handler; every reload goes through `reload`."""
 
-    def __init__(self, handler: Handler, folder: Path, *, report: Poster | None = None,
+    def __init__(self, handler: Handler, folder: Path, *, report: AdminReport | None = None,
                  metrics: Metrics | None = None, clock: Callable[[], float] = time.time) -> None:
         self.handler = handler
         self.folder = folder

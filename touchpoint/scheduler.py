@@ -19,6 +19,7 @@ import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -28,7 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from adapters.outbound import Outbound
 from bot.playbooks import Playbook, PlaybookErrors
 from bot.schedule import DAY_NAMES, Subscription, merge
-from bot.store import Store
+from bot.store import Store, StoreError
 from touchpoint.fanout import (
     FINAL,
     FanoutSettings,
@@ -44,6 +45,9 @@ from touchpoint.fanout import (
 )
 from touchpoint.loader import SCHEDULE, load_schedule
 from touchpoint.settings import Settings
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger("touchpoint.prompts")
 
@@ -211,7 +215,7 @@ class PromptScheduler:
             self._from_chat = await chat_subscriptions(self.store, platforms)
             self._digests = await digest_subscriptions(self.store, platforms)
             self._flagged = set(await flagged_keys(self.store, platforms))
-        except Exception as exc:  # any store backend's failure: keep the last good read
+        except StoreError as exc:  # keep the last good read
             log.warning("prompts: cannot read subscriptions (%s: %s); using the last ones read",
                         type(exc).__name__, exc)
         everything = merge(self._from_git, self._from_chat) + self._digests
@@ -265,25 +269,32 @@ class PromptScheduler:
                                     misfire_grace_time=max(1, int(self.settings.grace)))
 
 
-def slack_outbound(settings: Settings) -> Outbound:
-    """The Slack poster of the daily prompts (needs `slack_bot_token`): the server's and
-    `touchpoint prompt`'s."""
+def slack_outbound(settings: Settings, client: AsyncWebClient | None = None) -> Outbound:
+    """The Slack poster of the daily prompts (needs `slack_bot_token`): the server's, over
+    the Slack adapter's `client`, and `touchpoint prompt`'s, over a client of its own."""
     from adapters.slack_outbound import SlackOutbound
-    from adapters.slack_web import API_TIMEOUT
+    from adapters.slack_web import API_TIMEOUT, web_client
 
     # A request must never outlive the claim it is made under.
-    return SlackOutbound(settings.slack_bot_token, settings.slack_api_url,
-                         timeout=min(API_TIMEOUT, settings.prompt_lease / 2))
+    timeout = min(API_TIMEOUT, settings.prompt_lease / 2)
+    if client is not None:
+        return SlackOutbound(client, timeout=timeout)
+    return SlackOutbound(web_client(settings.slack_bot_token, settings.slack_api_url),
+                         timeout=timeout, owns_client=True)
 
 
 def outbounds_for(app: web.Application, settings: Settings, store: Store) -> dict[str, Outbound]:
     """A poster per platform this server talks to (after the platforms are attached to `app`),
     closed with the app."""
-    found: dict[str, Outbound] = {}
-    if settings.slack_bot_token:
-        found["slack"] = slack_outbound(settings)
+    from adapters.slack import SLACK_KEY
     from adapters.teams import TEAMS_KEY
 
+    found: dict[str, Outbound] = {}
+    adapter = app.get(SLACK_KEY)
+    if adapter is not None:
+        found["slack"] = slack_outbound(settings, adapter.client)
+    elif settings.slack_bot_token:
+        found["slack"] = slack_outbound(settings)
     bot = app.get(TEAMS_KEY)
     if bot is not None:
         from adapters.teams_outbound import TeamsOutbound

@@ -30,13 +30,13 @@ from bot.admin import Admins
 from bot.analytics import Observer
 from bot.handler import Handler, HandlerSettings
 from bot.library import PlaybookSet
-from bot.messages import Reply
+from bot.memory_store import MemoryStore
 from bot.playbooks import PlaybookErrors
-from bot.store import MemoryStore, Store
+from bot.store import Store
 from touchpoint import live, logs, memory, metrics, scheduler, webhooks
 from touchpoint.call_outbox import CallOutbox, OutboxSettings
 from touchpoint.loader import LiveRouting, load_folder
-from touchpoint.reload import Poster
+from touchpoint.reload import AdminReport, admin_report
 from touchpoint.settings import Settings
 from touchpoint.web import app as web_pages
 
@@ -216,29 +216,26 @@ def make_handler(settings: Settings, store: Store, observer: Observer | None = N
     return Handler(library, store, handler_settings, observer=observer)
 
 
-def admin_poster(app: web.Application, settings: Settings) -> Poster | None:
-    """Posts to TOUCHPOINT_ADMIN_CHANNEL through the Slack or Teams adapter attached to `app`."""
+def admin_poster(app: web.Application, settings: Settings) -> AdminReport | None:
+    """Reports to TOUCHPOINT_ADMIN_CHANNEL through the Outbound of the Slack or Teams
+    adapter attached to `app`, over that adapter's own client."""
     if not settings.admin_channel:
         return None
     platform, _, channel = settings.admin_channel.partition(":")
 
-    async def post(reply: Reply) -> bool:
+    def outbound() -> Outbound | None:
         if platform == "slack":
             from adapters.slack import SLACK_KEY
-            from adapters.slack_blocks import Post, render
+            from adapters.slack_outbound import SlackOutbound
 
             adapter = app.get(SLACK_KEY)
-            if adapter is not None:
-                return await adapter.deliver(
-                    Post("chat.postMessage", {"channel": channel, **render(reply)}))
-        else:
-            bot = app.get(teams.TEAMS_KEY)
-            if bot is not None:
-                return await bot.post(channel, [reply])
-        log.warning("TOUCHPOINT_ADMIN_CHANNEL is on %s, which is off", platform)
-        return False
+            return None if adapter is None else SlackOutbound(adapter.client)
+        from adapters.teams_outbound import TeamsOutbound
 
-    return post
+        bot = app.get(teams.TEAMS_KEY)
+        return None if bot is None else TeamsOutbound(bot, app[HANDLER_KEY].store)
+
+    return admin_report(platform, channel, outbound)
 
 
 async def serve(settings: Settings, host: str, port: int, socket_mode_only: bool = False) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot import analytics
 from bot.playbooks import PlaybookErrors, parse_playbooks
+from bot.store import StoreError
 from touchpoint.loader import read_documents
 from touchpoint.server import opened_store
 from touchpoint.settings import Settings
@@ -56,7 +57,7 @@ def cmd_stats(args: argparse.Namespace, settings: Settings, folder: Path) -> int
 
     try:
         found = asyncio.run(run())
-    except Exception as exc:  # StoreUnavailable, StoreError: one line, not a traceback
+    except StoreError as exc:  # one line, not a traceback
         print(f"cannot read the store: {exc}", file=sys.stderr)
         return 1
     if args.json:

@@ -27,7 +27,7 @@ from typing import TextIO
 from bot import analytics, feedback, runner_up
 from bot.library import PlaybookSet
 from bot.playbooks import PlaybookErrors
-from bot.store import Store
+from bot.store import StoreError, Usage
 from touchpoint import review
 from touchpoint.example_patch import Addition, PatchError, add_examples, playbook_id
 from touchpoint.loader import BACKGROUND, load_folder, playbook_files
@@ -149,7 +149,7 @@ def repository_root(folder: Path) -> Path:
     return Path.cwd()
 
 
-async def gather(store: Store, weeks: Sequence[str], questions: int,
+async def gather(store: Usage, weeks: Sequence[str], questions: int,
                  ) -> tuple[list[feedback.Correction], list[str]]:
     corrections = await feedback.read_corrections(store, weeks)
     asked: list[str] = []
@@ -179,7 +179,7 @@ def cmd_suggest(args: argparse.Namespace, settings: Settings, folder: Path) -> i
 
     try:
         corrections, asked = asyncio.run(run())
-    except Exception as exc:  # StoreUnavailable, StoreError: one line, not a traceback
+    except StoreError as exc:  # one line, not a traceback
         print(f"cannot read the store: {exc}", file=sys.stderr)
         return 1
     chatter = library.background.examples if library.background is not None else []

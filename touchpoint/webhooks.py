@@ -29,6 +29,7 @@ from adapters.bodies import read_body
 from bot.calls import Call
 from bot.library import PlaybookSet
 from bot.routing import Routing
+from bot.store import StoreError
 from touchpoint import call_signatures, signing
 from touchpoint.call_outbox import CallOutbox
 from touchpoint.call_payloads import BadPayload, gong_call, zoom_event
@@ -227,7 +228,7 @@ class CallHooks:
     async def _accept(self, call: Call) -> web.Response:
         try:
             queued = await self._outbox.accept(call)
-        except Exception as exc:  # any store backend's failure: nothing was promised
+        except StoreError as exc:  # nothing was promised
             log.warning("calls: cannot queue %s (%s: %s); answering 503", call.key,
                         type(exc).__name__, exc)
             return _answer(503, error="cannot take the call just now; please retry")

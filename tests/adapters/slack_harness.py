@@ -27,7 +27,8 @@ from fakes.slack_api import FakeSlackAPI
 from adapters import slack
 from bot.handler import Handler
 from bot.library import PlaybookSet
-from bot.store import MemoryStore, Store
+from bot.memory_store import MemoryStore
+from bot.store import Store
 from touchpoint.server import build_app
 from touchpoint.settings import Settings
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from adapters import console, slack_blocks, teams_cards
 from bot.handler import Handler
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.replies import guidance_reply, nudge_reply, playbook_reply
 from bot.runner_up import runner_up
-from bot.store import MemoryStore
 
 
 def test_every_answer_says_the_summary_once_on_every_platform(library: PlaybookSet) -> None:

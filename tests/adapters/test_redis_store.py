@@ -15,14 +15,17 @@ import pytest
 from local_redis import RedisServer
 from redis.asyncio import Redis
 
-from adapters.redis_connection import StoreError, StoreUnavailable
+from adapters import redis_store
+from adapters.redis_connection import RedisConnection, int_reply
 from adapters.redis_scripts import FIRST_TIME
-from adapters.redis_store import MUTE_MEMORY, WEEK_TTL, RedisStore
+from adapters.redis_store import MUTE_MEMORY, RedisStore
+from adapters.redis_usage import WEEK_TTL
 from bot.handler import Handler
 from bot.library import PlaybookSet
 from bot.matcher import Mode
+from bot.memory_store import MemoryStore
 from bot.messages import Kind, Message
-from bot.store import MemoryStore
+from bot.store import StoreCorrupt, StoreError, StoreRefused, StoreUnavailable
 
 PREFIX = "tp-test:"
 
@@ -127,6 +130,53 @@ async def test_every_key_is_namespaced_and_every_temporary_key_expires(
     assert 0 < await private_raw.ttl(PREFIX + f"week:{WEEK}") <= WEEK_TTL
     for permanent in ("mute:slack:U9", "counters", "refs:teams"):
         assert await private_raw.pttl(PREFIX + permanent) == -1, permanent
+
+
+async def test_the_key_layout_names_every_kind_of_key_the_store_writes(
+    private_store: RedisStore, private_raw: Redis
+) -> None:
+    """Two versions must agree on the layout during a rolling deploy: it is documented whole."""
+    store = private_store
+    await fill(store)
+    await store.add_question(WEEK, "how do I answer a price objection?", 5)
+    await store.add_correction(WEEK, "{}", 5)
+    await store.set_value("playbooks-commit", "abc123")
+    await store.subscribe("slack", "C1", "{}")
+    await store.flag("slack", "C2", "gone")
+    await store.set_nudges("slack", "C3", "slack:U1")
+    assert await store.pick_prompt("C1", "2024-02-01", ["p1", "p2"]) == "p1"
+    assert (await store.claim("prompt:slack:C1", "token", 60, 3600)).state == "mine"
+    assert await store.outbox_put("call:gong:1", "{}", 10) == "added"
+    await store.reserve("rate:slack", 0.25)
+    kinds = {key.decode().removeprefix(PREFIX).split(":")[0]
+             for key in await private_raw.keys("*")}
+    assert kinds == {"once", "mute", "nudges-off", "counters", "week", "questions",
+                     "corrections", "refs", "subs", "flags", "rotation", "claim", "claims",
+                     "outbox", "pace", "value"}
+    layout = redis_store.__doc__ or ""
+    assert [k for k in sorted(kinds) if f"`{k}:" not in layout and f"`{k}`" not in layout] == []
+
+
+async def test_a_refused_command_and_an_unreadable_reply_are_told_apart(
+    store: RedisStore, raw: Redis
+) -> None:
+    await raw.set(store.prefix + "subs:slack", "not a hash")
+    with pytest.raises(StoreRefused, match="WRONGTYPE"):
+        await store.subscribe("slack", "C1", "{}")
+    with pytest.raises(StoreCorrupt, match="unexpected pacing reply b'soon'"):
+        int_reply(b"soon", "pacing")
+    assert await store.health() == "ok"
+
+
+async def test_a_bug_in_a_command_is_not_an_outage(redis_url: str) -> None:
+    """Only redis-py's errors become store errors: anything else is left to surface."""
+    connection = RedisConnection(Redis.from_url(redis_url), PREFIX)
+    try:
+        with pytest.raises(ZeroDivisionError):
+            await connection.run(lambda client: 1 / 0)
+        assert await connection.health() == "ok"
+    finally:
+        await connection.close()
 
 
 async def test_two_prefixes_do_not_see_each_other(redis_url: str, redis_prefix: str) -> None:

@@ -33,10 +33,11 @@ from test_redis_store import (
     message,
 )
 
-from adapters.redis_store import RedisStore, StoreUnavailable
+from adapters.redis_store import RedisStore
 from bot.handler import Handler
 from bot.library import PlaybookSet
-from bot.store import MemoryStore
+from bot.memory_store import MemoryStore
+from bot.store import StoreUnavailable
 from touchpoint.settings import Settings, SettingsError
 
 VERIFY_FAILED = "certificate verify failed"

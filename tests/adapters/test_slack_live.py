@@ -23,7 +23,7 @@ from slack_harness import FORM, command_body, settings_for, signed_headers
 
 from adapters import slack
 from bot.handler import Handler
-from bot.store import MemoryStore
+from bot.memory_store import MemoryStore
 from touchpoint import live
 from touchpoint.metrics import Metrics
 from touchpoint.server import admin_poster, build_app, make_handler

@@ -33,8 +33,9 @@ from adapters.teams_requests import MAX_ACTIVITY_BYTES
 from bot import feedback
 from bot.handler import Handler
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.messages import Reply
-from bot.store import MemoryStore, Store
+from bot.store import Store
 from touchpoint.server import build_app
 from touchpoint.settings import TEAMS_SERVICE_URLS, Settings
 

@@ -11,7 +11,7 @@ from fakes.teams_connector import FakeTeamsConnector
 from live_support import break_weight, copy_playbooks, retitle
 
 from adapters import teams
-from bot.store import MemoryStore
+from bot.memory_store import MemoryStore
 from touchpoint import live
 from touchpoint.metrics import Metrics
 from touchpoint.server import admin_poster, build_app, make_handler

@@ -10,8 +10,8 @@ from bot import analytics
 from bot.admin import Admins, ReloadOutcome, failure_reply
 from bot.handler import Handler, HandlerSettings
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.messages import Kind, Message
-from bot.store import MemoryStore
 
 MONDAY = datetime(2024, 1, 29, 9, tzinfo=UTC).timestamp()  # 2024-W05
 ADMIN = "U0ADMIN01"

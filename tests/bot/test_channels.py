@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from stores import DownStore
 
 from bot.admin import Admins
 from bot.channels import digest_space, parse_digest
 from bot.handler import Handler, HandlerSettings
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.messages import Kind, Message
 from bot.schedule import Subscription
-from bot.store import MemoryStore
 
 MONDAY_NOON = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC).timestamp()
 
@@ -74,11 +75,7 @@ async def test_nudges_without_on_or_off_explain_themselves(library: PlaybookSet)
 
 
 async def test_a_store_that_cannot_say_means_no_nudge(library: PlaybookSet) -> None:
-    class Down(MemoryStore):
-        async def nudges_allowed(self, platform: str, channel: str) -> bool:
-            raise ConnectionError("down")
-
-    handler = Handler(library, Down())
+    handler = Handler(library, DownStore("nudges_allowed"))
     assert await handler.handle(msg(nudging(library), kind="channel")) == []
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from bot import analytics, feedback
 from bot.library import PlaybookSet
-from bot.store import MemoryStore
+from bot.memory_store import MemoryStore
 
 
 def test_not_helpful_carries_the_scrubbed_question() -> None:

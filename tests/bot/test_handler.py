@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from stores import DownStore
 
 from bot import feedback
 from bot.handler import UNSAVED, Handler, HandlerSettings
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.messages import Kind, Message
-from bot.store import MemoryStore
 
 
 def msg(text: str, kind: Kind = "command", id: str = "", value: str = "",
@@ -162,24 +163,8 @@ async def test_swap_serves_the_new_set(handler: Handler, library: PlaybookSet) -
     assert len(reply.sections[0].bullets) == 1
 
 
-class BrokenStore(MemoryStore):
-    """A store whose backend is down: every call fails as a network error would."""
-
-    async def first_time(self, key: str, ttl: float) -> bool:
-        raise ConnectionError("down")
-
-    async def is_muted(self, user: str) -> bool:
-        raise ConnectionError("down")
-
-    async def set_muted(self, user: str, muted: bool) -> None:
-        raise ConnectionError("down")
-
-    async def incr_counts(self, week: str, counter: str, amount: int = 1) -> tuple[int, int]:
-        raise ConnectionError("down")
-
-
 async def test_guidance_keeps_answering_when_the_store_is_down(library: PlaybookSet) -> None:
-    handler = Handler(library, BrokenStore())
+    handler = Handler(library, DownStore("first_time", "is_muted", "set_muted", "incr_counts"))
     (reply,) = await handler.handle(msg("client says we're too expensive", id="x"))
     assert reply.buttons
     (reply,) = await handler.handle(msg("mute"))

@@ -9,9 +9,9 @@ from bot.handler import Handler
 from bot.language import foreign_language
 from bot.library import PlaybookSet
 from bot.matcher import Candidate, MatchResult
+from bot.memory_store import MemoryStore
 from bot.messages import Message
 from bot.runner_up import FLOOR, SHARE, runner_up
-from bot.store import MemoryStore
 
 LIVE = {"a", "b", "c"}
 EVAL = Path(__file__).resolve().parents[1] / "data" / "eval_touchpoints.jsonl"

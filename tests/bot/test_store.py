@@ -16,7 +16,8 @@ import pytest
 from redis.asyncio import Redis
 
 from adapters.redis_store import RedisStore
-from bot.store import Claim, MemoryStore, Store
+from bot.memory_store import MemoryStore
+from bot.store import Claim, Store
 
 
 class Clock:

@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from adapters.redis_store import WEEK_TTL, RedisStore
-from bot.store import WEEKS_KEPT, MemoryStore, Store
+from adapters.redis_store import RedisStore
+from adapters.redis_usage import WEEK_TTL
+from bot.memory_store import MemoryStore
+from bot.store import WEEKS_KEPT, Store
 
 STALL = 0.8
 """Longer than the store's 0.5 s connect timeout, which is about Redis being unreachable."""

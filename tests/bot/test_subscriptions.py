@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from stores import DownStore
 
 from bot.handler import UNSAVED, Handler, HandlerSettings
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.messages import Message
 from bot.schedule import Subscription
-from bot.store import MemoryStore
 
 FRIDAY_NOON = dt.datetime(2024, 5, 31, 12, tzinfo=dt.UTC).timestamp()
 
@@ -81,16 +82,8 @@ async def test_help_mentions_subscribe(handler: Handler) -> None:
     assert any("subscribe 09:00 Europe/Berlin" in b for s in reply.sections for b in s.bullets)
 
 
-class DownStore(MemoryStore):
-    async def subscribe(self, platform: str, channel: str, spec: str) -> None:
-        raise ConnectionError("redis unreachable")
-
-    async def unsubscribe(self, platform: str, channel: str) -> bool:
-        raise ConnectionError("redis unreachable")
-
-
 async def test_a_store_outage_is_said_not_raised(library: PlaybookSet) -> None:
-    handler = Handler(library, DownStore(), clock=lambda: FRIDAY_NOON)
+    handler = Handler(library, DownStore("subscribe", "unsubscribe"), clock=lambda: FRIDAY_NOON)
     for text in ("subscribe 09:00 UTC", "unsubscribe"):
         (reply,) = await handler.handle(command(text))
         assert reply.text == UNSAVED

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.handler import Handler
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.messages import KINDS, Message
-from bot.store import MemoryStore
 
 
 def added(id: str = "join-1") -> Message:

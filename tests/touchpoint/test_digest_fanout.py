@@ -13,15 +13,17 @@ from fakes.slack_api import FakeSlackAPI
 from live_support import three_instances_stores
 
 from adapters.slack_outbound import SlackOutbound
+from adapters.slack_web import web_client
 from bot import feedback
 from bot.admin import Admins
 from bot.channels import digest_space
 from bot.digest import digest_week
 from bot.handler import Handler, HandlerSettings
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.messages import Message
 from bot.schedule import EVERY_DAY, Subscription
-from bot.store import MemoryStore, Store
+from bot.store import Store
 from touchpoint.fanout import FanoutSettings, Job, Poster, digest_subscriptions
 from touchpoint.scheduler import PromptScheduler, slot_of
 
@@ -33,7 +35,7 @@ LAST_WEEK = "2026-W48"
 
 @pytest.fixture
 async def outbound(slack_api: FakeSlackAPI) -> AsyncIterator[SlackOutbound]:
-    sender = SlackOutbound(TOKEN, slack_api.url, timeout=2)
+    sender = SlackOutbound(web_client(TOKEN, slack_api.url), timeout=2, owns_client=True)
     yield sender
     await sender.close()
 

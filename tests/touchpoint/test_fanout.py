@@ -21,11 +21,13 @@ from redis.asyncio import Redis
 
 from adapters.redis_store import RedisStore
 from adapters.slack_outbound import EVENT_TYPE, SlackOutbound
+from adapters.slack_web import web_client
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.messages import Reply
 from bot.prompts import INVITATION, prompt_pool, prompt_reply
 from bot.schedule import EVERY_DAY, Subscription
-from bot.store import MemoryStore, Store
+from bot.store import Store
 from touchpoint import scheduler
 from touchpoint.fanout import (
     FanoutSettings,
@@ -59,7 +61,7 @@ def job(channel: str, at: dt.datetime = NOW) -> Job:
 
 @pytest.fixture
 async def outbound(slack_api: FakeSlackAPI) -> AsyncIterator[SlackOutbound]:
-    sender = SlackOutbound(TOKEN, slack_api.url, timeout=2)
+    sender = SlackOutbound(web_client(TOKEN, slack_api.url), timeout=2, owns_client=True)
     yield sender
     await sender.close()
 

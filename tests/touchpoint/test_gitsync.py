@@ -14,8 +14,9 @@ from live_support import PLAYBOOKS, PlaybookRepo, break_weight, eventually, reti
 
 from adapters.redis_store import RedisStore
 from bot.handler import Handler
+from bot.memory_store import MemoryStore
 from bot.messages import Message, Reply
-from bot.store import MemoryStore, Store
+from bot.store import Store
 from touchpoint import live, signing
 from touchpoint.gitsync import GitFollower, export_folder, redact
 from touchpoint.loader import load_folder

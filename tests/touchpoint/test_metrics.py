@@ -8,8 +8,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.handler import Handler
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.messages import Message
-from bot.store import MemoryStore
 from touchpoint import metrics
 from touchpoint.server import build_app
 from touchpoint.settings import Settings

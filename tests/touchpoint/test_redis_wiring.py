@@ -12,7 +12,7 @@ from serve_process import clean_environment, serving, wait_for_log
 from adapters.redis_store import RedisStore
 from bot.handler import Handler
 from bot.library import PlaybookSet
-from bot.store import MemoryStore
+from bot.memory_store import MemoryStore
 from touchpoint.server import build_app, make_store, opened_store, store_notice, watch_store
 from touchpoint.settings import Settings, SettingsError
 

@@ -10,8 +10,8 @@ import regex
 from live_support import copy_playbooks
 
 from bot.handler import Handler
+from bot.memory_store import MemoryStore
 from bot.messages import Reply
-from bot.store import MemoryStore
 from touchpoint.loader import load_folder
 from touchpoint.reload import Reloader
 

@@ -14,8 +14,8 @@ from adapters import teams, teams_cards
 from adapters.teams_outbound import TeamsOutbound
 from bot.handler import Handler
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.schedule import EVERY_DAY, Subscription
-from bot.store import MemoryStore
 from touchpoint.fanout import FanoutSettings, Job, Poster
 from touchpoint.settings import Settings
 

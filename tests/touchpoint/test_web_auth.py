@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession, DummyCookieJar
 from raw_http import raw_request
+from stores import DownStore
 from web_support import chromium, new_page, screenshot, serving
 
 from bot.handler import Handler
 from bot.library import PlaybookSet
-from bot.store import MemoryStore
+from bot.memory_store import MemoryStore
 from touchpoint.settings import Settings, SettingsError
 from touchpoint.web.auth import (
     COOKIE,
@@ -228,16 +229,11 @@ async def test_signing_out_voids_the_cookie_on_every_instance(library: PlaybookS
         assert await _status(http, one, fresh) == 200
 
 
-class _DownStore(MemoryStore):
-    async def get_value(self, name: str) -> str | None:
-        raise ConnectionError("the store is down")
-
-
 async def test_while_the_store_is_down_cookies_are_refused_and_the_bearer_works(
         library: PlaybookSet) -> None:
     settings = Settings(admin_token=TOKEN)
     cookie = Guard(TOKEN).session()
-    async with serving(Handler(library, _DownStore()), settings) as url, \
+    async with serving(Handler(library, DownStore("get_value")), settings) as url, \
             ClientSession(cookie_jar=DummyCookieJar()) as http:
         assert await _status(http, url, cookie) == 401
         async with http.get(f"{url}/manage/analytics",

@@ -13,8 +13,8 @@ from web_support import serving
 
 from bot.handler import Handler
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.runner_up import runner_up
-from bot.store import MemoryStore
 from touchpoint.settings import Settings
 
 EVAL = Path(__file__).resolve().parents[1] / "data" / "eval_touchpoints.jsonl"

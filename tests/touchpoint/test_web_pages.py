@@ -14,8 +14,8 @@ from web_support import chromium, new_page, screenshot, serving
 from bot import analytics
 from bot.handler import Handler
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.schedule import Subscription
-from bot.store import MemoryStore
 from touchpoint.settings import Settings
 
 

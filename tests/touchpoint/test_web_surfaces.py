@@ -13,8 +13,8 @@ from web_support import chromium, new_page, screenshot, serving
 from bot.channels import digest_space
 from bot.handler import Handler
 from bot.library import PlaybookSet
+from bot.memory_store import MemoryStore
 from bot.schedule import Subscription
-from bot.store import MemoryStore
 from touchpoint.settings import Settings
 
 NOW = dt.datetime(2026, 12, 2, 10, 0, tzinfo=dt.UTC)

@@ -36,7 +36,8 @@ from adapters import teams
 from adapters.redis_store import RedisStore
 from bot.handler import Handler
 from bot.library import PlaybookSet
-from bot.store import MemoryStore, Store
+from bot.memory_store import MemoryStore
+from bot.store import Store
 from touchpoint import call_signatures, metrics, scheduler, signing, webhooks
 from touchpoint.server import attach_calls, build_app
 from touchpoint.settings import Settings

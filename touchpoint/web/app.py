@@ -15,7 +15,7 @@ from aiohttp import web
 
 from adapters import bodies
 from bot.handler import Handler, HandlerSettings
-from bot.store import MemoryStore
+from bot.memory_store import MemoryStore
 from touchpoint import live as live_playbooks
 from touchpoint.loader import load_folder
 from touchpoint.metrics import Metrics

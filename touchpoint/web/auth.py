@@ -36,7 +36,7 @@ from aiohttp import web
 
 from adapters.bodies import read_form
 from adapters.network import forwarded, is_loopback
-from bot.store import Store
+from bot.store import SharedValues, StoreError
 from touchpoint.web.html import PREFIX, Html, document, el
 
 log = logging.getLogger("touchpoint.web")
@@ -106,7 +106,7 @@ class Guard:
     local: bool = False
     clock: Callable[[], float] = time.time
     key: bytes = field(default=b"", repr=False)
-    store: Store | None = None
+    store: SharedValues | None = None
     """Where the cookies' generation is shared; None: one generation for ever (tests)."""
 
     def __post_init__(self) -> None:
@@ -143,7 +143,7 @@ class Guard:
             return ""
         try:
             return await self.store.get_value(GENERATION) or ""
-        except Exception as exc:  # the store is down: refuse cookies rather than guess
+        except StoreError as exc:  # refuse cookies rather than guess
             log.warning("manager pages: cannot read the sign-in generation (%s: %s); "
                         "refusing sign-in cookies until the store answers",
                         type(exc).__name__, exc)
@@ -156,7 +156,7 @@ class Guard:
             return True
         try:
             await self.store.set_value(GENERATION, secrets.token_hex(16))
-        except Exception as exc:  # the store is down: say so, the cookie is still deleted
+        except StoreError as exc:  # say so, the cookie is still deleted
             log.warning("manager pages: signing out could not void the session (%s: %s)",
                         type(exc).__name__, exc)
             return False

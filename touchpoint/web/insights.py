@@ -23,7 +23,7 @@ from bot.channels import digest_space
 from bot.playbooks import Playbook, PlaybookErrors
 from bot.prompts import prompt_pool
 from bot.schedule import PLATFORMS, Subscription
-from bot.store import Store
+from bot.store import Store, StoreError
 from touchpoint.fanout import chat_subscriptions, flagged_keys, next_runs
 from touchpoint.loader import SCHEDULE, load_schedule
 from touchpoint.web.charts import SERIES, legend, line_chart
@@ -124,7 +124,7 @@ async def analytics_view(request: web.Request) -> web.Response:
         stats = await analytics.read_stats(ctx.handler.store, recent, names,
                                            analytics.QUESTIONS_KEPT)
         corrected = await feedback.read_corrections(ctx.handler.store, recent)
-    except Exception as exc:  # any store backend's failure: say so, do not 500
+    except StoreError as exc:  # say so, do not 500
         log.warning("analytics: cannot read the store (%s: %s)", type(exc).__name__, exc)
         body: list[Node] = [el("h1", "Analytics"), choose,
                 el("p", "The store is unreachable just now; try again in a minute.",
@@ -231,7 +231,7 @@ async def schedule_view(request: web.Request) -> web.Response:
     try:
         rows, problems = await planned(ctx.handler.store, folder,
                                        ctx.handler.playbooks.playbooks, on, now)
-    except Exception as exc:  # any store backend's failure
+    except StoreError as exc:
         log.warning("schedule: cannot read the store (%s: %s)", type(exc).__name__, exc)
         body: list[Node] = [el("h1", "Schedule"), el(
             "p", "The store is unreachable just now; try again in a minute.", class_="error",
@@ -277,7 +277,7 @@ async def channel_switches(store: Store) -> Node:
                     when = "damaged: subscribe again"
                 digests.append(el("tr", el("td", el("code", f"{platform}:{channel}")),
                                   el("td", when), class_="digest"))
-    except Exception as exc:  # any store backend's failure
+    except StoreError as exc:
         log.warning("schedule: cannot read the channel switches (%s: %s)",
                     type(exc).__name__, exc)
         return el("p", "The channel switches cannot be read just now.", class_="error")

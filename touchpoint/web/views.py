@@ -18,10 +18,10 @@ from adapters.bodies import read_form
 from bot.handler import Handler, HandlerSettings
 from bot.library import PlaybookSet
 from bot.matcher import Candidate, Evidence, MatchResult, Mode
+from bot.memory_store import MemoryStore
 from bot.messages import Kind, Message, Platform, Reply
 from bot.playbooks import Playbook
 from bot.replies import playbook_reply
-from bot.store import MemoryStore
 from touchpoint.reload import when
 from touchpoint.web import auth
 from touchpoint.web.chat import conversation, slack_message, teams_message
