@@ -34,17 +34,19 @@ class Tuning:
     gate_trigger: float = 3.0
     example_gain: float = 30.0
     """How much the closest example of each playbook adds to what its words say."""
-    gate_mid: float = 4.0
+    gate_mid: float = 2.0
     guide_gate_mid: float = 1.0
     gate_scale: float = 2.0
     example_floor: float = 0.2
     gap_factor: float = 0.8
     typo_factor: float = 0.85
     guide_threshold: float = 0.4
-    nudge_threshold: float = 0.7
+    nudge_threshold: float = 0.8
     nudge_margin: float = 0.0
     suggestion_floor: float = 0.05
     identical: float = 0.95
+    linear_gate: float = 4.0
+    """How much the perceptron's customer-moment margin adds to the nudge gate."""
 
 
 @dataclass(frozen=True)
@@ -267,6 +269,8 @@ class Matcher:
         total = sum(weights.values())
         strongest = max(triggered.values(), default=0.0)
         touch = (reading.touch or 0.0) + tuning.gate_trigger * strongest
+        if mode == "nudge":
+            touch += tuning.linear_gate * _margin(reading.linear)
         middle = tuning.guide_gate_mid if mode == "guide" else tuning.gate_mid
         context = 1.0 / (1.0 + math.exp(-(touch - middle) / tuning.gate_scale))
         if reading.touch is None and mode == "guide":
@@ -321,6 +325,13 @@ class Matcher:
         if against.similarity >= self.tuning.identical:
             return 0.0
         return score * (1.0 - (against.similarity - closest))
+
+
+def _margin(scores: dict[int, float]) -> float:
+    """How much more the perceptron reads a customer moment than background chatter."""
+    if BACKGROUND not in scores or len(scores) < 2:
+        return 0.0
+    return max(s for label, s in scores.items() if label != BACKGROUND) - scores[BACKGROUND]
 
 
 def _closeness(near: Neighbour | None) -> float:

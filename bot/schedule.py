@@ -145,7 +145,12 @@ class Subscription:
         return f"{self.time_shown} {self.zone}, {describe_weekdays(self.weekdays)}"
 
     def run_on(self, day: dt.date) -> dt.datetime:
-        """The instant of the post on a local date (a time skipped by DST moves on an hour)."""
+        """The instant of the post on a local date: the one place daylight saving is decided.
+
+        A time the clocks repeat (autumn) is its first occurrence; a time they skip
+        (spring) is read with the offset before the change, so it comes an hour later by
+        the wall clock (02:30 becomes 03:30), still that day.
+        """
         local = dt.datetime.combine(day, self.at, tzinfo=self.tz)
         return local.astimezone(dt.UTC)
 

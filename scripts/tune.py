@@ -86,10 +86,10 @@ def fit(parts: Sequence[Fold], base: Tuning) -> Tuning:
             if value > guide_value:
                 guide_value, guide = value, tuning
         nudge_value, tuned = -1.0, guide
-        for mid, threshold, margin in itertools.product([3.0, 4.0, 5.0, 6.0],
-                                                        [0.5, 0.6, 0.7, 0.8], [0.0, 0.2]):
+        for mid, threshold, margin, linear in itertools.product(
+                [2.0, 3.0, 4.0, 5.0, 6.0], [0.5, 0.6, 0.7, 0.8], [0.0, 0.2], [0.0, 4.0]):
             tuning = replace(guide, gate_mid=mid, nudge_threshold=threshold,
-                             nudge_margin=margin)
+                             nudge_margin=margin, linear_gate=linear)
             s = score(parts, tuning)
             value = s.nudge_recall if s.nudge_precision >= PRECISION else s.nudge_precision - 1
             if value > nudge_value:

@@ -17,19 +17,12 @@ from adapters.outbound import Outbound
 from bot.handler import Handler
 from bot.messages import PLATFORMS
 from bot.playbook_set import PlaybookSet
-from bot.schedule import EVERY_DAY, Subscription, merge
+from bot.schedule import EVERY_DAY, Subscription
 from bot.store import Store, StoreError
 from touchpoint import cli_support
-from touchpoint.fanout import (
-    Job,
-    Poster,
-    Status,
-    chat_subscriptions,
-    fanout_settings,
-    flagged_keys,
-    next_runs,
-    utc_now,
-)
+from touchpoint.prompt_delivery import PromptDelivery, Status
+from touchpoint.prompt_jobs import Job, prompt_settings, utc_now
+from touchpoint.prompt_schedule import FromChat, Schedule, effective_schedule, read_schedule
 from touchpoint.settings import Settings
 
 SAID = {
@@ -43,14 +36,13 @@ SAID = {
 }
 
 
-async def _read_chat(settings: Settings) -> tuple[list[Subscription], dict[str, str]]:
+async def _read(settings: Settings, from_git: Sequence[Subscription]) -> Schedule:
     from touchpoint.stores import opened_store
 
     if not settings.uses_redis:
-        return [], {}
+        return effective_schedule(from_git, FromChat())
     async with opened_store(settings) as store:
-        return (await chat_subscriptions(store, PLATFORMS),
-                await flagged_keys(store, PLATFORMS))
+        return await read_schedule(store, PLATFORMS, from_git)
 
 
 def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
@@ -59,14 +51,17 @@ def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     from_git = loaded[1]
     try:
-        from_chat, flagged = asyncio.run(_read_chat(settings))
+        schedule = asyncio.run(_read(settings, from_git))
     except StoreError as exc:  # show what git says
         print(f"cannot read the subscriptions made in chat ({type(exc).__name__}: {exc}); "
               "showing schedule.yaml only", file=sys.stderr)
-        from_chat, flagged = [], {}
+        schedule = effective_schedule(from_git, FromChat())
     if not settings.uses_redis:
         print("REDIS_URL is not set: subscriptions made in chat are not shown", file=sys.stderr)
-    rows = next_runs(from_git, from_chat, utc_now())
+    for problem in schedule.problems:
+        print(f"skipping the subscription of {problem}", file=sys.stderr)
+    flagged = schedule.flagged
+    rows = schedule.next_runs(utc_now())
     if not rows:
         print("no daily prompts scheduled: add playbooks/schedule.yaml, or say "
               "/touchpoint subscribe 09:00 Europe/Berlin in a channel")
@@ -106,14 +101,14 @@ async def post_now(settings: Settings, library: PlaybookSet, from_git: Sequence[
         if isinstance(outbound, str):
             return outbound
         try:
-            chat = await chat_subscriptions(store, (platform,)) if settings.uses_redis else []
-            known = {s.key: s for s in merge(from_git, chat)}
-            sub = known.get(f"{platform}:{channel}") or Subscription(
+            schedule = await read_schedule(store, (platform,), from_git) \
+                if settings.uses_redis else effective_schedule(from_git, FromChat())
+            sub = schedule.prompt_of(f"{platform}:{channel}") or Subscription(
                 platform, channel, now.time(), "UTC", EVERY_DAY, source="touchpoint prompt")
             day = now.astimezone(sub.tz).date()
-            poster = Poster(store, {platform: outbound}, lambda: library.playbooks,
-                            fanout_settings(settings))
-            return await poster.post(Job(sub, day, now))
+            delivery = PromptDelivery(store, {platform: outbound}, lambda: library.playbooks,
+                                      prompt_settings(settings))
+            return await delivery.post(Job(sub, day, now))
         finally:
             await outbound.close()
 

@@ -39,7 +39,8 @@ from bot.playbook_set import PlaybookSet
 from bot.schedule import EVERY_DAY, Subscription
 from bot.store import Store
 from touchpoint import platforms
-from touchpoint.fanout import FanoutSettings, Job, Poster
+from touchpoint.prompt_delivery import PromptDelivery
+from touchpoint.prompt_jobs import Job, PromptSettings
 from touchpoint.server import build_app
 from touchpoint.settings import Settings, SettingsError
 from touchpoint.slack_install_settings import SlackInstall
@@ -48,7 +49,7 @@ ONE = Team("T0ONE", "xoxb-1-one-fakefakefakefake", "U0ONEBOT", "B0ONEBOT")
 TWO = Team("T0TWO", "xoxb-2-two-fakefakefakefake", "U0TWOBOT", "B0TWOBOT")
 ORG = Team("", "xoxb-3-org-fakefakefakefake", "U0ORGBOT", "B0ORGBOT", enterprise_id="E0ORG",
            org=True)
-FAST = FanoutSettings(rate=500, channel_interval=0.01, lease=5, grace=3600, workers=4)
+FAST = PromptSettings(rate=500, channel_interval=0.01, lease=5, grace=3600, workers=4)
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 COOKIE = "slack-app-oauth-state"
 
@@ -149,7 +150,7 @@ def authorization(call: Any) -> str:
 async def post_prompt(served: Served, library: PlaybookSet, channel: str) -> str:
     """What the scheduler does at 09:00 for the channel, with the server's Slack poster."""
     outbound = served.adapter.outbound(served.store)
-    poster = Poster(served.store, {"slack": outbound}, lambda: library.playbooks, FAST)
+    poster = PromptDelivery(served.store, {"slack": outbound}, lambda: library.playbooks, FAST)
     try:
         sub = Subscription("slack", channel, NOW.time(), "UTC", EVERY_DAY)
         return await poster.post(Job(sub, NOW.date(), NOW))

@@ -185,6 +185,14 @@ def test_a_time_skipped_by_daylight_saving_still_posts_that_day() -> None:
     assert day == dt.date(2024, 3, 31) and instant == at("2024-03-31T01:30:00+00:00")
 
 
+def test_a_time_repeated_when_the_clocks_go_back_is_one_run_at_its_first_occurrence() -> None:
+    night = Subscription("slack", "C1", dt.time(2, 30), "Europe/Berlin", EVERY_DAY)
+    first = at("2027-10-31T00:30:00+00:00")  # 02:30 CEST; 02:30 CET is 01:30 UTC
+    assert night.next_run(at("2027-10-30T12:00:00+00:00")) == (dt.date(2027, 10, 31), first)
+    assert night.next_run(first) == (dt.date(2027, 11, 1), at("2027-11-01T01:30:00+00:00"))
+    assert night.last_run(at("2027-10-31T01:30:00+00:00")) == (dt.date(2027, 10, 31), first)
+
+
 def test_a_chat_subscription_replaces_the_git_entry() -> None:
     git = parse_schedule("playbooks/schedule.yaml", GOOD, IDS)
     chat = [Subscription("slack", "C0123SALES", dt.time(8), "UTC")]

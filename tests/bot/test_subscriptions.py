@@ -90,7 +90,7 @@ BERLIN_THURSDAY_0910 = dt.datetime(2026, 12, 3, 8, 10, tzinfo=dt.UTC)
 
 async def test_subscribing_after_todays_time_waits_for_tomorrow_as_it_says(
         library: PlaybookSet) -> None:
-    from touchpoint.fanout import due_jobs
+    from touchpoint.prompt_jobs import due_jobs
 
     handler = Handler(library, MemoryStore(), clock=BERLIN_THURSDAY_0910.timestamp)
     (reply,) = await handler.handle(said("subscribe 09:00 Europe/Berlin mon-fri"))
@@ -109,7 +109,7 @@ async def test_subscribing_after_todays_time_waits_for_tomorrow_as_it_says(
 
 async def test_a_run_missed_while_down_after_subscribing_is_still_caught_up(
         library: PlaybookSet) -> None:
-    from touchpoint.fanout import due_jobs
+    from touchpoint.prompt_jobs import due_jobs
 
     before = BERLIN_THURSDAY_0910 - dt.timedelta(minutes=15)
     handler = Handler(library, MemoryStore(), clock=before.timestamp)

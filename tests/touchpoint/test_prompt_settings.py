@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from touchpoint.fanout import fanout_settings
+from touchpoint.prompt_jobs import prompt_settings
 from touchpoint.settings import Settings, SettingsError
 
 
 def test_defaults() -> None:
-    settings = fanout_settings(Settings.from_env({}))
+    settings = prompt_settings(Settings.from_env({}))
     assert (settings.grace, settings.rate, settings.lease) == (7200.0, 4.0, 60.0)
     assert settings.keep > settings.grace + 86400
 

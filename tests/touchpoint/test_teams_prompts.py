@@ -16,13 +16,14 @@ from bot.handler import Handler
 from bot.memory_store import MemoryStore
 from bot.playbook_set import PlaybookSet
 from bot.schedule import EVERY_DAY, Subscription
-from touchpoint.fanout import FanoutSettings, Job, Poster
+from touchpoint.prompt_delivery import PromptDelivery
+from touchpoint.prompt_jobs import Job, PromptSettings
 from touchpoint.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "teams"
 CHANNEL = "19:fakechannelid000000000000000000001@thread.tacv2"
 NOW = dt.datetime.now(dt.UTC)
-FAST = FanoutSettings(rate=500, channel_interval=0.01, lease=5, attempts=1)
+FAST = PromptSettings(rate=500, channel_interval=0.01, lease=5, attempts=1)
 
 
 def job(channel: str = CHANNEL) -> Job:
@@ -41,7 +42,7 @@ class CountingStore(MemoryStore):
 
 @contextlib.asynccontextmanager
 async def posting(library: PlaybookSet, connector: FakeTeamsConnector,
-                  store: MemoryStore | None = None) -> AsyncIterator[Poster]:
+                  store: MemoryStore | None = None) -> AsyncIterator[PromptDelivery]:
     """A Teams bot in dev mode that has seen itself added to CHANNEL, as after a real install."""
     store = store or MemoryStore()
     bot = teams.TeamsAdapter(Handler(library, store), Settings(teams_dev=True).teams,
@@ -52,7 +53,7 @@ async def posting(library: PlaybookSet, connector: FakeTeamsConnector,
     await store.save_reference("teams", reference["conversation"]["id"], json.dumps(reference))
     outbound = TeamsOutbound(bot, store, owns_bot=True)
     try:
-        yield Poster(store, {"teams": outbound}, lambda: library.playbooks, FAST)
+        yield PromptDelivery(store, {"teams": outbound}, lambda: library.playbooks, FAST)
     finally:
         await outbound.close()
 

@@ -19,14 +19,13 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from bot import analytics, feedback
-from bot.channels import digest_space
 from bot.messages import PLATFORMS
 from bot.playbooks import Playbook, PlaybookErrors
 from bot.prompts import prompt_pool
 from bot.schedule import Subscription
 from bot.store import Store, StoreError
-from touchpoint.fanout import chat_subscriptions, flagged_keys, next_runs
 from touchpoint.loader import SCHEDULE, load_schedule
+from touchpoint.prompt_schedule import read_schedule
 from touchpoint.web.charts import SERIES, legend, line_chart
 from touchpoint.web.context import context, live
 from touchpoint.web.html import PREFIX, Html, Node, el
@@ -188,8 +187,9 @@ class Planned:
 
 async def planned(store: Store, folder: Path, playbooks: Sequence[Playbook],
                   platforms_on: set[str] | None, now: dt.datetime,
-                  ) -> tuple[list[Planned], list[str]]:
-    """Every channel's next prompt (schedule.yaml merged with chat), and what could not be read."""
+                  ) -> tuple[list[Planned], list[str], tuple[Subscription, ...]]:
+    """Every channel's next prompt (schedule.yaml merged with chat), what could not be read,
+    and the weekly digests."""
     problems: list[str] = []
     ids = [p.id for p in playbooks]
     try:
@@ -197,18 +197,18 @@ async def planned(store: Store, folder: Path, playbooks: Sequence[Playbook],
     except PlaybookErrors as exc:
         from_git = []
         problems.extend(str(e) for e in exc.errors)
-    from_chat = await chat_subscriptions(store, PLATFORMS, problems)
-    flagged = await flagged_keys(store, PLATFORMS)
+    schedule = await read_schedule(store, PLATFORMS, from_git)
+    problems.extend(schedule.problems)
     found = []
-    for at, sub in next_runs(from_git, from_chat, now):
-        if sub.key in flagged:
-            status = f"skipped: {flagged[sub.key]}"
+    for at, sub in schedule.next_runs(now):
+        if sub.key in schedule.flagged:
+            status = f"skipped: {schedule.flagged[sub.key]}"
         elif platforms_on is not None and sub.platform not in platforms_on:
             status = f"{sub.platform} is off on this server"
         else:
             status = "scheduled"
         found.append(Planned(sub, at, len(prompt_pool(playbooks, sub.playbooks)), status))
-    return found, problems
+    return found, problems, schedule.digests
 
 
 def _until(delta: dt.timedelta) -> str:
@@ -230,8 +230,8 @@ async def schedule_view(request: web.Request) -> web.Response:
     on = set(scheduler.outbounds) if scheduler is not None else None
     now = dt.datetime.fromtimestamp(ctx.handler.clock(), dt.UTC)
     try:
-        rows, problems = await planned(ctx.handler.store, folder,
-                                       ctx.handler.playbooks.playbooks, on, now)
+        rows, problems, digests = await planned(ctx.handler.store, folder,
+                                                ctx.handler.playbooks.playbooks, on, now)
     except StoreError as exc:
         log.warning("schedule: cannot read the store (%s: %s)", type(exc).__name__, exc)
         body: list[Node] = [el("h1", "Schedule"), el(
@@ -251,7 +251,7 @@ async def schedule_view(request: web.Request) -> web.Response:
                 el("td", p.prompts, title=", ".join(p.sub.playbooks) or "every playbook"),
                 el("td", p.sub.source), el("td", p.status),
                 class_="planned", data_channel=p.sub.key) for p in rows]), class_="schedule")
-    switches = await channel_switches(ctx.handler.store)
+    switches = await channel_switches(ctx.handler.store, digests)
     note = ("Preview: nothing is posted from here; touchpoint serve posts these."
             if ctx.preview else "")
     body = [el("h1", "Schedule"), el("p", note, class_="muted") if note else None,
@@ -261,29 +261,23 @@ async def schedule_view(request: web.Request) -> web.Response:
     return respond(request, "Schedule", "schedule", body)
 
 
-async def channel_switches(store: Store) -> Node:
-    """The channels whose nudges are switched off, and the weekly digests, per platform."""
+async def channel_switches(store: Store, digests: Sequence[Subscription]) -> Node:
+    """The channels whose nudges are switched off, per platform, and the weekly digests (a
+    damaged one is among the schedule's problems)."""
     off: list[Node] = []
-    digests: list[Node] = []
+    rows = [el("tr", el("td", el("code", sub.key)), el("td", sub.describe()), class_="digest")
+            for sub in sorted(digests, key=lambda sub: sub.key)]
     try:
         for platform in PLATFORMS:
             for channel, who in sorted((await store.nudges_off(platform)).items()):
                 off.append(el("tr", el("td", el("code", f"{platform}:{channel}")),
                               el("td", who), class_="nudges-off"))
-            for channel, spec in sorted((await store.subscriptions(
-                    digest_space(platform))).items()):
-                try:
-                    when = Subscription.from_json(platform, channel, spec).describe()
-                except ValueError:
-                    when = "damaged: subscribe again"
-                digests.append(el("tr", el("td", el("code", f"{platform}:{channel}")),
-                                  el("td", when), class_="digest"))
     except StoreError as exc:
         log.warning("schedule: cannot read the channel switches (%s: %s)",
                     type(exc).__name__, exc)
         return el("p", "The channel switches cannot be read just now.", class_="error")
 
-    def table(rows: list[Node], heads: tuple[str, str], empty: str) -> Node:
+    def table(rows: Sequence[Node], heads: tuple[str, str], empty: str) -> Node:
         if not rows:
             return el("p", empty, class_="muted")
         return el("table", el("thead", el("tr", [el("th", h) for h in heads])),
@@ -294,6 +288,6 @@ async def channel_switches(store: Store) -> Node:
                     "Nudges are on in every channel (/touchpoint nudges off switches a "
                     "channel off)."),
               el("h2", "Weekly digests"),
-              table(digests, ("channel", "when"),
+              table(rows, ("channel", "when"),
                     "No weekly digest (an admin says /touchpoint digest weekly)."),
               class_="switches")
