@@ -14,15 +14,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from adapters import bodies, slack, teams
+from adapters import bodies
 from adapters.bodies import MAX_BODY
 from adapters.health import HEALTH_KEY, Health
 from adapters.outbound import Outbound
 from adapters.platform import Platform
 from adapters.platform import serve as serve_platform
 from adapters.redis_store import RedisStore
-from adapters.slack_outbound import SlackOutbound
-from adapters.teams_outbound import TeamsOutbound
 from bot.admin import Admins
 from bot.analytics import Observer
 from bot.handler import Handler, HandlerSettings
@@ -136,21 +134,14 @@ def make_handler(settings: Settings, store: Store, observer: Observer | None = N
     return Handler(library, store, handler_settings, observer=observer)
 
 
-def admin_poster(app: web.Application, settings: Settings) -> AdminReport | None:
-    """Reports to TOUCHPOINT_ADMIN_CHANNEL through the Outbound of the Slack or Teams
-    adapter attached to `app`, over that adapter's own client."""
+def admin_poster(settings: Settings,
+                 outbounds: Mapping[str, Outbound]) -> AdminReport | None:
+    """Reports to TOUCHPOINT_ADMIN_CHANNEL through that platform's `Outbound`, the one its
+    prompts and nudges go through."""
     if not settings.admin_channel:
         return None
     platform, _, channel = settings.admin_channel.partition(":")
-
-    def outbound() -> Outbound | None:
-        if platform == "slack":
-            adapter = app.get(slack.SLACK_KEY)
-            return None if adapter is None else SlackOutbound(adapter.client)
-        bot = app.get(teams.TEAMS_KEY)
-        return None if bot is None else TeamsOutbound(bot, app[HANDLER_KEY].store)
-
-    return admin_report(platform, channel, outbound)
+    return admin_report(platform, channel, lambda: outbounds.get(platform))
 
 
 def outbounds_of(app: web.Application, chat: Sequence[Platform],
@@ -180,8 +171,9 @@ async def serve(settings: Settings, host: str, port: int, socket_mode_only: bool
     chat = platforms.enabled(app, settings, handler, socket_mode_only=socket_mode_only)
     for platform in chat:
         serve_platform(app, platform)
-    playbooks = live.attach(app, handler, settings, store, registry, admin_poster(app, settings))
     outbounds = outbounds_of(app, chat, store)
+    playbooks = live.attach(app, handler, settings, store, registry,
+                            admin_poster(settings, outbounds))
     attach_calls(app, handler, store, outbounds, settings,
                  lambda: playbooks.reloader.folder, registry.call_nudges.inc)
     scheduler.attach(app, store, outbounds, lambda: handler.playbooks.playbooks,

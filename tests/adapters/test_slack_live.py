@@ -26,7 +26,7 @@ from bot.handler import Handler
 from bot.memory_store import MemoryStore
 from touchpoint import live
 from touchpoint.metrics import Metrics
-from touchpoint.server import admin_poster, build_app, make_handler
+from touchpoint.server import admin_poster, build_app, make_handler, outbounds_of
 
 ADMIN = "U0ADMIN01"
 MEMBER = "U0MEMBER1"
@@ -71,7 +71,8 @@ async def serving(slack_api: FakeSlackAPI, folder: Path, **overrides: Any,
     handler = make_handler(settings, store)
     app = build_app(settings, handler)
     adapter = slack.attach(app, handler, settings.slack)
-    live.attach(app, handler, settings, store, Metrics(), admin_poster(app, settings),
+    outbounds = outbounds_of(app, [adapter], store)
+    live.attach(app, handler, settings, store, Metrics(), admin_poster(settings, outbounds),
                 handle_sighup=False)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()

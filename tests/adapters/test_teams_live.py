@@ -14,7 +14,7 @@ from adapters import teams
 from bot.memory_store import MemoryStore
 from touchpoint import live
 from touchpoint.metrics import Metrics
-from touchpoint.server import admin_poster, build_app, make_handler
+from touchpoint.server import admin_poster, build_app, make_handler, outbounds_of
 from touchpoint.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "teams"
@@ -38,8 +38,10 @@ async def test_admin_channel_on_teams_and_reload_by_a_teams_admin(
     store = MemoryStore()
     handler = make_handler(settings, store)
     app = build_app(settings, handler)
-    assert teams.attach(app, handler, settings.teams, FAST) is not None
-    live.attach(app, handler, settings, store, Metrics(), admin_poster(app, settings),
+    bot = teams.attach(app, handler, settings.teams, FAST)
+    assert bot is not None
+    outbounds = outbounds_of(app, [bot], store)
+    live.attach(app, handler, settings, store, Metrics(), admin_poster(settings, outbounds),
                 handle_sighup=False)
     runner = web.AppRunner(app)
     await runner.setup()
