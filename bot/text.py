@@ -1,9 +1,8 @@
 """Turning chat text into the tokens the matcher compares.
 
-Adapters hand over text as a person sees it: Slack's and Teams' own markup (mentions,
-channel links, `<at>` tags) is decoded at the edge, in `adapters/`. What any text may
-still carry (HTML tags and entities, emoji codes, URLs) is removed here once, so the
-rest of the matcher can assume plain lower-case words.
+Slack, Teams and people all decorate text differently; everything that is not
+words (markup, mentions, emoji codes, HTML) is removed here once, so the rest of
+the matcher can assume plain lower-case words.
 """
 
 from __future__ import annotations
@@ -17,6 +16,11 @@ MAX_CHARS = 4000
 """Only the first this many characters of a message are read: guidance is
 about the gist, and a pasted log must not cost more than a sentence."""
 
+_SLACK_LINK = re.compile(r"<(https?://|mailto:)[^|>]*\|([^>]*)>")
+_SLACK_BARE_LINK = re.compile(r"<(?:https?://|mailto:)[^>]*>")
+_SLACK_CHANNEL = re.compile(r"<#[A-Z0-9]+\|([^>]*)>")
+_SLACK_SPECIAL = re.compile(r"<[@#!][^>]*>")
+_TEAMS_AT = re.compile(r"<at\b[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 _EMOJI = re.compile(r":[a-z0-9_+\-']+:")
 _URL = re.compile(r"https?://\S+")
@@ -36,8 +40,13 @@ STOPWORDS = frozenset(
 
 
 def plain(text: str) -> str:
-    """Lower-case text without HTML, emoji codes and URLs, punctuation kept."""
+    """Lower-case text with chat markup removed (labels of links kept), punctuation kept."""
     text = text[:MAX_CHARS]
+    text = _TEAMS_AT.sub(" ", text)
+    text = _SLACK_LINK.sub(r" \2 ", text)
+    text = _SLACK_CHANNEL.sub(r" \1 ", text)
+    text = _SLACK_BARE_LINK.sub(" ", text)
+    text = _SLACK_SPECIAL.sub(" ", text)
     text = _HTML_TAG.sub(" ", text)
     text = html.unescape(text)
     text = unicodedata.normalize("NFKC", text).casefold()

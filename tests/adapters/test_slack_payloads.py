@@ -16,7 +16,6 @@ from adapters.slack_payloads import (
     from_command,
     from_event,
 )
-from bot.text import clean
 
 BOT = "U0FAKEBOT"
 
@@ -138,17 +137,6 @@ def test_action_ids_round_trip() -> None:
 ])
 def test_decode_text_reads_slack_markup_as_a_person_sees_it(slack: str, plain: str) -> None:
     assert decode_text(slack) == plain
-
-
-@pytest.mark.parametrize(("slack", "words"), [
-    (f"<@{BOT}> the client is ANGRY!!!", "the client is angry"),
-    ("see <#C123|sales> now", "see sales now"),
-    ("read <https://example.com/t/1|the ticket> pls", "read the ticket pls"),
-    ("bare <https://example.com/x> link", "bare link"),
-    ("<!channel> heads up", "channel heads up"),
-])
-def test_the_core_reads_decoded_text_as_words(slack: str, words: str) -> None:
-    assert clean(decode_text(slack, BOT)) == words
 
 
 def test_decode_text_drops_only_the_bots_own_mention() -> None:

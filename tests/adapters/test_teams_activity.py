@@ -11,7 +11,6 @@ import pytest
 from adapters import teams_activity, teams_cards
 from bot.events import ButtonPressed, Said
 from bot.messages import Button
-from bot.text import clean
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "teams"
 CHANNEL = "19:fakechannelid000000000000000000001@thread.tacv2"
@@ -65,11 +64,6 @@ def test_mention_of_someone_else_keeps_their_name() -> None:
 ])
 def test_typed_text(text: str, plain: str) -> None:
     assert teams_activity.typed_text(fixture("message.json", text=text)) == plain
-
-
-def test_the_core_reads_typed_text_as_words() -> None:
-    raw = fixture("message.json", text="<at>FakeBot</at> customer's invoice")
-    assert clean(teams_activity.typed_text(raw)) == "customers invoice"
 
 
 def test_the_bot_added_is_an_added_message_and_others_are_not() -> None:

@@ -4,8 +4,6 @@ from dataclasses import replace
 
 import pytest
 
-from adapters.slack_payloads import decode_text
-from adapters.teams_activity import typed_text
 from bot import regexes
 from bot.matcher import Matcher, MatchResult
 from bot.playbooks import Playbook, parse_playbook
@@ -62,10 +60,8 @@ def test_typo_is_corrected(matcher: Matcher) -> None:
 
 
 def test_markup_is_ignored(matcher: Matcher) -> None:
-    """As the adapters hand text over: Slack's and Teams' markup decoded at the edge."""
-    teams = {"text": "<at>Touchpoint</at> too expensive", "recipient": {"name": "Touchpoint"}}
-    for text in (decode_text("<@U123> <#C1|sales> :fire: too <b>expensive</b>"),
-                 typed_text(teams), decode_text("<https://x.io|too expensive>")):
+    for text in ("<@U123> <#C1|sales> :fire: too <b>expensive</b>",
+                 "<at>Touchpoint</at> too expensive", "<https://x.io|too expensive>"):
         result = matcher.match(text, "guide")
         assert result.best is not None and result.best.playbook == "price", text
 

@@ -6,15 +6,18 @@ from bot.text import MAX_CHARS, clean, deletes, stem
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("the client is ANGRY!!!", "the client is angry"),
-        ("bare https://example.com/x link", "bare link"),
+        ("<@U123ABC> the client is ANGRY!!!", "the client is angry"),
+        ("see <#C123|sales> now", "see sales now"),
+        ("read <https://example.com/t/1|the ticket> pls", "read the ticket pls"),
+        ("bare <https://example.com/x> link", "bare link"),
         (":tada: we won :rocket:", "we won"),
+        ("<at>Touchpoint</at> customer's invoice", "customers invoice"),
         ("<p>angry&nbsp;<b>customer</b></p>", "angry customer"),
         ("Ｆｕｌｌｗｉｄｔｈ Café", "fullwidth café"),
+        ("<!channel> heads up", "heads up"),
     ],
 )
-def test_clean_removes_html_emoji_codes_and_urls(raw: str, expected: str) -> None:
-    """Slack's and Teams' own markup is decoded by the adapters: see their tests."""
+def test_clean_removes_chat_markup(raw: str, expected: str) -> None:
     assert clean(raw) == expected
 
 
