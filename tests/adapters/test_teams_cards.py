@@ -2,22 +2,8 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
 from adapters import teams_cards
 from bot.messages import Button, Reply, Section
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "teams"
-CHANNEL = "19:fakechannelid000000000000000000001@thread.tacv2"
-USER_AAD = "00000000-1111-2222-3333-444444444444"
-
-
-def fixture(name: str, **changes: Any) -> dict[str, Any]:
-    raw: dict[str, Any] = json.loads((FIXTURES / name).read_text())
-    raw.update(changes)
-    return raw
 
 
 def test_notice_is_plain_text_and_the_rest_are_cards() -> None:
