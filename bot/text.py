@@ -2,7 +2,11 @@
 
 Slack, Teams and people all decorate text differently; everything that is not
 words (markup, mentions, emoji codes, HTML) is removed here once, so the rest of
-the matcher can assume plain lower-case words.
+the matcher can assume plain lower-case words. The adapters decode what arrives
+over the wire into what a person sees (mentions as names, the bot's own mention
+dropped); this still strips markup because much of what the matcher reads never
+passed an adapter: playbook examples, background lines and evaluation sets are chat
+text as people paste it, `<#C1|sales>` and `<at>` tags included.
 """
 
 from __future__ import annotations
