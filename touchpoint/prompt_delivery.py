@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Literal
 
 from adapters.outbound import Outbound, Result
+from adapters.retry_after import RetryPolicy, next_delay
 from bot.digest import build_digest, digest_week
 from bot.messages import Reply
 from bot.playbooks import Playbook
@@ -52,6 +53,11 @@ class PromptDelivery:
         self._pacer = pacer or Pacer(store, settings.rate, settings.channel_interval,
                                      longest=settings.longest_wait)
         self._sleep = sleep
+        # The shared retry rule; its waits go through the pacer, so that no instance posts
+        # to the channel (or, after a Retry-After, to the workspace) meanwhile.
+        self._retry = RetryPolicy(attempts=settings.attempts,
+                                  base_delay=2 * settings.channel_interval,
+                                  max_delay=settings.max_wait, max_wait=settings.max_wait)
 
     async def post(self, job: Job) -> Status:
         settings, sub = self.settings, job.sub
@@ -122,9 +128,8 @@ class PromptDelivery:
                 log.error("prompts: posting to %s failed: %s", sub.key, result.reason)
                 await self._release(job, token)
                 return "failed"
-            delay = result.retry_after if result.retry_after is not None \
-                else settings.channel_interval * 2 ** attempt
-            if delay > settings.max_wait or attempt == settings.attempts:
+            delay = next_delay(self._retry, result, attempt)
+            if delay is None:
                 break
             log.warning("prompts: posting to %s: %s; retry %d in %.1f s", sub.key,
                         result.reason, attempt, delay)
