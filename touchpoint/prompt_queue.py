@@ -12,8 +12,10 @@ import datetime as dt
 import logging
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any
 
+from adapters.tasks import TaskSet
 from touchpoint.prompt_delivery import FINAL, PromptDelivery
 from touchpoint.prompt_jobs import Job, WallClock, utc_now
 
@@ -40,7 +42,7 @@ class PromptQueue:
         self._tries: Counter[str] = Counter()
         self._finished: dict[str, dt.datetime] = {}
         self._tally: Counter[str] = Counter()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -62,10 +64,7 @@ class PromptQueue:
             self._spawn(self._work())
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
+        await self._tasks.cancel()
 
     async def wait_idle(self) -> None:
         await self._idle.wait()
@@ -74,10 +73,8 @@ class PromptQueue:
     def pending(self) -> int:
         return len(self._pending)
 
-    def _spawn(self, work: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        self._tasks.spawn(work)
 
     async def _work(self) -> None:
         while True:
