@@ -1,6 +1,6 @@
 """What the server asks of every chat platform: the one shape Slack and Teams share.
 
-A platform is one adapter (module or package) under `adapters/` that takes its own
+A platform is one package under `adapters/` whose adapter takes its own
 config, and one line in `touchpoint/platforms.py` that builds it from the settings.
 The server iterates those lines and asks each platform only for what is below.
 """

@@ -16,7 +16,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from adapters.slack import DRAIN_TIMEOUT
+from adapters.slack.app import DRAIN_TIMEOUT
 from touchpoint.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,7 +19,10 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from adapters import slack_feedback, slack_payloads, teams_activity, teams_feedback
+from adapters.slack import feedback as slack_feedback
+from adapters.slack import payloads as slack_payloads
+from adapters.teams import activity as teams_activity
+from adapters.teams import feedback as teams_feedback
 from bot import feedback
 from bot.calls import Call
 from bot.events import ButtonPressed, Event

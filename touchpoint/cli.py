@@ -224,7 +224,7 @@ def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_teams_package(args: argparse.Namespace, settings: Settings) -> int:
     from importlib import metadata
 
-    from adapters import teams_package
+    from adapters.teams import package as teams_package
 
     try:
         version = metadata.version("touchpoint")

@@ -10,8 +10,9 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from adapters import slack, teams
 from adapters.platform import Platform
+from adapters.slack import app as slack
+from adapters.teams import app as teams
 from bot.handler import Handler
 from bot.messages import Platform as PlatformName
 from touchpoint.settings import Settings

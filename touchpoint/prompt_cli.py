@@ -84,8 +84,8 @@ def _outbound(platform: str, settings: Settings, library: PlaybookSet,
         return slack_outbound(settings)
     if not settings.microsoft_app_id:
         return "posting to Teams needs MicrosoftAppId and MicrosoftAppPassword"
-    from adapters.teams import TeamsAdapter
-    from adapters.teams_outbound import TeamsOutbound
+    from adapters.teams.app import TeamsAdapter
+    from adapters.teams.outbound import TeamsOutbound
 
     return TeamsOutbound(TeamsAdapter(Handler(library, store), settings.teams), store,
                          owns_bot=True)

@@ -170,8 +170,8 @@ class PromptScheduler:
 def slack_outbound(settings: Settings, client: AsyncWebClient | None = None) -> Outbound:
     """The Slack poster of the daily prompts (needs `slack_bot_token`): the server's, over
     the Slack adapter's `client`, and `touchpoint prompt`'s, over a client of its own."""
-    from adapters.slack_outbound import SlackOutbound
-    from adapters.slack_web import API_TIMEOUT, web_client
+    from adapters.slack.outbound import SlackOutbound
+    from adapters.slack.web import API_TIMEOUT, web_client
 
     # A request must never outlive the claim it is made under.
     timeout = min(API_TIMEOUT, settings.prompt_lease / 2)

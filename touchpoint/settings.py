@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from adapters.slack_config import API_URL as SLACK_API_URL
-from adapters.slack_config import SlackConfig
-from adapters.teams_config import TeamsConfig
+from adapters.slack.config import API_URL as SLACK_API_URL
+from adapters.slack.config import SlackConfig
+from adapters.teams.config import TeamsConfig
 from touchpoint import shipped
 from touchpoint.call_settings import call_settings
 from touchpoint.env_checks import FLAGS, MIN_TOKEN, number

@@ -40,8 +40,8 @@ def slack_install(env: Mapping[str, str], problems: list[str]) -> SlackInstall |
                             "Information > App Credentials > Client ID)")
         return None
     # Only now: one workspace's process need not load bolt's OAuth and the crypto library.
-    from adapters.slack_installations import TokenKeyError, token_cipher
-    from adapters.slack_oauth import REDIRECT_PATH
+    from adapters.slack.installations import TokenKeyError, token_cipher
+    from adapters.slack.oauth import REDIRECT_PATH
 
     if not _CLIENT_ID.match(client_id):
         problems.append(f"SLACK_CLIENT_ID={client_id!r}: must be the app's Client ID "

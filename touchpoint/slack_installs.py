@@ -7,15 +7,15 @@ from __future__ import annotations
 from aiohttp import web
 
 from adapters.redis_clients import RedisTarget, open_client
-from adapters.slack_installations import (
+from adapters.slack.installations import (
     InstallationStore,
     MemoryRecords,
     RedisRecords,
     StateStore,
     token_cipher,
 )
-from adapters.slack_oauth import SCOPES, Installs, OAuthConfig
-from adapters.slack_workspaces import ChannelTeams
+from adapters.slack.oauth import SCOPES, Installs, OAuthConfig
+from adapters.slack.workspaces import ChannelTeams
 from touchpoint.settings import Settings
 
 CONNECT_TIMEOUT = 0.5

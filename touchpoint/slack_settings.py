@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TypedDict
 from urllib.parse import urlparse
 
-from adapters.slack_config import API_URL
+from adapters.slack.config import API_URL
 from touchpoint.env_checks import MIN_SECRET
 from touchpoint.slack_install_settings import SlackInstall, slack_install
 

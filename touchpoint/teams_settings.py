@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import TypedDict
 from urllib.parse import urlparse
 
-from adapters.teams_config import OPENID_URL, SERVICE_URLS
+from adapters.teams.config import OPENID_URL, SERVICE_URLS
 from touchpoint.env_checks import FLAGS
 
 TEAMS_APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")

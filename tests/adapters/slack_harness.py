@@ -24,7 +24,7 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from fakes.slack_api import FakeSlackAPI
 
-from adapters import slack
+from adapters.slack import app as slack
 from bot.handler import Handler
 from bot.memory_store import MemoryStore
 from bot.playbook_set import PlaybookSet

@@ -6,7 +6,9 @@ import io
 import json
 from pathlib import Path
 
-from adapters import console, slack_blocks, teams_cards
+from adapters import console
+from adapters.slack import blocks as slack_blocks
+from adapters.teams import cards as teams_cards
 from bot.events import ButtonPressed
 from bot.handler import Handler
 from bot.memory_store import MemoryStore

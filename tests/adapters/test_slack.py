@@ -29,7 +29,7 @@ from slack_harness import (
     texts_that_match,
 )
 
-from adapters.slack_web import SERVER_RETRIES
+from adapters.slack.web import SERVER_RETRIES
 from bot import feedback
 from bot.playbook_set import PlaybookSet
 

@@ -8,7 +8,7 @@ from helpers import said
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.slack_blocks import (
+from adapters.slack.blocks import (
     MAX_BLOCKS,
     MAX_BUTTON_LABEL,
     MAX_SECTION,
@@ -16,7 +16,7 @@ from adapters.slack_blocks import (
     plan,
     render,
 )
-from adapters.slack_payloads import Incoming
+from adapters.slack.payloads import Incoming
 from bot.events import CallEnded, Event, Via
 from bot.messages import Button, Reply, Section
 

@@ -28,8 +28,8 @@ from slack_harness import (
 )
 from web_support import serving
 
-from adapters import slack_feedback
 from adapters.redis_store import RedisStore
+from adapters.slack import feedback as slack_feedback
 from bot import analytics, feedback
 from bot.messages import Form
 from bot.playbook_set import PlaybookSet

@@ -11,7 +11,7 @@ from typing import Any
 from fakes.slack_api import Call, FakeSlackAPI
 from slack_harness import FORM, Touchpoint, action_body, fixture_json, running, signed_headers
 
-from adapters.slack_home import SHORTCUT_ID, from_shortcut, home_opened_user, home_view
+from adapters.slack.home import SHORTCUT_ID, from_shortcut, home_opened_user, home_view
 from bot.admin import Admins
 from bot.home import Home
 from bot.playbook_set import PlaybookSet

@@ -21,7 +21,7 @@ from fakes.slack_api import Call, FakeSlackAPI
 from live_support import break_weight, copy_playbooks, eventually, retitle
 from slack_harness import FORM, command_body, settings_for, signed_headers
 
-from adapters import slack
+from adapters.slack import app as slack
 from bot.handler import Handler
 from bot.memory_store import MemoryStore
 from touchpoint import live

@@ -7,8 +7,9 @@ from typing import Any
 
 import yaml
 
-from adapters import slack, slack_oauth
-from adapters.slack_home import SHORTCUT_ID
+from adapters.slack import app as slack
+from adapters.slack import oauth as slack_oauth
+from adapters.slack.home import SHORTCUT_ID
 
 MANIFEST = Path(__file__).resolve().parents[2] / "slack" / "manifest.yaml"
 

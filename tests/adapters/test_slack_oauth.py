@@ -22,17 +22,17 @@ from fakes.slack_api import CLIENT_ID, CLIENT_SECRET, FakeSlackAPI, Team
 from redis.asyncio import Redis
 from slack_harness import FORM, SECRET, fixture_text, message_event, signed_headers
 
-from adapters import slack
 from adapters.platform import serve
 from adapters.redis_store import RedisStore
-from adapters.slack_installations import (
+from adapters.slack import app as slack
+from adapters.slack.installations import (
     InstallationStore,
     MemoryRecords,
     StateStore,
     TokenKeyError,
     token_cipher,
 )
-from adapters.slack_oauth import Installs
+from adapters.slack.oauth import Installs
 from bot.handler import Handler
 from bot.memory_store import MemoryStore
 from bot.playbook_set import PlaybookSet

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, unquote_plus
 import pytest
 from slack_harness import fixture_json, fixture_text, message_event
 
-from adapters.slack_payloads import (
+from adapters.slack.payloads import (
     action_id,
     action_name,
     decode_text,

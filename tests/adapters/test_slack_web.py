@@ -9,7 +9,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.outbound import Result
-from adapters.slack_web import classify, failure
+from adapters.slack.web import classify, failure
 
 
 @pytest.mark.parametrize(("status", "error", "headers", "expected"), [

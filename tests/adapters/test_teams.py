@@ -25,11 +25,11 @@ from aiohttp import ClientSession, web
 from fakes.bot_framework_keys import KID, FakeBotFrameworkKeys
 from fakes.teams_connector import FakeTeamsConnector, Recorded
 
-from adapters import teams
-from adapters.teams_cards import ACTION_KEY, PLAYBOOK_KEY
-from adapters.teams_connector import service_url_check
-from adapters.teams_outbound import TeamsOutbound
-from adapters.teams_requests import MAX_ACTIVITY_BYTES
+from adapters.teams import app as teams
+from adapters.teams.cards import ACTION_KEY, PLAYBOOK_KEY
+from adapters.teams.connector import service_url_check
+from adapters.teams.outbound import TeamsOutbound
+from adapters.teams.requests import MAX_ACTIVITY_BYTES
 from bot import feedback
 from bot.handler import Handler
 from bot.memory_store import MemoryStore

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from adapters import teams_activity, teams_cards
+from adapters.teams import activity as teams_activity
+from adapters.teams import cards as teams_cards
 from bot.events import ButtonPressed, Said
 from bot.messages import Button
 

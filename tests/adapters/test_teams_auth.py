@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from fakes.bot_framework_keys import KID, FakeBotFrameworkKeys
 
-from adapters.teams_auth import Refused, SigningKeys, TokenValidator, parse_keys
+from adapters.teams.auth import Refused, SigningKeys, TokenValidator, parse_keys
 
 APP_ID = "11111111-2222-3333-4444-555555555555"
 SERVICE_URL = "https://smba.trafficmanager.net/amer/"

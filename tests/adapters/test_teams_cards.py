@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters import teams_cards
+from adapters.teams import cards as teams_cards
 from bot.messages import Button, Reply, Section
 
 

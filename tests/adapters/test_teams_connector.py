@@ -7,7 +7,7 @@ import pytest
 from multidict import CIMultiDict
 
 from adapters.outbound import Result
-from adapters.teams_connector import (
+from adapters.teams.connector import (
     ServiceUrlRefused,
     TokenUnavailable,
     classify,

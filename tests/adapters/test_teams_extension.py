@@ -12,8 +12,8 @@ import pytest
 from fakes.teams_connector import FakeTeamsConnector
 from test_teams import CHANNEL, FIXTURES, USER_AAD, Running, example, start
 
-from adapters import teams_extension
-from adapters.teams_cards import ACTION_KEY, PLAYBOOK_KEY
+from adapters.teams import extension as teams_extension
+from adapters.teams.cards import ACTION_KEY, PLAYBOOK_KEY
 from bot.playbook_set import PlaybookSet
 from touchpoint.settings import Settings
 

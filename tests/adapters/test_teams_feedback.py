@@ -13,9 +13,9 @@ import pytest
 from fakes.teams_connector import FakeTeamsConnector, Recorded
 from test_teams import Running, actions_of, example, mention, start
 
-from adapters import teams_feedback
 from adapters.redis_store import RedisStore
-from adapters.teams_cards import ACTION_KEY
+from adapters.teams import feedback as teams_feedback
+from adapters.teams.cards import ACTION_KEY
 from bot import analytics, feedback
 from bot.playbook_set import PlaybookSet
 from touchpoint.settings import Settings

@@ -10,7 +10,7 @@ from aiohttp import ClientSession, web
 from fakes.teams_connector import FakeTeamsConnector
 from live_support import break_weight, copy_playbooks, retitle
 
-from adapters import teams
+from adapters.teams import app as teams
 from bot.memory_store import MemoryStore
 from touchpoint import live
 from touchpoint.metrics import Metrics

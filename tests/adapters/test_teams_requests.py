@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.teams_config import TeamsConfig
-from adapters.teams_requests import (
+from adapters.teams.config import TeamsConfig
+from adapters.teams.requests import (
     allowed_tenants,
     dev_request_problem,
     request_is_local,

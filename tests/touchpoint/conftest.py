@@ -8,8 +8,8 @@ import pytest
 from fakes.slack_api import FakeSlackAPI
 from prompt_support import TOKEN
 
-from adapters.slack_outbound import SlackOutbound
-from adapters.slack_web import web_client
+from adapters.slack.outbound import SlackOutbound
+from adapters.slack.web import web_client
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from helpers import said
 from live_support import three_instances_stores
 from prompt_support import FAST
 
-from adapters.slack_outbound import SlackOutbound
+from adapters.slack.outbound import SlackOutbound
 from bot import feedback
 from bot.admin import Admins
 from bot.channels import digest_space

@@ -6,10 +6,10 @@ import socket
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from adapters import teams
 from adapters.health import HEALTH_KEY
 from adapters.platform import serve
-from adapters.teams_config import TeamsConfig
+from adapters.teams import app as teams
+from adapters.teams.config import TeamsConfig
 from bot.handler import Handler
 from bot.memory_store import MemoryStore
 from bot.messages import PLATFORMS

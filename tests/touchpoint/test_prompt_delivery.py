@@ -18,7 +18,7 @@ from prompt_support import FAST, NOW, delivery, job
 from redis.asyncio import Redis
 
 from adapters.redis_store import RedisStore
-from adapters.slack_outbound import EVENT_TYPE, SlackOutbound
+from adapters.slack.outbound import EVENT_TYPE, SlackOutbound
 from bot.memory_store import MemoryStore
 from bot.playbook_set import PlaybookSet
 from bot.prompts import INVITATION, prompt_pool, prompt_reply

@@ -11,7 +11,7 @@ import pytest
 from fakes.slack_api import FakeSlackAPI
 from prompt_support import NOW, delivery, job
 
-from adapters.slack_outbound import SlackOutbound
+from adapters.slack.outbound import SlackOutbound
 from bot.memory_store import MemoryStore
 from bot.playbook_set import PlaybookSet
 from bot.schedule import EVERY_DAY, Subscription

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from prompt_support import FAST
 
-from adapters.slack_outbound import SlackOutbound
+from adapters.slack.outbound import SlackOutbound
 from bot.channels import digest_space
 from bot.memory_store import MemoryStore
 from bot.schedule import EVERY_DAY, Subscription

@@ -18,7 +18,7 @@ import pytest
 from fakes.slack_api import FakeSlackAPI
 from prompt_support import FAST, TOKEN
 
-from adapters.slack_outbound import SlackOutbound
+from adapters.slack.outbound import SlackOutbound
 from bot.memory_store import MemoryStore
 from bot.messages import Reply
 from bot.playbook_set import PlaybookSet

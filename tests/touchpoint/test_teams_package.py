@@ -13,7 +13,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from adapters import teams_package
+from adapters.teams import package as teams_package
 from touchpoint import cli
 
 APP_ID = "11111111-2222-3333-4444-555555555555"
@@ -172,7 +172,7 @@ def test_the_schema_check_finds_real_mistakes() -> None:
 
 
 def test_the_message_action_is_declared_as_the_adapter_expects() -> None:
-    from adapters import teams_extension
+    from adapters.teams import extension as teams_extension
 
     template = json.loads((teams_package.SOURCE / "manifest.json").read_text(encoding="utf-8"))
     [extension] = template["composeExtensions"]

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from fakes.teams_connector import FakeTeamsConnector
 
-from adapters import teams, teams_activity
-from adapters.teams_outbound import TeamsOutbound
+from adapters.teams import activity as teams_activity
+from adapters.teams import app as teams
+from adapters.teams.outbound import TeamsOutbound
 from bot.handler import Handler
 from bot.memory_store import MemoryStore
 from bot.playbook_set import PlaybookSet

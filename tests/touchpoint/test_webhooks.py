@@ -32,8 +32,9 @@ from fakes.slack_api import Call, FakeSlackAPI
 from fakes.teams_connector import FakeTeamsConnector
 from serve_process import HANG_GUARD
 
-from adapters import slack, teams
 from adapters.redis_store import RedisStore
+from adapters.slack import app as slack
+from adapters.teams import app as teams
 from bot.handler import Handler
 from bot.memory_store import MemoryStore
 from bot.playbook_set import PlaybookSet

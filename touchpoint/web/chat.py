@@ -14,7 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from adapters import slack_blocks, slack_payloads, teams_cards
+from adapters.slack import blocks as slack_blocks
+from adapters.slack import payloads as slack_payloads
+from adapters.teams import cards as teams_cards
 from bot.messages import Reply
 from touchpoint.web.html import PREFIX, Html, Node, el, esc
 

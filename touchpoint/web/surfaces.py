@@ -9,7 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters import slack_home, teams_extension
+from adapters.slack import home as slack_home
+from adapters.teams import extension as teams_extension
 from bot.admin import Admins
 from bot.home import build_home
 from bot.messages import Reply

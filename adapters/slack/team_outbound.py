@@ -13,10 +13,10 @@ import logging
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 
 from adapters.outbound import Result
-from adapters.slack_installations import parse_team_key
-from adapters.slack_outbound import SlackOutbound
-from adapters.slack_web import API_TIMEOUT, web_client
-from adapters.slack_workspaces import PLATFORM, ChannelTeams
+from adapters.slack.installations import parse_team_key
+from adapters.slack.outbound import SlackOutbound
+from adapters.slack.web import API_TIMEOUT, web_client
+from adapters.slack.workspaces import PLATFORM, ChannelTeams
 from bot.messages import Reply
 
 log = logging.getLogger("touchpoint.slack")

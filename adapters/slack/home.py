@@ -15,9 +15,9 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack_blocks import escape, render
-from adapters.slack_payloads import Incoming, action_id, decode_text, field_map, field_str
-from adapters.slack_web import NETWORK_ERRORS, api_error
+from adapters.slack.blocks import escape, render
+from adapters.slack.payloads import Incoming, action_id, decode_text, field_map, field_str
+from adapters.slack.web import NETWORK_ERRORS, api_error
 from bot.admin import Admins
 from bot.events import ShortcutAsked
 from bot.home import Home, build_home

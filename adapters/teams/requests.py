@@ -11,10 +11,10 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 
-from adapters import teams_activity
 from adapters.bodies import read_body
 from adapters.network import forwarded, is_loopback
-from adapters.teams_config import TeamsConfig
+from adapters.teams import activity as teams_activity
+from adapters.teams.config import TeamsConfig
 
 MAX_ACTIVITY_BYTES = 256 * 1024
 """Teams activities are a few kilobytes; anything this big is not one."""

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from adapters import teams_activity, teams_cards
+from adapters.teams import activity as teams_activity
+from adapters.teams import cards as teams_cards
 from bot.events import ButtonPressed, Event, ShortcutAsked
 from bot.messages import Reply
 

@@ -2,14 +2,14 @@
 
 Everything here works on the JSON Teams receives, not on the SDK's classes, so it
 stays true when the SDK underneath is replaced. No I/O, so tests call it directly.
-Incoming activities are read in `adapters.teams_activity`.
+Incoming activities are read in `adapters.teams.activity`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from adapters import teams_feedback
+from adapters.teams import feedback as teams_feedback
 from bot.messages import Button, Reply
 
 JSON = dict[str, Any]

@@ -13,7 +13,7 @@ import logging
 
 from redis.asyncio import Redis, RedisCluster
 
-from adapters.slack_installations import ORG
+from adapters.slack.installations import ORG
 from bot.channels import digest_space
 from bot.store import Subscriptions
 

@@ -19,9 +19,9 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack_blocks import Post, plan
-from adapters.slack_payloads import Incoming, field_map, field_str
-from adapters.slack_web import NETWORK_ERRORS, api_error
+from adapters.slack.blocks import Post, plan
+from adapters.slack.payloads import Incoming, field_map, field_str
+from adapters.slack.web import NETWORK_ERRORS, api_error
 from bot import feedback
 from bot.events import ButtonPressed
 from bot.messages import Form, Reply

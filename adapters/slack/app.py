@@ -34,17 +34,19 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters import slack_feedback, slack_oauth, slack_workspaces
 from adapters.bodies import MAX_BODY, read_body
 from adapters.outbound import Outbound
 from adapters.platform import serve
-from adapters.slack_blocks import Post, plan
-from adapters.slack_config import PLATFORM, SlackConfig
-from adapters.slack_home import SHORTCUT_ID, from_home, from_shortcut, home_opened_user, show_home
-from adapters.slack_installations import team_key
-from adapters.slack_oauth import Installs
-from adapters.slack_outbound import SlackOutbound
-from adapters.slack_payloads import (
+from adapters.slack import feedback as slack_feedback
+from adapters.slack import oauth as slack_oauth
+from adapters.slack import workspaces as slack_workspaces
+from adapters.slack.blocks import Post, plan
+from adapters.slack.config import PLATFORM, SlackConfig
+from adapters.slack.home import SHORTCUT_ID, from_home, from_shortcut, home_opened_user, show_home
+from adapters.slack.installations import team_key
+from adapters.slack.oauth import Installs
+from adapters.slack.outbound import SlackOutbound
+from adapters.slack.payloads import (
     ACTION_PREFIX,
     BadBody,
     Incoming,
@@ -53,8 +55,8 @@ from adapters.slack_payloads import (
     from_event,
     parse_body,
 )
-from adapters.slack_team_outbound import TeamOutbound
-from adapters.slack_web import (
+from adapters.slack.team_outbound import TeamOutbound
+from adapters.slack.web import (
     API_TIMEOUT,
     AUTH_ERRORS,
     MISPLACED,

@@ -33,13 +33,15 @@ from microsoft_agents.hosting.core.connector import ConnectorClientBase
 from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 from pydantic import ValidationError
 
-from adapters import teams_activity, teams_cards, teams_extension
 from adapters.outbound import Outbound, Result
 from adapters.platform import serve
 from adapters.retry_after import RetryPolicy, retrying
-from adapters.teams_auth import Refused, SigningKeys, TokenValidator
-from adapters.teams_config import PLATFORM, TeamsConfig
-from adapters.teams_connector import (
+from adapters.teams import activity as teams_activity
+from adapters.teams import cards as teams_cards
+from adapters.teams import extension as teams_extension
+from adapters.teams.auth import Refused, SigningKeys, TokenValidator
+from adapters.teams.config import PLATFORM, TeamsConfig
+from adapters.teams.connector import (
     BotToken,
     ConnectorFactory,
     ServiceUrlRefused,
@@ -47,8 +49,8 @@ from adapters.teams_connector import (
     failure,
     service_url_check,
 )
-from adapters.teams_outbound import TeamsOutbound
-from adapters.teams_requests import (
+from adapters.teams.outbound import TeamsOutbound
+from adapters.teams.requests import (
     Refusal,
     allowed_tenants,
     dev_request_problem,

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 from urllib.parse import urlparse
 
-from adapters import teams_feedback
-from adapters.teams_cards import ACTION_KEY, JSON, PLAYBOOK_KEY
+from adapters.teams import feedback as teams_feedback
+from adapters.teams.cards import ACTION_KEY, JSON, PLAYBOOK_KEY
 from bot import feedback
 from bot.events import BotAdded, ButtonPressed, Event, Said, Via
 

@@ -35,7 +35,7 @@ from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 
 from adapters.outbound import Result
 from adapters.retry_after import retry_after
-from adapters.teams_config import TeamsConfig
+from adapters.teams.config import TeamsConfig
 
 log = logging.getLogger("touchpoint.teams")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.slack_payloads import Incoming, action_id
+from adapters.slack.payloads import Incoming, action_id
 from bot.messages import Reply, Section
 
 MAX_SECTION = 3000

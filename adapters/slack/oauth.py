@@ -35,8 +35,8 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from adapters.slack_installations import team_key
-from adapters.slack_workspaces import ChannelTeams
+from adapters.slack.installations import team_key
+from adapters.slack.workspaces import ChannelTeams
 
 log = logging.getLogger("touchpoint.slack")
 

@@ -14,13 +14,13 @@ import time
 from typing import TYPE_CHECKING
 
 from adapters.outbound import Result, Unavailable
-from adapters.teams_config import PLATFORM
-from adapters.teams_connector import classify
+from adapters.teams.config import PLATFORM
+from adapters.teams.connector import classify
 from bot.messages import Reply
 from bot.store import Store, StoreError
 
 if TYPE_CHECKING:  # the adapter makes its outbound: imported only for the type
-    from adapters.teams import TeamsAdapter
+    from adapters.teams.app import TeamsAdapter
 
 log = logging.getLogger("touchpoint.teams")
 

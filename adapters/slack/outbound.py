@@ -19,8 +19,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.outbound import Result, Unavailable
-from adapters.slack_blocks import escape, render
-from adapters.slack_web import (
+from adapters.slack.blocks import escape, render
+from adapters.slack.web import (
     API_TIMEOUT,
     GONE,
     NETWORK_ERRORS,
