@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-SOURCE = Path(__file__).resolve().parent.parent / "teams"
+SOURCE = Path(__file__).resolve().parents[2] / "teams"
 """The template folder in a source checkout (the CLI can point elsewhere)."""
 ICON_SIZES = {"color": 192, "outline": 32}
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
