@@ -110,6 +110,9 @@ class Sent:
     status: int
     latency: float
     killed_before_answer: bool = False
+    redis_steady: bool = True
+    """Redis answered throughout: while it restarts, a channel's nudge switch and the
+    sender's mutes cannot be read, and an unread mute counts as a mute, so no nudge."""
 
 
 async def _until(what: str, check: Callable[[], object]) -> None:
@@ -162,13 +165,15 @@ class Load:
                     body: bytes, headers: dict[str, str], path: str, key: tuple[str, str]
                     ) -> int:
         started = time.perf_counter()
+        steady = self.redis_steady
         try:
             async with http.post(instance.url + path, data=body, headers=headers) as resp:
                 await resp.read()
                 status = resp.status
         except aiohttp.ClientError:
             status = 0  # the instance was killed while this was in flight
-        self.sent.append(Sent(kind, key, instance.name, status, time.perf_counter() - started))
+        self.sent.append(Sent(kind, key, instance.name, status, time.perf_counter() - started,
+                              redis_steady=steady and self.redis_steady))
         return status
 
     def _request(self, kind: str, n: int, rng: random.Random
@@ -362,7 +367,8 @@ async def test_two_instances_under_load_through_redis_restart_slack_errors_kill_
     # SIGKILLed one acknowledged may have died with it (Slack does not retry an acknowledged
     # request), but never twice.
     kept = [s for s in load.sent if s.instance == "second" and s.status in (200, 202)]
-    lost = [s for s in kept if answers[s.key] != 1]
+    lost = [s for s in kept if answers[s.key] != 1
+            and (s.redis_steady or s.kind != "channel" or answers[s.key] > 1)]
     assert lost == [], f"{len(lost)} of {len(kept)} lost, e.g. {lost[:3]}"
     assert len(kept) > 0
     # A call is in the outbox before its 202, so even those the killed instance took are posted.
