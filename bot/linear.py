@@ -12,8 +12,8 @@ the same weights), and keeps it like the counts: per term, the labels it points 
 from __future__ import annotations
 
 import math
-import operator
 import random
+from array import array
 from collections.abc import Sequence
 
 from bot.postings import Postings
@@ -28,53 +28,53 @@ MAX_STEPS = 30_000
 
 
 class Linear:
-    """Averaged multi-class perceptron over a message's terms, values 1/sqrt(terms)."""
+    """Averaged multi-class perceptron over a message's terms, values 1/sqrt(terms).
+
+    While it learns, every term's weights for all labels sit in one flat array (and
+    their running sums in another): tens of thousands of terms as lists of float
+    objects would cost a process tens of MiB that it keeps after the load.
+    """
 
     def __init__(self, docs: Sequence[tuple[int, Features]], labels: Sequence[int]) -> None:
         self.labels = tuple(sorted(set(labels)))
         width = len(self.labels)
         slot = {label: at for at, label in enumerate(self.labels)}
-        weights: dict[str, list[float]] = {}
-        sums: dict[str, list[float]] = {}
+        index: dict[str, int] = {}
+        rows = []
+        for label, feats in docs:
+            if feats:
+                terms = [index.setdefault(term, len(index) * width) for term in sorted(feats)]
+                rows.append((slot[label], terms, 1.0 / math.sqrt(len(feats))))
+        weights = array("d", bytes(8 * width * len(index)))
+        sums = array("d", bytes(8 * width * len(index)))
         """Each update times the step it was made at: the average is then
         weights - sums / steps, without touching every weight at every step."""
-        rows = [(slot[label], sorted(feats), 1.0 / math.sqrt(len(feats)))
-                for label, feats in docs if feats]
         order = list(range(len(rows)))
         epochs = max(1, min(EPOCHS, MAX_STEPS // max(1, len(rows))))
         shuffle = random.Random(0).shuffle
-        zero = [0.0] * width
         step = 0
         for _ in range(epochs):
             shuffle(order)
             for at in order:
                 step += 1
                 gold, terms, value = rows[at]
-                scores = list(zero)
-                for term in terms:
-                    row = weights.get(term)
-                    if row is not None:
-                        scores = list(map(operator.add, scores, row))
+                rows_of = [weights[base:base + width] for base in terms]
+                scores: list[float] = list(map(sum, zip(*rows_of, strict=True)))
                 mine = scores[gold]
                 scores[gold] = -math.inf
                 best = max(scores)
                 if width < 2 or (mine - best) * value > MARGIN:
                     continue
                 rival = scores.index(best)
-                for term in terms:
-                    row = weights.get(term)
-                    if row is None:
-                        row = weights[term] = [0.0] * width
-                        sums[term] = [0.0] * width
-                    total = sums[term]
-                    row[gold] += value
-                    row[rival] -= value
-                    total[gold] += step * value
-                    total[rival] -= step * value
+                for base in terms:
+                    weights[base + gold] += value
+                    weights[base + rival] -= value
+                    sums[base + gold] += step * value
+                    sums[base + rival] -= step * value
         lists: dict[str, list[tuple[int, float]]] = {}
-        for term, row in weights.items():
-            total = sums[term]
-            entries = [(self.labels[at], w - total[at] / step) for at, w in enumerate(row)]
+        for term, base in index.items():
+            entries = [(self.labels[at], weights[base + at] - sums[base + at] / max(1, step))
+                       for at in range(width)]
             kept = [(label, w) for label, w in entries if abs(w) > 1e-4]
             if kept:
                 lists[term] = kept

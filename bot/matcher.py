@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.classifier import BACKGROUND, Classifier, Reading
+from bot.linear import Linear
 from bot.playbooks import Playbook, Trigger
 from bot.regexes import RegexIndex
-from bot.similarity import ExampleIndex, Features, Neighbour, features
+from bot.similarity import ExampleIndex, Features, Neighbour, features, wording
 from bot.text import STOPWORDS, clean, clean_plain, deletes, plain, stem
 
 Mode = Literal["guide", "nudge"]
@@ -47,6 +48,10 @@ class Tuning:
     identical: float = 0.95
     linear_gate: float = 4.0
     """How much the perceptron's customer-moment margin adds to the nudge gate."""
+    rank_gain: float = 0.0
+    """How much the perceptron on the words as written adds to each playbook's logit."""
+    rank_gate: float = 0.0
+    """How much its margin of a playbook over chatter adds to the gate, in both modes."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,8 @@ class Observation:
     neighbours: dict[int, Neighbour]
     surface: dict[str, str] = field(default_factory=dict)
     """A word of the message for each stem, to explain in the message's own words."""
+    ranks: dict[int, float] = field(default_factory=dict)
+    """The perceptron's score, on the words as written, for each playbook and chatter."""
 
     def spoken(self, term: str) -> str:
         if term.startswith("@"):
@@ -133,6 +140,7 @@ class Matcher:
         self._phrases: dict[str, list[_Phrase]] = {}
         self._regexes = RegexIndex()
         learnt: list[tuple[int, Features]] = []
+        worded: list[tuple[int, Features]] = []
         examples: list[tuple[int, Features]] = []
         self._example_text: list[str] = []
         for index, playbook in enumerate(playbooks):
@@ -146,6 +154,7 @@ class Matcher:
             for label, texts in ((index, playbook.examples.match),
                                  (-index - 2, playbook.examples.no_match)):
                 for text in texts:
+                    worded.append((label if label >= 0 else BACKGROUND, wording(plain(text))))
                     feats = features(self._stems(text, learn=True))
                     examples.append((label, feats))
                     self._example_text.append(text)
@@ -153,7 +162,9 @@ class Matcher:
                         learnt.append((label, feats))
         for text in background:
             learnt.append((BACKGROUND, features(self._stems(text, learn=True))))
+            worded.append((BACKGROUND, wording(plain(text))))
         self._classifier = Classifier(learnt)
+        self._ranker = Linear(worded, [label for label, _ in worded])
         self._examples = ExampleIndex(examples)
         self._regexes.build()
         self._vocab_stems = {stem(word) for word in self._vocab}
@@ -214,7 +225,8 @@ class Matcher:
         feats = features(tokens)
         reading = self._classifier.read(feats)
         neighbours = self._examples.nearest(feats)
-        return Observation(evidence, vetoed, reading, neighbours, surface)
+        ranks = self._ranker.scores(wording(body))
+        return Observation(evidence, vetoed, reading, neighbours, surface, ranks)
 
     def _match_phrases(
         self,
@@ -257,18 +269,22 @@ class Matcher:
             for item in items:
                 miss *= 1.0 - item.weight
             triggered[index] = 1.0 - miss
-        indexes = sorted((set(evidence) | set(reading.labels)) - set(vetoed))
+        liked = ({i for i, s in seen.ranks.items() if i >= 0 and s > 0}
+                  if tuning.rank_gain else set())
+        indexes = sorted((set(evidence) | set(reading.labels) | liked) - set(vetoed))
         if not indexes:
             return MatchResult(mode, None)
         floor = min(reading.labels.values(), default=0.0)
         logits = {i: reading.labels.get(i, floor) + tuning.trigger_gain * triggered.get(i, 0.0)
                   + tuning.example_gain * _closeness(neighbours.get(i))
+                  + tuning.rank_gain * seen.ranks.get(i, 0.0)
                   for i in indexes}
         top = max(logits.values())
         weights = {i: math.exp((v - top) / tuning.temperature) for i, v in logits.items()}
         total = sum(weights.values())
         strongest = max(triggered.values(), default=0.0)
         touch = (reading.touch or 0.0) + tuning.gate_trigger * strongest
+        touch += tuning.rank_gate * _margin(seen.ranks)
         if mode == "nudge":
             touch += tuning.linear_gate * _margin(reading.linear)
         middle = tuning.guide_gate_mid if mode == "guide" else tuning.gate_mid

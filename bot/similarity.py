@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from bot.lexicon import concepts
 from bot.postings import Postings
-from bot.text import STOPWORDS
+from bot.text import STOPWORDS, clean_plain
 
 Features = Counter[str]
 
@@ -28,6 +28,19 @@ def features(stems: Sequence[str]) -> Features:
     out.update(f"{a} {b}" for a, b in zip(content, content[1:], strict=False))
     for word in content:
         out.update(concepts(word))
+    return out
+
+
+def wording(body: str) -> Features:
+    """The words as written (after `plain`), and adjacent pairs of them.
+
+    Unlike `features`, nothing is stemmed and no stop word is dropped: "not", "we",
+    "how do" and "booked for" are what tell a complaint from praise, a question
+    from a report and a plan from a call that happened.
+    """
+    words = [w for w in clean_plain(body).split() if len(w) > 1]
+    out: Features = Counter(words)
+    out.update(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
     return out
 
 

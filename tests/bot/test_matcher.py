@@ -7,7 +7,8 @@ import pytest
 from bot import regexes
 from bot.matcher import Matcher, MatchResult
 from bot.playbooks import Playbook, parse_playbook
-from bot.similarity import MAX_DOCS_PER_TERM, ExampleIndex, features
+from bot.similarity import MAX_DOCS_PER_TERM, ExampleIndex, features, wording
+from bot.text import plain
 
 
 def playbook(
@@ -192,3 +193,27 @@ def test_the_closest_example_adds_to_its_playbook(matcher: Matcher) -> None:
                               temperature=1.0).candidates for g in (0.0, 30.0))
     assert plain[0].playbook == "call" and boosted[0].playbook == "booth"
     assert boosted[0].score > {c.playbook: c.score for c in plain}["booth"]
+
+
+def test_the_words_as_written_keep_stop_words_and_pairs() -> None:
+    feats = wording(plain("We are NOT happy, how do I fix it?"))
+    assert {"not", "not happy", "how do", "we"} <= set(feats)
+    assert "i" not in feats
+
+
+def test_the_perceptron_on_the_words_as_written_ranks_a_playbook() -> None:
+    """Its gain lifts the playbook whose examples share the message's phrasing, even
+    where no trigger and no stem tells them apart."""
+    plans = Matcher([
+        playbook("kickoff", "  - phrase: kickoff\n    weight: 0.5",
+                 ["kickoff with them is booked for next week",
+                  "booked the kickoff for tuesday with their team"]),
+        playbook("call", "  - phrase: kickoff\n    weight: 0.5",
+                 ["we had the kickoff and it went well",
+                  "had our kickoff today, sending notes"]),
+    ], background=["booked the meeting room for the offsite", "lunch is booked for friday"])
+    text = "kickoff is booked for monday"
+    assert plans.observe(text).ranks[0] > plans.observe(text).ranks[1]
+    off, on = (decided(plans, text, rank_gain=g).candidates for g in (0.0, 16.0))
+    assert on[0].playbook == "kickoff"
+    assert on[0].score > {c.playbook: c.score for c in off}.get("kickoff", 0.0)
