@@ -8,7 +8,7 @@ stop posting to that channel for good, or give up for today.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from bot.messages import Reply
 
@@ -50,3 +50,31 @@ class Outbound(Protocol):
         say just now."""
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class ManyTeams(Protocol):
+    """An outbound that serves many Slack workspaces (OAuth installs): which ones it has
+    served, and one workspace's own outbound (its token, its pace)."""
+
+    async def teams(self) -> set[str]:
+        """The workspaces (`team` keys) that have used Touchpoint, installed now or not."""
+
+    def in_team(self, team: str) -> Outbound:
+        """Posts, look-ups and pace in workspace `team`, whatever channel they name."""
+
+
+def in_team(outbound: Outbound, team: str) -> Outbound:
+    """`outbound` in workspace `team` when it serves many and `team` is known; else itself
+    (which finds each channel's workspace, or has only one)."""
+    if team and isinstance(outbound, ManyTeams):
+        return outbound.in_team(team)
+    return outbound
+
+
+async def teams_of(outbound: Outbound | None) -> set[str]:
+    """The workspaces `outbound` serves; none for one workspace, Teams and the console.
+    Raises what its store raises."""
+    if isinstance(outbound, ManyTeams):
+        return await outbound.teams()
+    return set()

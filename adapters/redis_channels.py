@@ -18,31 +18,36 @@ class RedisSubscriptions:
     """Scheduled posts by channel; mixed into `RedisStore`, which sets `_redis`."""
 
     _redis: RedisConnection
+    _team: str
+    """The Slack workspace these are kept for (`RedisStore.for_team`); "" for one."""
+
+    def _subs_key(self, kind: str, *parts: str) -> str:
+        return self._redis.key(kind, *parts, team=self._team)
 
     async def subscribe(self, platform: str, channel: str, spec: str) -> None:
-        await self._redis.run(lambda c: c.hset(self._redis.key("subs", platform), channel, spec))
+        await self._redis.run(lambda c: c.hset(self._subs_key("subs", platform), channel, spec))
 
     async def unsubscribe(self, platform: str, channel: str) -> bool:
-        reply = await self._redis.run(lambda c: c.hdel(self._redis.key("subs", platform), channel))
+        reply = await self._redis.run(lambda c: c.hdel(self._subs_key("subs", platform), channel))
         return reply == 1
 
     async def subscriptions(self, platform: str) -> dict[str, str]:
-        return await self._redis.read_hash(self._redis.key("subs", platform))
+        return await self._redis.read_hash(self._subs_key("subs", platform))
 
     async def flag(self, platform: str, channel: str, reason: str) -> None:
-        await self._redis.run(lambda c: c.hset(self._redis.key("flags", platform), channel, reason))
+        await self._redis.run(lambda c: c.hset(self._subs_key("flags", platform), channel, reason))
 
     async def unflag(self, platform: str, channel: str) -> None:
-        await self._redis.run(lambda c: c.hdel(self._redis.key("flags", platform), channel))
+        await self._redis.run(lambda c: c.hdel(self._subs_key("flags", platform), channel))
 
     async def flagged(self, platform: str) -> dict[str, str]:
-        return await self._redis.read_hash(self._redis.key("flags", platform))
+        return await self._redis.read_hash(self._subs_key("flags", platform))
 
     async def pick_prompt(self, channel: str, day: str, prompts: Sequence[str]) -> str:
         if not prompts:
             return ""
         reply = await self._redis.run(lambda c: self._redis.script(redis_scripts.PICK_PROMPT)(
-            keys=[self._redis.key("rotation", channel)], args=[day, *prompts]))
+            keys=[self._subs_key("rotation", channel)], args=[day, *prompts]))
         pick = reply.decode(errors="replace") if isinstance(reply, bytes) else ""
         if pick not in prompts:
             raise StoreCorrupt(f"unexpected rotation reply {short(reply)}")

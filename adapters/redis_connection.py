@@ -89,10 +89,12 @@ class RedisConnection:
             made = self._scripts[source] = AsyncScript(cast("Redis", self._client), source)
         return made
 
-    def key(self, kind: str, *parts: str) -> str:
+    def key(self, kind: str, *parts: str, team: str = "") -> str:
+        """`<prefix><kind>:<parts>`; a Slack workspace's own keys (`Store.for_team`) carry
+        `@<team>` right after the kind, so the plain layout is the one workspace's."""
         tag = SLOTS.get(kind) if self._cluster else None
         head = f"{self._prefix}{{{tag}}}:{kind}" if tag else self._prefix + kind
-        return ":".join((head, *parts))
+        return ":".join((head, *((f"@{team}",) if team else ()), *parts))
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -45,6 +45,15 @@ two versions of Touchpoint must agree on during a rolling deploy:
 - `value:<name>`: a small shared string, e.g. `value:playbooks-commit`, the
   playbook commit every instance converges on.
 
+When Touchpoint is installed in many Slack workspaces (OAuth), each workspace's
+usage and subscriptions are its own (`for_team`): `counters`, `week:`, `questions:`,
+`corrections:`, `subs:`, `flags:` and `rotation:` keys carry `@<team>` right after
+their kind, e.g. `counters:@E0123:T0456`, `week:@-:T0456:2024-W05`,
+`subs:@-:T0456:slack`, where `<team>` is the workspace's key (`E0123:T0456`, or
+`-:T0456` outside Enterprise Grid). Requests the Slack adapter cannot place in a
+workspace, Teams and a single-token deployment use the plain keys above, so their
+layout does not change.
+
 The only keys without a TTL are those no clock may drop: mutes, switches,
 counters, references, subscriptions, flags, rotations, the outbox and values.
 
@@ -88,6 +97,7 @@ token knows the first attempt succeeded.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -135,6 +145,9 @@ class RedisStore(RedisUsage, RedisSubscriptions, RedisReferences, RedisPostLedge
         self._local = MemoryStore(clock=clock, max_keys=local_keys)
         self._clock = clock
         self._local_keys = local_keys
+        self._team = ""
+        self._teams: dict[str, RedisStore] = {"": self}
+        """Every workspace's view, shared by the views (a shallow copy shares it)."""
         self._mutes: dict[str, tuple[bool, float]] = {}
         self._switches: dict[str, tuple[bool, float]] = {}
         """What Redis last said of each person's mute and each channel's switch, and
@@ -175,6 +188,16 @@ class RedisStore(RedisUsage, RedisSubscriptions, RedisReferences, RedisPostLedge
     @property
     def prefix(self) -> str:
         return self._redis.prefix
+
+    def for_team(self, team: str) -> RedisStore:
+        """This store on the same connection, its usage and subscription keys carrying
+        `@<team>` (see the key layout); "" is the plain store."""
+        known = self._teams.get(team)
+        if known is None:
+            known = copy.copy(self)
+            known._team = team
+            self._teams[team] = known
+        return known
 
     async def close(self) -> None:
         await self._redis.close()

@@ -24,26 +24,31 @@ class RedisUsage:
     """Counts and the week's lists; mixed into `RedisStore`, which sets `_redis`."""
 
     _redis: RedisConnection
+    _team: str
+    """The Slack workspace these counts are kept for (`RedisStore.for_team`); "" for one."""
+
+    def _usage_key(self, kind: str, *parts: str) -> str:
+        return self._redis.key(kind, *parts, team=self._team)
 
     async def incr_counts(self, week: str, counter: str, amount: int = 1) -> tuple[int, int]:
         reply = await self._redis.run(lambda c: self._redis.script(redis_scripts.INCR_WEEK)(
-            keys=[self._redis.key("week", week), self._redis.key("counters")],
+            keys=[self._usage_key("week", week), self._usage_key("counters")],
             args=[counter, amount, WEEK_TTL]))
         if not isinstance(reply, list) or len(reply) != 2:
             raise StoreCorrupt(f"unexpected counting reply {short(reply)}")
         return int_reply(reply[0], "HINCRBY"), int_reply(reply[1], "weekly HINCRBY")
 
     async def counters(self, prefix: str = "") -> dict[str, int]:
-        return await self._int_hash(self._redis.key("counters"), prefix,
+        return await self._int_hash(self._usage_key("counters"), prefix,
                                     skipped="redis: counter %r holds %s, not an integer; skipped")
 
     async def incr_week(self, week: str, counter: str, amount: int = 1) -> int:
         reply = await self._redis.run(lambda c: self._redis.script(redis_scripts.INCR_WEEK)(
-            keys=[self._redis.key("week", week)], args=[counter, amount, WEEK_TTL]))
+            keys=[self._usage_key("week", week)], args=[counter, amount, WEEK_TTL]))
         return int_reply(reply, "weekly HINCRBY")
 
     async def week_counters(self, week: str) -> dict[str, int]:
-        return await self._int_hash(self._redis.key("week", week),
+        return await self._int_hash(self._usage_key("week", week),
                                     skipped="redis: weekly counter %r of %s holds %s; skipped",
                                     about=(week,))
 
@@ -66,12 +71,12 @@ class RedisUsage:
         """One week's list, newest first, cut to `keep` and expiring `ttl` seconds on."""
         seconds = max(1, math.ceil(ttl)) if math.isfinite(ttl) else WEEK_TTL
         await self._redis.run(lambda c: self._redis.script(redis_scripts.ADD_QUESTION)(
-            keys=[self._redis.key(kind, week)], args=[entry, max(1, keep), seconds]))
+            keys=[self._usage_key(kind, week)], args=[entry, max(1, keep), seconds]))
 
     async def _latest(self, kind: str, week: str, limit: int) -> list[str]:
         if limit <= 0:
             return []
-        key = self._redis.key(kind, week)
+        key = self._usage_key(kind, week)
         reply = await self._redis.read(lambda c: c.lrange(key, 0, limit - 1), key, "it as empty")
         if not isinstance(reply, list):
             return []

@@ -28,7 +28,10 @@ class Event:
 
     `id` is the platform's delivery id (Slack `event_id`, Teams activity id); the
     core answers each id once, so a platform's retry costs nothing. `thread` is the
-    thread the event happened in, when there is one.
+    thread the event happened in, when there is one. `team` is the Slack workspace it
+    came from when Touchpoint is installed in many (its key, `E0123:T0456`), so what
+    it counts and subscribes stays that workspace's (`Store.for_team`); empty for one
+    workspace, Teams and the console.
     """
 
     user: str
@@ -36,6 +39,7 @@ class Event:
     platform: Platform
     id: str = ""
     thread: str = ""
+    team: str = ""
 
     @property
     def kind(self) -> Kind:

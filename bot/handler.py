@@ -136,8 +136,8 @@ class Handler:
         return await self._guide(asked, text)
 
     async def _added(self, added: BotAdded) -> list[Reply]:
-        await self._count(UsageEvent(Counted.ADDED))
-        await self._safely(self.store.unflag(added.platform, added.channel), None)
+        await self._count(added, UsageEvent(Counted.ADDED))
+        await self._safely(self._store(added).unflag(added.platform, added.channel), None)
         return [replies.welcome_reply(added.platform)]
 
     async def _command(self, msg: Said) -> list[Reply]:
@@ -160,19 +160,19 @@ class Handler:
         if result.best is None:
             now = self.clock()
             week = analytics.iso_week(now)
-            await self._count(UsageEvent(Counted.UNMATCHED), week)
+            await self._count(msg, UsageEvent(Counted.UNMATCHED), week)
             ttl = analytics.question_ttl(now, self.settings.questions_days)
             if ttl > 0:
                 question = analytics.scrub_question(text)
-                await self._safely(self.store.add_question(week, question,
-                                                           analytics.QUESTIONS_KEPT, ttl), None)
+                await self._safely(self._store(msg).add_question(
+                    week, question, analytics.QUESTIONS_KEPT, ttl), None)
             return [
                 replies.no_match_reply(
                     text, result, dict(playbooks.by_id), msg.platform,
                     ephemeral=ephemeral, in_thread=in_thread,
                 )
             ]
-        await self._count(UsageEvent(Counted.GUIDE, result.best.playbook))
+        await self._count(msg, UsageEvent(Counted.GUIDE, result.best.playbook))
         playbook = playbooks.by_id[result.best.playbook]
         second = runner_up(result, playbooks.by_id)
         return [replies.guidance_reply(playbook, result.best, ephemeral=ephemeral,
@@ -196,7 +196,7 @@ class Handler:
         key = f"cooldown:{msg.platform}:{msg.channel}:{playbook_id}"
         if not await self._first_time(key, self.settings.nudge_cooldown):
             return []
-        await self._count(UsageEvent(Counted.NUDGE, playbook_id))
+        await self._count(msg, UsageEvent(Counted.NUDGE, playbook_id))
         return [replies.nudge_reply(playbooks.by_id[playbook_id])]
 
     async def _pressed(self, msg: ButtonPressed) -> list[Reply]:
@@ -210,15 +210,15 @@ class Handler:
         if playbook is None:
             return [replies.notice("That playbook is no longer available.")]
         if msg.action == "helpful":
-            await self._count(UsageEvent(Counted.HELPFUL, playbook.id))
+            await self._count(msg, UsageEvent(Counted.HELPFUL, playbook.id))
             return [replies.notice("Glad it helped.")]
         if msg.action == "not_helpful":
-            await self._count(UsageEvent(Counted.NOT_HELPFUL, playbook.id))
+            await self._count(msg, UsageEvent(Counted.NOT_HELPFUL, playbook.id))
             return [feedback.form_reply(self._playbooks.playbooks, playbook, question)]
         if msg.action == "show":
             return [replies.playbook_reply(playbook, in_thread=bool(msg.thread))]
         if msg.action == "share":
-            await self._count(UsageEvent(Counted.SHARE, playbook.id))
+            await self._count(msg, UsageEvent(Counted.SHARE, playbook.id))
             return [replies.guidance_reply(playbook, None, ephemeral=False, in_thread=False)]
         return [replies.notice("That button is no longer supported.")]
 
@@ -230,8 +230,8 @@ class Handler:
         known = self._playbooks.by_id
         if correction.chosen != feedback.NONE and correction.chosen not in known:
             return [replies.notice("That playbook is no longer available; nothing was saved.")]
-        await self._count(UsageEvent(Counted.CORRECTION, correction.shown))
-        saved = await self._safely(feedback.record(self.store, correction, self.clock(),
+        await self._count(msg, UsageEvent(Counted.CORRECTION, correction.shown))
+        saved = await self._safely(feedback.record(self._store(msg), correction, self.clock(),
                                                    self.settings.questions_days), None)
         return [replies.notice(feedback.THANKS if saved is not None else UNSAVED)]
 
@@ -241,7 +241,7 @@ class Handler:
         lines = [line for text in call.texts for line in text.split("\n")]
         best = calls.best_match(playbooks.matcher, lines)
         matched = playbooks.by_id.get(best.playbook) if best else None
-        await self._count(UsageEvent(Counted.CALL_ENDED))
+        await self._count(call, UsageEvent(Counted.CALL_ENDED))
         return [replies.call_ended_reply(checklist, matched, call.customer, call.user)]
 
     async def _help(self, msg: Said, _: str) -> list[Reply]:
@@ -284,7 +284,7 @@ class Handler:
             return [admin.not_admin_reply("read usage statistics")]
         weeks = analytics.recent_weeks(self.clock(), self.settings.stats_weeks)
         ids = list(self._playbooks.by_id)
-        found = await self._safely(analytics.read_stats(self.store, weeks, ids), None)
+        found = await self._safely(analytics.read_stats(self._store(msg), weeks, ids), None)
         if found is None:
             return [replies.notice("The statistics are unavailable just now (the store is "
                                    "down); please try again in a minute.")]
@@ -297,17 +297,17 @@ class Handler:
         return [found or replies.notice(UNSAVED)]
 
     async def _digest(self, msg: Said, args: str) -> list[Reply]:
-        found = await self._safely(channels.digest(self.store, msg, args, self.settings.admins,
-                                                   self.clock()), None)
+        found = await self._safely(channels.digest(self._store(msg), msg, args,
+                                                   self.settings.admins, self.clock()), None)
         return [found or replies.notice(UNSAVED)]
 
     async def _subscribe(self, msg: Said, args: str) -> list[Reply]:
-        found = await self._safely(subscriptions.subscribe(self.store, msg, args, self.clock()),
-                                   None)
+        found = await self._safely(subscriptions.subscribe(self._store(msg), msg, args,
+                                                           self.clock()), None)
         return [found or replies.notice(UNSAVED)]
 
     async def _unsubscribe(self, msg: Said, _: str) -> list[Reply]:
-        found = await self._safely(subscriptions.unsubscribe(self.store, msg), None)
+        found = await self._safely(subscriptions.unsubscribe(self._store(msg), msg), None)
         return [found or replies.notice(UNSAVED)]
 
     async def _mute(self, msg: Event, _: str) -> list[Reply]:
@@ -327,15 +327,23 @@ class Handler:
     async def _first_time(self, key: str, ttl: float) -> bool:
         return await self._safely(self.store.first_time(key, ttl), True)
 
-    async def count(self, usage: UsageEvent) -> None:
-        """Count something the core did not see happen (a call nobody could be found for)."""
-        await self._count(usage)
+    async def count(self, usage: UsageEvent, team: str = "") -> None:
+        """Count something the core did not see happen (a call nobody could be found for),
+        for the Slack workspace `team` when it is known."""
+        self.observer.counted(usage)
+        week = analytics.iso_week(self.clock())
+        await self._safely(self.store.for_team(team).incr_counts(week, usage.key), (0, 0))
 
-    async def _count(self, usage: UsageEvent, week: str = "") -> None:
-        """Count all-time and in `week` (this ISO week unless given), in one store call."""
+    def _store(self, event: Event) -> Store:
+        """The store as the event's workspace sees it: its own counts and subscriptions."""
+        return self.store.for_team(event.team)
+
+    async def _count(self, event: Event, usage: UsageEvent, week: str = "") -> None:
+        """Count all-time and in `week` (this ISO week unless given), in one store call,
+        in the event's workspace."""
         self.observer.counted(usage)
         week = week or analytics.iso_week(self.clock())
-        await self._safely(self.store.incr_counts(week, usage.key), (0, 0))
+        await self._safely(self._store(event).incr_counts(week, usage.key), (0, 0))
 
     async def _safely(self, call: Awaitable[T], fallback: T) -> T:
         """Guidance must not depend on the store being up: degrade, and say so in the log."""

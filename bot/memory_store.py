@@ -7,6 +7,7 @@ does, so it never raises `StoreError`.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections import deque
@@ -40,6 +41,21 @@ class MemoryStore:
         self._values: dict[str, str] = {}
         self._outbox: dict[str, str] = {}
         self._nudges_off: dict[str, dict[str, str]] = {}
+        self._teams: dict[str, MemoryStore] = {"": self}
+        """Every workspace's view, shared by the views (a shallow copy shares it)."""
+
+    def for_team(self, team: str) -> MemoryStore:
+        """A view sharing every dictionary but the counts, lists, subscriptions, flags and
+        rotations, which are the workspace's own (see `Store.for_team`)."""
+        view = self._teams.get(team)
+        if view is None:
+            view = copy.copy(self)
+            view._counters, view._weeks = {}, {}
+            view._questions, view._questions_until = {}, {}
+            view._corrections, view._corrections_until = {}, {}
+            view._subscriptions, view._flags, view._rotations = {}, {}, {}
+            self._teams[team] = view
+        return view
 
     async def first_time(self, key: str, ttl: float) -> bool:
         now = self._clock()
@@ -48,7 +64,8 @@ class MemoryStore:
             return False
         if len(self._expiry) >= self._max_keys:
             live = [(k, v) for k, v in self._expiry.items() if v > now]
-            self._expiry = dict(live[-(self._max_keys // 2):])
+            self._expiry.clear()  # in place: a workspace's view shares it
+            self._expiry.update(live[-(self._max_keys // 2):])
         self._expiry[key] = now + ttl
         return True
 
@@ -234,9 +251,11 @@ class MemoryStore:
         """Claims and attempt counts expire; drop them once there are many, like `first_time`."""
         if len(self._claims) + len(self._attempts) < self._max_keys:
             return
-        self._claims = {k: v for k, v in self._claims.items() if v[1] > now}
-        self._attempts = {k: v for k, v in self._attempts.items() if v[1] > now}
-        self._slots = {k: v for k, v in self._slots.items() if v > now}
+        for kept in (self._claims, self._attempts):  # in place: the views share them
+            for key in [k for k, v in kept.items() if v[1] <= now]:
+                del kept[key]
+        for key in [k for k, v in self._slots.items() if v <= now]:
+            del self._slots[key]
 
 
 def _keep_latest(by_week: dict[str, Any]) -> None:

@@ -25,6 +25,20 @@ ROUTING = "routing.yaml"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
 _CHANNEL = re.compile(rf"^({'|'.join(PLATFORMS)}):\S{{1,256}}$")
+_SLACK_TEAM = re.compile(r"^(?:(E[A-Z0-9]{2,20}):)?(T[A-Z0-9]{2,20})$")
+TEAM_HELP = ("must be a Slack workspace id like T0123ABCD, or E0123ABCD:T0123ABCD for a "
+             "workspace of an Enterprise Grid organisation")
+
+
+def slack_team(value: str) -> str:
+    """A Slack workspace as written in routing.yaml (`T0123`, `E0123:T0456`), as the Slack
+    adapter keys it (`-:T0123`, `E0123:T0456`); "" stays ""; ValueError says the form."""
+    if not value:
+        return ""
+    found = _SLACK_TEAM.match(value.removeprefix("-:"))
+    if found is None:
+        raise ValueError(TEAM_HELP)
+    return f"{found.group(1) or '-'}:{found.group(2)}"
 MATCH_FIELDS = ("gong_workspace", "zoom_account", "email_domain", "crm_owner")
 
 
@@ -42,6 +56,10 @@ class Route(BaseModel):
     crm_owner: str = Field(default="", description="The CRM record owner (Gong's CRM "
                            "context OwnerId, or the webhook's owner).")
     channel: str = Field(description="slack:<channel id> or teams:<conversation id>.")
+    slack_team: str = Field(default="", description="The Slack workspace the channel is in "
+                            "(T0123ABCD, or E0123ABCD:T0123ABCD in Enterprise Grid), when "
+                            "Touchpoint is installed in many: the nudge and the owner's "
+                            "look-up by e-mail use that workspace's token.")
 
     @field_validator("channel")
     @classmethod
@@ -49,6 +67,11 @@ class Route(BaseModel):
         if not _CHANNEL.match(value):
             raise ValueError("must be slack:<channel id> or teams:<conversation id>")
         return value
+
+    @field_validator("slack_team")
+    @classmethod
+    def _team(cls, value: str) -> str:
+        return slack_team(value)
 
     @field_validator("email_domain")
     @classmethod
@@ -64,6 +87,8 @@ class Route(BaseModel):
         if len(given) != 1:
             raise ValueError("needs exactly one of " + ", ".join(MATCH_FIELDS)
                              + (f" (found {', '.join(given)})" if given else ""))
+        if self.slack_team and not self.channel.startswith("slack:"):
+            raise ValueError("slack_team goes with a slack: channel")
         return self
 
     def matches(self, call: Call) -> bool:
@@ -100,6 +125,10 @@ class RoutingFile(BaseModel):
 
     direct_messages: str = Field(default="", description="slack or teams: where an owner's "
                                  "direct message goes (default: Slack when it is on).")
+    slack_team: str = Field(default="", description="The Slack workspace owners are found "
+                            "in by e-mail, and sent their direct messages in, when Touchpoint "
+                            "is installed in many (T0123ABCD or E0123ABCD:T0123ABCD); also "
+                            "the workspace of routes that name none.")
     routes: list[Route] = Field(default_factory=list)
     zoom_hosts: list[ZoomHost] = Field(default_factory=list)
 
@@ -109,6 +138,11 @@ class RoutingFile(BaseModel):
         if value and value not in PLATFORMS:
             raise ValueError("must be " + " or ".join(PLATFORMS))
         return value
+
+    @field_validator("slack_team")
+    @classmethod
+    def _team(cls, value: str) -> str:
+        return slack_team(value)
 
 
 _FIELDS = {(): list(RoutingFile.model_fields), ("routes",): list(Route.model_fields),
@@ -120,6 +154,7 @@ class Routing:
     direct_messages: str = ""
     routes: tuple[Route, ...] = ()
     zoom_hosts: dict[str, ZoomHost] = field(default_factory=dict)
+    slack_team: str = ""
 
 
 @dataclass(frozen=True)
@@ -130,6 +165,9 @@ class Target:
     platform: str
     channel: str = ""
     email: str = ""
+    team: str = ""
+    """The Slack workspace to post and look people up in (`slack_team`); "" when
+    Touchpoint serves one, or the channel's workspace is to be looked up."""
 
 
 def parse_routing(source: str, text: str) -> Routing:
@@ -145,7 +183,7 @@ def parse_routing(source: str, text: str) -> Routing:
         hosts[host.id] = host
     if errors:
         raise PlaybookErrors(errors)
-    return Routing(model.direct_messages, tuple(model.routes), hosts)
+    return Routing(model.direct_messages, tuple(model.routes), hosts, model.slack_team)
 
 
 def route(routing: Routing, call: Call, platforms: Sequence[str]) -> Target | None:
@@ -156,8 +194,11 @@ def route(routing: Routing, call: Call, platforms: Sequence[str]) -> Target | No
     for candidate in routing.routes:
         if candidate.matches(call):
             platform, _, channel = candidate.channel.partition(":")
-            return Target(platform, channel) if platform in platforms else None
+            team = (candidate.slack_team or routing.slack_team) if platform == "slack" else ""
+            return Target(platform, channel, team=team) if platform in platforms else None
     if not call.owner_email:
         return None
     platform = routing.direct_messages or next((p for p in PLATFORMS if p in platforms), "")
-    return Target(platform, email=call.owner_email) if platform in platforms else None
+    team = routing.slack_team if platform == "slack" else ""
+    return Target(platform, email=call.owner_email, team=team) \
+        if platform in platforms else None

@@ -127,10 +127,21 @@ class Subscription:
     digest: bool = False
     """The weekly digest (`/touchpoint digest weekly`) instead of the prompt of the day:
     scheduled, claimed and posted by the same machinery, under keys of its own."""
+    team: str = ""
+    """The Slack workspace it was made in, when Touchpoint serves many (`Store.for_team`):
+    its prompts rotate, its digest counts and its posts go out in that workspace alone."""
 
     @property
     def key(self) -> str:
-        """The channel's name in the store: one post per key and day."""
+        """The channel's name in the store: one post per key and day. `slack:C0123`, or
+        `slack@E0123:T0456:C0123` for a workspace's own subscription, so the same shared
+        channel subscribed in two workspaces is two subscriptions."""
+        where = f"{self.platform}@{self.team}" if self.team else self.platform
+        return f"{where}:{self.channel}"
+
+    @property
+    def place(self) -> str:
+        """`platform:channel`, whichever workspace: what a schedule.yaml entry is known by."""
         return f"{self.platform}:{self.channel}"
 
     @property
@@ -328,8 +339,10 @@ def merge(from_git: Sequence[Subscription],
     """Every channel's effective schedule: one made in chat replaces that channel's git entry.
 
     A team changing its own time in chat is the more recent decision; the git
-    entry applies again once they unsubscribe.
+    entry applies again once they unsubscribe. A workspace's own subscription replaces
+    the git entry of its channel too.
     """
-    chosen: dict[str, Subscription] = {s.key: s for s in from_git}
+    chatted = {s.place for s in from_chat}
+    chosen: dict[str, Subscription] = {s.key: s for s in from_git if s.place not in chatted}
     chosen.update({s.key: s for s in from_chat})
     return sorted(chosen.values(), key=lambda s: s.key)

@@ -228,3 +228,9 @@ class SharedValues(Protocol):
 class Store(Dedupe, Mutes, Usage, References, Subscriptions, PostLedger, Pacing, SharedValues,
             Protocol):
     """Every role at once: what the handler and the process are given."""
+
+    def for_team(self, team: str) -> Store:
+        """The same store with its `Usage` and `Subscriptions` kept apart for one Slack
+        workspace (`team`, as the Slack adapter names it), so each workspace Touchpoint is
+        installed in counts, subscribes and rotates prompts on its own; every other role is
+        shared. `""` is the store itself: one workspace, and Teams, keep the plain layout."""

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-from adapters.outbound import Outbound, Unavailable
+from adapters.outbound import Outbound, Unavailable, in_team
 from bot.calls import Call
 from bot.events import CallEnded
 from bot.handler import Handler
@@ -157,11 +157,11 @@ class CallOutbox:
                         "routing.yaml and no owner found", call.source, call.id,
                         call.owner_email or "no owner e-mail")
             self._observe("unrouted")
-            await self._count(UsageEvent(Counted.CALL_UNROUTED))
+            await self._count(UsageEvent(Counted.CALL_UNROUTED), self._routing().slack_team)
             return await self._finish(key, "unrouted")
         self._built[key] = built
         target, channel, replies = built
-        outbound = self._outbounds[target.platform]
+        outbound = in_team(self._outbounds[target.platform], target.team)
         if attempt > 1:
             landed = await outbound.find(channel, key, call.accepted - 60)
             if landed is None:
@@ -186,7 +186,7 @@ class CallOutbox:
         target = route(self._routing(), call, list(self._outbounds))
         if target is None:
             return None
-        outbound = self._outbounds[target.platform]
+        outbound = in_team(self._outbounds[target.platform], target.team)
         channel, owner = target.channel, call.owner
         if target.email:
             found = await outbound.person(target.email)
@@ -199,7 +199,7 @@ class CallOutbox:
             if target.platform == "slack":
                 owner = await outbound.person(call.owner_email) or call.owner_email
         message = CallEnded(texts=tuple(call.texts), customer=call.customer, user=owner,
-                            channel=channel,
+                            channel=channel, team=target.team,
                             platform="slack" if target.platform == "slack" else "teams")
         replies = await self._handler.handle(message)
         return target, channel, [replace(r, channel=channel) for r in replies]
@@ -235,5 +235,5 @@ class CallOutbox:
         except StoreError as exc:  # dropped on a later look
             log.debug("calls: cannot drop %s (%s)", key, exc)
 
-    async def _count(self, usage: UsageEvent) -> None:
-        await self._handler.count(usage)
+    async def _count(self, usage: UsageEvent, team: str) -> None:
+        await self._handler.count(usage, team)

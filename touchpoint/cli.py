@@ -293,6 +293,9 @@ def parser() -> argparse.ArgumentParser:
     stats.add_argument("--questions", type=int, default=20,
                        help="unanswered questions to list (default 20)")
     stats.add_argument("--json", action="store_true", help="for scripts")
+    stats.add_argument("--team", default="", help="with Slack installs: one workspace's usage "
+                       "(T0123ABCD, or E0123ABCD:T0123ABCD); default: what no workspace "
+                       "counted (one workspace, Teams)")
     stats.set_defaults(run=cmd_stats)
     suggest = sub.add_parser("suggest", help="a patch adding the answers to 'Not helpful' and "
                              "the unanswered questions (from REDIS_URL's store) as examples")

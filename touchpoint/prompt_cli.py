@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import sys
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from adapters.outbound import Outbound
 from bot.handler import Handler
 from bot.messages import PLATFORMS
 from bot.playbook_set import PlaybookSet
+from bot.routing import slack_team
 from bot.schedule import EVERY_DAY, Subscription
 from bot.store import Store, StoreError
 from touchpoint import cli_support
@@ -42,7 +44,17 @@ async def _read(settings: Settings, from_git: Sequence[Subscription]) -> Schedul
     if not settings.uses_redis:
         return effective_schedule(from_git, FromChat())
     async with opened_store(settings) as store:
-        return await read_schedule(store, PLATFORMS, from_git)
+        return await read_schedule(store, PLATFORMS, from_git, await _teams(settings))
+
+
+async def _teams(settings: Settings) -> set[str]:
+    """The Slack workspaces whose own subscriptions there are, with installs; else none."""
+    if settings.slack_install is None:
+        return set()
+    from touchpoint.slack_installs import opened_installs
+
+    async with opened_installs(settings) as installs:
+        return await installs.channels.teams()
 
 
 def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
@@ -78,7 +90,7 @@ def _outbound(platform: str, settings: Settings, library: PlaybookSet,
               store: Store) -> Outbound | str:
     if platform == "slack":
         if not settings.slack_bot_token:
-            return "posting to Slack needs SLACK_BOT_TOKEN"
+            return "posting to Slack needs SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and REDIS_URL)"
         from touchpoint.scheduler import slack_outbound
 
         return slack_outbound(settings)
@@ -91,26 +103,53 @@ def _outbound(platform: str, settings: Settings, library: PlaybookSet,
                          owns_bot=True)
 
 
+async def _installed(settings: Settings,
+                     stack: contextlib.AsyncExitStack) -> tuple[Outbound, set[str]] | str:
+    """With Slack installs: every workspace's poster (`TeamOutbound`), and the workspaces."""
+    if not settings.uses_redis:
+        return "posting with Slack installs needs REDIS_URL, where the installs are kept"
+    from adapters.slack.team_outbound import TeamOutbound
+    from adapters.slack.web import API_TIMEOUT
+    from touchpoint.slack_installs import opened_installs
+
+    installs = await stack.enter_async_context(opened_installs(settings))
+    outbound = TeamOutbound(installs.installations, installs.channels, settings.slack_api_url,
+                            timeout=min(API_TIMEOUT, settings.prompt_lease / 2))
+    stack.push_async_callback(outbound.close)
+    return outbound, await installs.channels.teams()
+
+
 async def post_now(settings: Settings, library: PlaybookSet, from_git: Sequence[Subscription],
-                   platform: str, channel: str, now: dt.datetime) -> Status | str:
-    """Today's prompt for one channel, through the scheduler's claim; a str says what's missing."""
+                   platform: str, channel: str, now: dt.datetime,
+                   team: str = "") -> Status | str:
+    """Today's prompt for one channel (of Slack workspace `team`, with installs), through the
+    scheduler's claim; a str says what's missing."""
     from touchpoint.stores import opened_store
 
-    async with opened_store(settings) as store:
-        outbound = _outbound(platform, settings, library, store)
-        if isinstance(outbound, str):
-            return outbound
-        try:
-            schedule = await read_schedule(store, (platform,), from_git) \
-                if settings.uses_redis else effective_schedule(from_git, FromChat())
-            sub = schedule.prompt_of(f"{platform}:{channel}") or Subscription(
-                platform, channel, now.time(), "UTC", EVERY_DAY, source="touchpoint prompt")
-            day = now.astimezone(sub.tz).date()
-            delivery = PromptDelivery(store, {platform: outbound}, lambda: library.playbooks,
-                                      prompt_settings(settings))
-            return await delivery.post(Job(sub, day, now))
-        finally:
-            await outbound.close()
+    async with opened_store(settings) as store, contextlib.AsyncExitStack() as stack:
+        teams: set[str] = set()
+        if platform == "slack" and settings.slack_install is not None:
+            found = await _installed(settings, stack)
+            if isinstance(found, str):
+                return found
+            outbound, teams = found
+        else:
+            made = _outbound(platform, settings, library, store)
+            if isinstance(made, str):
+                return made
+            outbound = made
+            stack.push_async_callback(outbound.close)
+        schedule = await read_schedule(store, (platform,), from_git, teams) \
+            if settings.uses_redis else effective_schedule(from_git, FromChat())
+        asked = Subscription(platform, channel, now.time(), "UTC", EVERY_DAY,
+                             source="touchpoint prompt", team=team)
+        found_sub = schedule.prompt_of(asked.key)
+        sub = found_sub if found_sub is not None and (not team or found_sub.team == team) \
+            else asked
+        day = now.astimezone(sub.tz).date()
+        delivery = PromptDelivery(store, {platform: outbound}, lambda: library.playbooks,
+                                  prompt_settings(settings))
+        return await delivery.post(Job(sub, day, now))
 
 
 def cmd_prompt(args: argparse.Namespace, settings: Settings) -> int:
@@ -121,8 +160,13 @@ def cmd_prompt(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.uses_redis:
         print("REDIS_URL is not set: this post is not recorded where the servers look, so "
               "they may post today's prompt there too", file=sys.stderr)
+    try:
+        team = slack_team(args.team)
+    except ValueError as exc:
+        print(f"--team: {exc}", file=sys.stderr)
+        return 2
     outcome = asyncio.run(post_now(settings, library, from_git, args.platform, args.channel,
-                                   utc_now()))
+                                   utc_now(), team))
     if outcome not in SAID:
         print(outcome, file=sys.stderr)
         return 2
@@ -138,5 +182,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     prompt.add_argument("--platform", choices=PLATFORMS, required=True)
     prompt.add_argument("--channel", required=True, help="channel id (C0123ABCD) or Teams "
                         "conversation id")
+    prompt.add_argument("--team", default="", help="with Slack installs: the workspace the "
+                        "channel is in (T0123ABCD, or E0123ABCD:T0123ABCD); default: the one "
+                        "it was subscribed in, else the one Touchpoint last saw it in")
     prompt.set_defaults(run=cmd_prompt)
 

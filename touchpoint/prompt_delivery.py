@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Literal
 
-from adapters.outbound import Outbound, Result
+from adapters.outbound import Outbound, Result, in_team
 from adapters.retry_after import RetryPolicy, next_delay
 from bot.digest import build_digest, digest_week
 from bot.messages import Reply
@@ -65,6 +65,7 @@ class PromptDelivery:
         if outbound is None:
             log.error("prompts: %s is off here; cannot post to %s", sub.platform, sub.channel)
             return "failed"
+        outbound = in_team(outbound, sub.team)  # a workspace's own subscription: its token
         token = uuid.uuid4().hex
         try:
             claim = await self.store.claim(job.key, token, settings.lease, settings.keep)
@@ -164,14 +165,14 @@ class PromptDelivery:
         return True
 
     async def _reply(self, job: Job) -> Reply | None:
+        own = self.store.for_team(job.sub.team)  # the workspace's own counts and rotation
         if job.sub.digest:
             titles = {p.id: p.title for p in self._playbooks()}
-            return await build_digest(self.store, digest_week(job.day), titles)
+            return await build_digest(own, digest_week(job.day), titles)
         pool = rotation(job.sub.key, prompt_pool(self._playbooks(), job.sub.playbooks))
         if not pool:
             return None
-        chosen = await self.store.pick_prompt(job.sub.key, job.day.isoformat(),
-                                              [p.id for p in pool])
+        chosen = await own.pick_prompt(job.sub.key, job.day.isoformat(), [p.id for p in pool])
         return prompt_reply(next(p for p in pool if p.id == chosen))
 
     async def _settle(self, job: Job, outcome: str) -> None:
@@ -203,6 +204,6 @@ class PromptDelivery:
 
     async def _flag(self, sub: Subscription, reason: str) -> None:
         try:
-            await self.store.flag(sub.platform, sub.channel, reason)
+            await self.store.for_team(sub.team).flag(sub.platform, sub.channel, reason)
         except StoreError as exc:  # the day is settled anyway
             log.warning("prompts: could not flag %s (%s)", sub.key, exc)

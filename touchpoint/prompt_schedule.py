@@ -37,29 +37,40 @@ class FromChat:
     """Damaged subscriptions, skipped: `platform:channel: why`."""
 
 
-async def read_chat(store: Store, platforms: Sequence[str]) -> FromChat:
-    """Every subscription and weekly digest made in chat on `platforms`, and the flags;
-    raises what the store raises."""
+async def read_chat(store: Store, platforms: Sequence[str],
+                    teams: Collection[str] = ()) -> FromChat:
+    """Every subscription and weekly digest made in chat on `platforms`, and the flags:
+    the plain store's, and on Slack each of `teams`' own (the workspaces Touchpoint is
+    installed in, `Store.for_team`); raises what the store raises."""
     prompts: list[Subscription] = []
     digests: list[Subscription] = []
     problems: list[str] = []
     flagged: dict[str, str] = {}
     for platform in platforms:
-        for channel, spec in (await store.subscriptions(platform)).items():
-            try:
-                prompts.append(Subscription.from_json(platform, channel, spec))
-            except ValueError as exc:
-                problems.append(f"{platform}:{channel}: {exc}")
-        for channel, spec in (await store.subscriptions(digest_space(platform))).items():
-            try:
-                sub = Subscription.from_json(platform, channel, spec)
-            except ValueError as exc:
-                problems.append(f"{platform}:{channel} (weekly digest): {exc}")
-                continue
-            digests.append(dataclasses.replace(sub, digest=True))
-        flagged.update({f"{platform}:{channel}": why
-                        for channel, why in (await store.flagged(platform)).items()})
+        for team in ("", *sorted(teams)) if platform == "slack" else ("",):
+            own = store.for_team(team)
+            for channel, spec in (await own.subscriptions(platform)).items():
+                try:
+                    sub = Subscription.from_json(platform, channel, spec)
+                except ValueError as exc:
+                    problems.append(f"{_place(platform, team, channel)}: {exc}")
+                    continue
+                prompts.append(dataclasses.replace(sub, team=team))
+            for channel, spec in (await own.subscriptions(digest_space(platform))).items():
+                try:
+                    sub = Subscription.from_json(platform, channel, spec)
+                except ValueError as exc:
+                    problems.append(f"{_place(platform, team, channel)} (weekly digest): {exc}")
+                    continue
+                digests.append(dataclasses.replace(sub, digest=True, team=team))
+            flagged.update({_place(platform, team, channel): why
+                            for channel, why in (await own.flagged(platform)).items()})
     return FromChat(tuple(prompts), tuple(digests), flagged, tuple(problems))
+
+
+def _place(platform: str, team: str, channel: str) -> str:
+    """A `Subscription.key`, for a channel of `team` on `platform`."""
+    return Subscription(platform, channel, dt.time(), "UTC", team=team).key
 
 
 @dataclass(frozen=True)
@@ -84,8 +95,10 @@ class Schedule:
             digests=tuple(s for s in self.digests if s.platform in platforms))
 
     def prompt_of(self, key: str) -> Subscription | None:
-        """The channel's daily prompt (`platform:channel`), if it has one."""
-        return next((s for s in self.prompts if s.key == key), None)
+        """The channel's daily prompt (its `key`, or `platform:channel` whichever workspace
+        it was made in), if it has one."""
+        return next((s for s in self.prompts if s.key == key), None) or next(
+            (s for s in self.prompts if s.place == key), None)
 
     def next_runs(self, now: dt.datetime) -> list[tuple[dt.datetime, Subscription]]:
         """Every channel's next prompt, soonest first."""
@@ -100,9 +113,10 @@ def effective_schedule(from_git: Sequence[Subscription], chat: FromChat) -> Sche
 
 
 async def read_schedule(store: Store, platforms: Sequence[str],
-                        from_git: Sequence[Subscription]) -> Schedule:
-    """The effective schedule of `platforms` now; raises what the store raises."""
-    return effective_schedule(from_git, await read_chat(store, platforms))
+                        from_git: Sequence[Subscription], teams: Collection[str] = ()) -> Schedule:
+    """The effective schedule of `platforms` now (with `teams`, as `read_chat`); raises what
+    the store raises."""
+    return effective_schedule(from_git, await read_chat(store, platforms, teams))
 
 
 class GitSchedule:

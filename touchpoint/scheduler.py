@@ -28,7 +28,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from adapters.outbound import Outbound
+from adapters.outbound import Outbound, teams_of
 from bot.playbooks import Playbook
 from bot.schedule import Subscription
 from bot.store import Store, StoreError
@@ -92,6 +92,8 @@ class PromptScheduler:
         self._scheduler = AsyncIOScheduler(timezone=dt.UTC)
         self._git = GitSchedule(folder, playbooks)
         self._chat = FromChat()
+        self._teams: set[str] = set()
+        """The Slack workspaces whose own subscriptions are read, as last read."""
         self._fired: dt.datetime | None = None
         """The latest run instant that fired: never armed again, whatever the clock says."""
 
@@ -117,7 +119,12 @@ class PromptScheduler:
         """Re-read who gets a prompt, arm the runs that needs, and queue what is due."""
         from_git = await self._git.read()
         try:
-            chat = await read_chat(self.store, sorted(self.outbounds))
+            self._teams = await teams_of(self.outbounds.get("slack"))
+        except Exception as exc:  # any backend of the workspace list: keep the last read
+            log.warning("prompts: cannot read the Slack workspaces (%s: %s); using the last "
+                        "ones read", type(exc).__name__, exc)
+        try:
+            chat = await read_chat(self.store, sorted(self.outbounds), self._teams)
         except StoreError as exc:  # keep the last good read
             log.warning("prompts: cannot read subscriptions (%s: %s); using the last ones read",
                         type(exc).__name__, exc)

@@ -4,6 +4,9 @@ in this process."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
 from aiohttp import web
 
 from adapters.redis_clients import RedisTarget, open_client
@@ -21,9 +24,34 @@ from touchpoint.settings import Settings
 CONNECT_TIMEOUT = 0.5
 TIMEOUT = 1.0
 
+WORKSPACES_KEY: web.AppKey[ChannelTeams] = web.AppKey("slack-workspaces", ChannelTeams)
+"""The workspaces Touchpoint has served, for the manager page's workspace picker."""
+
 
 def installs_for(app: web.Application, settings: Settings) -> Installs:
     """Needs `settings.slack_install`; a Redis connection of its own is closed with `app`."""
+    installs, close = _installs(settings)
+    app[WORKSPACES_KEY] = installs.channels
+
+    async def closing(_: web.Application) -> None:
+        await close()
+
+    app.on_cleanup.append(closing)
+    return installs
+
+
+@asynccontextmanager
+async def opened_installs(settings: Settings) -> AsyncIterator[Installs]:
+    """The installs for one command (`touchpoint prompt`), their connection closed after."""
+    installs, close = _installs(settings)
+    try:
+        yield installs
+    finally:
+        await close()
+
+
+def _installs(settings: Settings) -> tuple[Installs, Callable[[], Awaitable[None]]]:
+    """The stores, and how to close the Redis connection they opened (if any)."""
     install = settings.slack_install
     assert install is not None
     config = OAuthConfig(install.client_id, install.client_secret,
@@ -34,19 +62,22 @@ def installs_for(app: web.Application, settings: Settings) -> Installs:
     if not settings.uses_redis:
         return Installs(config, InstallationStore(MemoryRecords(), cipher),
                         StateStore(None, prefix, install.state_expiration),
-                        ChannelTeams(None, prefix))
+                        ChannelTeams(None, prefix)), _nothing
     opened = open_client(RedisTarget(url=settings.redis_url, sentinels=settings.redis_sentinels,
                                      service=settings.redis_sentinel_service,
                                      cluster=settings.redis_cluster),
                          connect_timeout=CONNECT_TIMEOUT, timeout=TIMEOUT)
 
-    async def close(_: web.Application) -> None:
+    async def close() -> None:
         await opened.client.aclose()
         for other in opened.others:
             await other.aclose()
 
-    app.on_cleanup.append(close)
     client = opened.client
     return Installs(config, InstallationStore(RedisRecords(client, prefix), cipher),
                     StateStore(client, prefix, install.state_expiration),
-                    ChannelTeams(client, prefix))
+                    ChannelTeams(client, prefix)), close
+
+
+async def _nothing() -> None:
+    return None

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot import analytics
 from bot.playbooks import PlaybookErrors, parse_playbooks
+from bot.routing import slack_team
 from bot.store import StoreError
 from touchpoint.loader import read_documents
 from touchpoint.settings import Settings
@@ -48,12 +49,17 @@ def cmd_stats(args: argparse.Namespace, settings: Settings, folder: Path) -> int
               "live in the server's memory; an admin can read them with /touchpoint stats.",
               file=sys.stderr)
         return 2
+    try:
+        team = slack_team(args.team)
+    except ValueError as exc:
+        print(f"--team: {exc}", file=sys.stderr)
+        return 2
     weeks = analytics.recent_weeks(time.time(), args.weeks)
 
     async def run() -> list[analytics.WeekStats]:
         async with opened_store(settings) as store:
-            return await analytics.read_stats(store, weeks, playbook_ids(folder),
-                                              args.questions)
+            return await analytics.read_stats(store.for_team(team), weeks,
+                                              playbook_ids(folder), args.questions)
 
     try:
         found = asyncio.run(run())
@@ -62,8 +68,9 @@ def cmd_stats(args: argparse.Namespace, settings: Settings, folder: Path) -> int
         return 1
     if args.json:
         total = analytics.combine(found)
-        print(json.dumps({"weeks": [w.to_json() for w in found], "total": total.to_json()},
-                         ensure_ascii=False, indent=2))
+        print(json.dumps({"team": team, "weeks": [w.to_json() for w in found],
+                          "total": total.to_json()}, ensure_ascii=False, indent=2))
     else:
-        print("\n".join(render(found, args.questions)))
+        print("\n".join(([f"Slack workspace {team}", ""] if team else [])
+                        + render(found, args.questions)))
     return 0

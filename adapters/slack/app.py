@@ -11,6 +11,7 @@ with what to do about it, and the next request is served as usual.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import logging
@@ -400,8 +401,9 @@ class SlackAdapter:
 
     async def _publish_home(self, user: str, workspace: Workspace) -> None:
         handler = self.handler
-        await show_home(workspace.client, handler.store, handler.playbooks.playbooks,
-                        handler.settings.admins, user, handler.clock())
+        await show_home(workspace.client, handler.store.for_team(workspace.team),
+                        handler.playbooks.playbooks, handler.settings.admins, user,
+                        handler.clock())
 
     async def _on_view(self, ack: AsyncAck, body: Mapping[str, Any],
                        context: AsyncBoltContext) -> None:
@@ -453,7 +455,7 @@ class SlackAdapter:
         return self._tasks.spawn(work)
 
     async def _answer(self, incoming: Incoming, workspace: Workspace) -> None:
-        msg = incoming.message
+        msg = dataclasses.replace(incoming.message, team=workspace.team)
         if self.installs is not None:
             try:
                 await self.installs.channels.remember(msg.channel, workspace.team)

@@ -4,27 +4,28 @@ an uninstall deleting that workspace's tokens and pausing its prompts only."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
-import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 from cryptography.fernet import Fernet
-from fakes.slack_api import CLIENT_ID, CLIENT_SECRET, FakeSlackAPI, Team
+from fakes.slack_api import CLIENT_ID, CLIENT_SECRET, FakeSlackAPI
+from oauth_harness import (
+    ONE,
+    ORG,
+    TWO,
+    Served,
+    authorization,
+    install_settings,
+    post_prompt,
+    serving,
+)
 from redis.asyncio import Redis
-from slack_harness import FORM, SECRET, fixture_text, message_event, signed_headers
+from slack_harness import SECRET, message_event
 
-from adapters.platform import serve
 from adapters.redis_store import RedisStore
-from adapters.slack import app as slack
 from adapters.slack.installations import (
     InstallationStore,
     MemoryRecords,
@@ -32,98 +33,9 @@ from adapters.slack.installations import (
     TokenKeyError,
     token_cipher,
 )
-from adapters.slack.oauth import Installs
-from bot.handler import Handler
 from bot.memory_store import MemoryStore
 from bot.playbook_set import PlaybookSet
-from bot.schedule import EVERY_DAY, Subscription
-from bot.store import Store
-from touchpoint import platforms
-from touchpoint.prompt_delivery import PromptDelivery
-from touchpoint.prompt_jobs import Job, PromptSettings
-from touchpoint.server import build_app
 from touchpoint.settings import Settings, SettingsError
-from touchpoint.slack_install_settings import SlackInstall
-
-ONE = Team("T0ONE", "xoxb-1-one-fakefakefakefake", "U0ONEBOT", "B0ONEBOT")
-TWO = Team("T0TWO", "xoxb-2-two-fakefakefakefake", "U0TWOBOT", "B0TWOBOT")
-ORG = Team("", "xoxb-3-org-fakefakefakefake", "U0ORGBOT", "B0ORGBOT", enterprise_id="E0ORG",
-           org=True)
-FAST = PromptSettings(rate=500, channel_interval=0.01, lease=5, grace=3600, workers=4)
-NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
-COOKIE = "slack-app-oauth-state"
-
-
-@dataclass
-class Served:
-    url: str
-    http: aiohttp.ClientSession
-    adapter: slack.SlackAdapter
-    installs: Installs
-    store: Store
-    app: aiohttp.web.Application
-    settings: Settings
-
-    async def get(self, path: str, cookie: str = "") -> tuple[int, str, str]:
-        headers = {"Cookie": f"{COOKIE}={cookie}"} if cookie else {}
-        async with self.http.get(self.url + path, headers=headers,
-                                 allow_redirects=False) as resp:
-            return resp.status, await resp.text(), resp.headers.get("Set-Cookie", "")
-
-    async def install(self, code: str) -> int:
-        """The person's browser: opens /slack/install, approves at Slack, comes back."""
-        status, page, cookie = await self.get("/slack/install")
-        assert status == 200
-        state = re.search(r"state=([A-Za-z0-9_-]+)", page)
-        assert state is not None and f"{COOKIE}={state.group(1)}" in cookie
-        back, _, _ = await self.get(f"/slack/oauth_redirect?code={code}&state={state.group(1)}",
-                                    cookie=state.group(1))
-        return back
-
-    async def signed(self, body: bytes, content_type: str) -> int:
-        async with self.http.post(self.url + "/slack/events", data=body,
-                                  headers=signed_headers(body, content_type)) as resp:
-            return resp.status
-
-    async def command(self, text: str, team: Team, channel: str, *,
-                      workspace: str = "", response_url: str = "") -> int:
-        fields = dict(parse_qsl(fixture_text("slash_command.txt"), keep_blank_values=True))
-        fields.update(command="/touchpoint", text=text, channel_id=channel,
-                      team_id=workspace or team.team_id, user_id="U0PERSON",
-                      response_url=response_url, trigger_id=f"{time.time_ns()}.{channel}.trigger")
-        if team.enterprise_id:
-            fields.update(enterprise_id=team.enterprise_id,
-                          is_enterprise_install="true" if team.org else "false")
-        return await self.signed(urlencode(fields).encode(), FORM)
-
-    async def event(self, payload: dict[str, Any]) -> int:
-        return await self.signed(json.dumps(payload).encode(), "application/json")
-
-
-def install_settings(slack_api: FakeSlackAPI, **overrides: Any) -> Settings:
-    install = SlackInstall(CLIENT_ID, CLIENT_SECRET, Fernet.generate_key().decode())
-    return Settings(slack_signing_secret=SECRET, slack_api_url=slack_api.url,
-                    slack_install=install, **overrides)
-
-
-@asynccontextmanager
-async def serving(slack_api: FakeSlackAPI, library: PlaybookSet, settings: Settings,
-                  store: Store) -> AsyncIterator[Served]:
-    """The server as `touchpoint serve` puts it together: Slack attached from the settings."""
-    handler = Handler(library, store)
-    app = build_app(settings, handler)
-    for platform in platforms.enabled(app, settings, handler):
-        serve(app, platform)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    adapter = app[slack.SLACK_KEY]
-    assert adapter.installs is not None
-    try:
-        async with aiohttp.ClientSession() as http:
-            yield Served(str(server.make_url("")).rstrip("/"), http, adapter, adapter.installs,
-                         store, app, settings)
-    finally:
-        await server.close()
 
 
 @pytest.fixture
@@ -141,21 +53,6 @@ async def served(slack_api: FakeSlackAPI, library: PlaybookSet, redis_url: str,
     settings = install_settings(slack_api, redis_url=redis_url, redis_prefix=redis_prefix)
     async with serving(slack_api, library, settings, redis_store) as running:
         yield running
-
-
-def authorization(call: Any) -> str:
-    return str(call.headers.get("Authorization", ""))
-
-
-async def post_prompt(served: Served, library: PlaybookSet, channel: str) -> str:
-    """What the scheduler does at 09:00 for the channel, with the server's Slack poster."""
-    outbound = served.adapter.outbound(served.store)
-    poster = PromptDelivery(served.store, {"slack": outbound}, lambda: library.playbooks, FAST)
-    try:
-        sub = Subscription("slack", channel, NOW.time(), "UTC", EVERY_DAY)
-        return await poster.post(Job(sub, NOW.date(), NOW))
-    finally:
-        await outbound.close()
 
 
 async def test_two_workspaces_install_and_each_is_answered_with_its_own_token(
@@ -245,7 +142,9 @@ async def test_each_workspaces_prompts_carry_its_token_and_its_own_pace(
     assert await served.command("subscribe 09:00 UTC", ONE, "C0ONE") == 200
     assert await served.command("subscribe 09:00 UTC", TWO, "C0TWO") == 200
     await served.adapter.drain()
-    assert set(await served.store.subscriptions("slack")) == {"C0ONE", "C0TWO"}
+    assert set(await served.store.for_team("-:T0ONE").subscriptions("slack")) == {"C0ONE"}
+    assert set(await served.store.for_team("-:T0TWO").subscriptions("slack")) == {"C0TWO"}
+    assert await served.store.subscriptions("slack") == {}
     assert await post_prompt(served, library, "C0ONE") == "posted"
     assert await post_prompt(served, library, "C0TWO") == "posted"
     prompts = {c.body["channel"]: authorization(c) for c in slack_api.delivered()}
@@ -275,7 +174,8 @@ async def test_uninstalling_one_workspace_deletes_its_tokens_and_pauses_it_only(
     assert await installations.async_find_bot(enterprise_id=None, team_id="T0TWO") is not None
     async with Redis.from_url(redis_url) as raw:
         assert not await raw.exists(f"{redis_prefix}slack:installs:-:T0ONE")
-    assert set(await served.store.flagged("slack")) == {"C0ONE"}
+    assert set(await served.store.for_team("-:T0ONE").flagged("slack")) == {"C0ONE"}
+    assert await served.store.for_team("-:T0TWO").flagged("slack") == {}
     assert await post_prompt(served, library, "C0TWO") == "posted"
     assert [authorization(c) for c in slack_api.delivered()] == [f"Bearer {TWO.token}"]
     assert await served.command("help", ONE, "C0ONE",
@@ -287,7 +187,7 @@ async def test_uninstalling_one_workspace_deletes_its_tokens_and_pauses_it_only(
 
     slack_api.add_team(ONE, "code-one-again")
     assert await served.install("code-one-again") == 200
-    assert await served.store.flagged("slack") == {}
+    assert await served.store.for_team("-:T0ONE").flagged("slack") == {}
 
 
 async def test_revoked_bot_tokens_are_deleted_and_a_revoked_user_token_only_its_own(
@@ -329,7 +229,7 @@ async def test_an_org_wide_install_answers_every_workspace_of_the_org(
     assert await served.event(uninstalled) == 200
     assert await served.installs.installations.async_find_bot(
         enterprise_id="E0ORG", team_id="T0ORGA") is None
-    assert set(await served.store.flagged("slack")) == {"C0ORGA"}
+    assert set(await served.store.for_team("E0ORG:T0ORGA").flagged("slack")) == {"C0ORGA"}
 
 
 async def test_in_one_process_the_stores_live_in_memory(

@@ -106,8 +106,25 @@ def _calls(total: analytics.WeekStats) -> Html | None:
         "(see docs/webhooks.md).", class_="warning unrouted-calls", role="status"))
 
 
+async def workspaces(request: web.Request) -> list[str]:
+    """The Slack workspaces Touchpoint has served, when it is installed in many (each has
+    analytics of its own); none otherwise, or when they cannot be read just now."""
+    from touchpoint.slack_installs import WORKSPACES_KEY
+
+    channels = request.config_dict.get(WORKSPACES_KEY)
+    if channels is None:
+        return []
+    try:
+        return sorted(await channels.teams())
+    except Exception as exc:  # any backend of the workspace list: the page still shows
+        log.warning("analytics: cannot read the Slack workspaces (%s: %s)",
+                    type(exc).__name__, exc)
+        return []
+
+
 async def analytics_view(request: web.Request) -> web.Response:
-    """`GET /manage/analytics?weeks=N`: charts per playbook, the table, unanswered questions."""
+    """`GET /manage/analytics?weeks=N&team=T`: charts per playbook, the table, unanswered
+    questions; of one Slack workspace (`team`) when Touchpoint is installed in many."""
     ctx = context(request)
     try:
         count = int(request.query.get("weeks", DEFAULT_WEEKS))
@@ -116,14 +133,20 @@ async def analytics_view(request: web.Request) -> web.Response:
     count = max(2, min(count, 52))
     names = {p.id: p.title for p in ctx.handler.playbooks.playbooks}
     recent = analytics.recent_weeks(ctx.handler.clock(), count)
-    choose = el("form", el("label", "Weeks ", el("select", [
+    teams = await workspaces(request)
+    team = request.query.get("team", teams[0] if teams else "")
+    team = team if team in teams else ""
+    picker = el("label", "Workspace ", el("select", [
+        el("option", t or "none (Teams, and calls routed to no workspace)", value=t,
+           selected=t == team) for t in (*teams, "")], name="team")) if teams else None
+    choose = el("form", picker, el("label", "Weeks ", el("select", [
         el("option", n, value=n, selected=n == count) for n in WEEK_CHOICES], name="weeks")),
         el("button", "Show", type="submit"), method="get", action=f"{PREFIX}/analytics",
         class_="inline")
+    store = ctx.handler.store.for_team(team)
     try:
-        stats = await analytics.read_stats(ctx.handler.store, recent, names,
-                                           analytics.QUESTIONS_KEPT)
-        corrected = await feedback.read_corrections(ctx.handler.store, recent)
+        stats = await analytics.read_stats(store, recent, names, analytics.QUESTIONS_KEPT)
+        corrected = await feedback.read_corrections(store, recent)
     except StoreError as exc:  # say so, do not 500
         log.warning("analytics: cannot read the store (%s: %s)", type(exc).__name__, exc)
         body: list[Node] = [el("h1", "Analytics"), choose,
@@ -186,10 +209,10 @@ class Planned:
 
 
 async def planned(store: Store, folder: Path, playbooks: Sequence[Playbook],
-                  platforms_on: set[str] | None, now: dt.datetime,
+                  platforms_on: set[str] | None, now: dt.datetime, teams: Sequence[str] = (),
                   ) -> tuple[list[Planned], list[str], tuple[Subscription, ...]]:
-    """Every channel's next prompt (schedule.yaml merged with chat), what could not be read,
-    and the weekly digests."""
+    """Every channel's next prompt (schedule.yaml merged with chat, each of the Slack
+    workspaces `teams` with its own), what could not be read, and the weekly digests."""
     problems: list[str] = []
     ids = [p.id for p in playbooks]
     try:
@@ -197,7 +220,7 @@ async def planned(store: Store, folder: Path, playbooks: Sequence[Playbook],
     except PlaybookErrors as exc:
         from_git = []
         problems.extend(str(e) for e in exc.errors)
-    schedule = await read_schedule(store, PLATFORMS, from_git)
+    schedule = await read_schedule(store, PLATFORMS, from_git, teams)
     problems.extend(schedule.problems)
     found = []
     for at, sub in schedule.next_runs(now):
@@ -231,7 +254,8 @@ async def schedule_view(request: web.Request) -> web.Response:
     now = dt.datetime.fromtimestamp(ctx.handler.clock(), dt.UTC)
     try:
         rows, problems, digests = await planned(ctx.handler.store, folder,
-                                                ctx.handler.playbooks.playbooks, on, now)
+                                                ctx.handler.playbooks.playbooks, on, now,
+                                                await workspaces(request))
     except StoreError as exc:
         log.warning("schedule: cannot read the store (%s: %s)", type(exc).__name__, exc)
         body: list[Node] = [el("h1", "Schedule"), el(
