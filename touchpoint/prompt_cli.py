@@ -103,9 +103,11 @@ def _outbound(platform: str, settings: Settings, library: PlaybookSet,
                          owns_bot=True)
 
 
-async def _installed(settings: Settings,
-                     stack: contextlib.AsyncExitStack) -> tuple[Outbound, set[str]] | str:
-    """With Slack installs: every workspace's poster (`TeamOutbound`), and the workspaces."""
+async def _installed(settings: Settings, stack: contextlib.AsyncExitStack,
+                     team: str) -> tuple[Outbound, set[str]] | str:
+    """With Slack installs: every workspace's poster (`TeamOutbound`), and the workspaces;
+    why not, when `team` is named and Touchpoint is not installed there (a typo must not
+    flag the channel)."""
     if not settings.uses_redis:
         return "posting with Slack installs needs REDIS_URL, where the installs are kept"
     from adapters.slack.team_outbound import TeamOutbound
@@ -116,6 +118,10 @@ async def _installed(settings: Settings,
     outbound = TeamOutbound(installs.installations, installs.channels, settings.slack_api_url,
                             timeout=min(API_TIMEOUT, settings.prompt_lease / 2))
     stack.push_async_callback(outbound.close)
+    if team:
+        poster = await outbound.poster(team)
+        if isinstance(poster, str):
+            return f"--team: {poster}"
     return outbound, await installs.channels.teams()
 
 
@@ -126,10 +132,13 @@ async def post_now(settings: Settings, library: PlaybookSet, from_git: Sequence[
     scheduler's claim; a str says what's missing."""
     from touchpoint.stores import opened_store
 
+    if team and (platform != "slack" or settings.slack_install is None):
+        return ("--team names a Slack workspace when Touchpoint is installed in many "
+                "(SLACK_CLIENT_ID); with one token there is only one")
     async with opened_store(settings) as store, contextlib.AsyncExitStack() as stack:
         teams: set[str] = set()
         if platform == "slack" and settings.slack_install is not None:
-            found = await _installed(settings, stack)
+            found = await _installed(settings, stack, team)
             if isinstance(found, str):
                 return found
             outbound, teams = found
