@@ -20,10 +20,12 @@ import serve_process
 from aiohttp import web
 from playwright.async_api import Browser, Page, async_playwright
 
+from adapters.slack.workspaces import ChannelTeams
 from bot.handler import Handler
 from touchpoint import live
 from touchpoint.metrics import Metrics
 from touchpoint.settings import Settings
+from touchpoint.slack_installs import WORKSPACES_KEY
 from touchpoint.web import app as web_pages
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,10 +61,14 @@ async def new_page(browser: Browser) -> Page:
 
 @asynccontextmanager
 async def serving(handler: Handler, settings: Settings, *, with_live: bool = False,
-                  local: bool = True) -> AsyncIterator[str]:
+                  local: bool = True,
+                  workspaces: ChannelTeams | None = None) -> AsyncIterator[str]:
     """The manager pages (and, `with_live`, the live reloader) on 127.0.0.1, a free port;
-    `local`: without a token, served to this machine as `touchpoint preview` does."""
+    `local`: without a token, served to this machine as `touchpoint preview` does;
+    `workspaces`: the Slack workspaces served, as Slack installs give them to the pages."""
     app = web.Application()
+    if workspaces is not None:
+        app[WORKSPACES_KEY] = workspaces
     if with_live:
         live.attach(app, handler, settings, handler.store, Metrics(), handle_sighup=False)
     web_pages.attach(app, handler, settings, local=local)

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 from live_support import break_weight, copy_playbooks
+from redis.asyncio import Redis
 from web_support import chromium, new_page, screenshot, serving
 
+from adapters.redis_store import RedisStore
+from adapters.slack.workspaces import ChannelTeams
 from bot import analytics
 from bot.handler import Handler
 from bot.memory_store import MemoryStore
@@ -160,6 +163,68 @@ async def test_a_chart_is_drawn_from_the_weekly_counters_in_the_store(
         await page.locator(".decision").wait_for()
         assert "trade fairs" in await page.locator("#text").input_value()
     assert await store.counters() == {}
+
+
+async def test_the_analytics_workspace_picker_shows_one_workspaces_counts(
+        library: PlaybookSet, redis_url: str, redis_prefix: str, shots: Path) -> None:
+    """Installed in two Slack workspaces: the picker offers both (and what no workspace
+    counted), the first is shown, and choosing the other shows its counts and questions."""
+    now = time.time()
+    week = analytics.iso_week(now)
+    store = RedisStore.from_url(redis_url, redis_prefix)
+    async with Redis.from_url(redis_url) as client:
+        channels = ChannelTeams(client, redis_prefix)
+        for channel, team in (("C0ONE", "-:T0ONE"), ("C0TWO", "E0ORG:T0TWO")):
+            await channels.remember(channel, team)
+        one, two = store.for_team("-:T0ONE"), store.for_team("E0ORG:T0TWO")
+        await one.incr_counts(week, "guide:price-objection", 3)
+        await one.add_question(week, "where is the booth at the fair", analytics.QUESTIONS_KEPT)
+        await two.incr_counts(week, "nudge:renewal", 5)
+        await two.add_question(week, "what about parking fines", analytics.QUESTIONS_KEPT)
+        await store.incr_counts(week, "guide:customer-gift", 2)  # counted in no workspace
+        handler = Handler(library, store, clock=lambda: now)
+        try:
+            async with serving(handler, Settings(), workspaces=channels) as url, \
+                    chromium() as browser:
+                page = await new_page(browser)
+                await page.goto(f"{url}/manage/analytics?weeks=4")
+                picker = page.locator("select[name=team]")
+                await picker.wait_for()
+                offered = await picker.locator("option").evaluate_all(
+                    "options => options.map(o => [o.value, o.selected])")
+                assert offered == [["-:T0ONE", True], ["E0ORG:T0TWO", False], ["", False]]
+
+                async def drawn(playbook: str, series: str) -> str:
+                    found = page.locator(f"figure[data-playbook={playbook}] "
+                                         f"g[data-series={series}]")
+                    return await found.get_attribute("data-values") if await found.count() \
+                        else ""
+
+                assert (await drawn("price-objection", "guide")).endswith(",3")
+                assert await drawn("renewal", "nudge") == ""
+                assert await drawn("customer-gift", "guide") == ""
+                questions = await page.locator("ol.questions").inner_text()
+                assert "booth" in questions and "parking" not in questions
+                await screenshot(page, shots, "analytics-workspace")
+
+                await picker.select_option("E0ORG:T0TWO")
+                await page.click("form.inline button[type=submit]")
+                await page.wait_for_url("**team=E0ORG%3AT0TWO**")
+                assert await page.locator("select[name=team]").input_value() == "E0ORG:T0TWO"
+                assert await page.locator("select[name=weeks]").input_value() == "4"
+                assert (await drawn("renewal", "nudge")).endswith(",5")
+                assert await drawn("price-objection", "guide") == ""
+                questions = await page.locator("ol.questions").inner_text()
+                assert "parking" in questions and "booth" not in questions
+
+                await page.locator("select[name=team]").select_option("")
+                await page.click("form.inline button[type=submit]")
+                await page.wait_for_url("**team=&**")
+                assert (await drawn("customer-gift", "guide")).endswith(",2")
+                assert await drawn("renewal", "nudge") == ""
+                assert await page.locator("ol.questions").count() == 0
+        finally:
+            await store.close()
 
 
 async def test_the_schedule_lists_the_next_prompt_of_each_channel(
