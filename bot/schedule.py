@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, available_timezones
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.messages import PLATFORMS
 from bot.playbooks import PlaybookError, PlaybookErrors, parse_located
+from bot.routing import slack_team
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WORKDAYS = (0, 1, 2, 3, 4)
@@ -240,6 +241,10 @@ class ScheduledPrompt(BaseModel):
                                       "daily, weekends, or a list like [mon, wed, fri].")
     playbooks: list[str] = Field(default_factory=list, description="Only these playbooks' "
                                  "prompts (default: every playbook's).")
+    slack_team: str = Field(default="", description="The Slack workspace the channel is in "
+                            "(T0123ABCD, or E0123ABCD:T0123ABCD in Enterprise Grid), when "
+                            "Touchpoint is installed in many: posted with that workspace's "
+                            "token, its prompts rotating in that workspace.")
 
     @field_validator("platform")
     @classmethod
@@ -272,9 +277,21 @@ class ScheduledPrompt(BaseModel):
             raise ValueError("must be a channel or conversation id, without spaces")
         return value
 
+    @field_validator("slack_team")
+    @classmethod
+    def _team(cls, value: str) -> str:
+        return slack_team(value)
+
+    @model_validator(mode="after")
+    def _team_is_slacks(self) -> ScheduledPrompt:
+        if self.slack_team and self.platform != "slack":
+            raise ValueError("slack_team goes with platform: slack")
+        return self
+
     def subscription(self, source: str) -> Subscription:
         return Subscription(self.platform, self.channel, parse_time(self.time), self.zone,
-                            parse_weekdays(self.weekdays), tuple(self.playbooks), source)
+                            parse_weekdays(self.weekdays), tuple(self.playbooks), source,
+                            team=self.slack_team)
 
 
 class ScheduleFile(BaseModel):
@@ -302,13 +319,15 @@ def parse_schedule(source: str, text: str, playbook_ids: Iterable[str]) -> list[
     """Validate `schedule.yaml` against the loaded playbooks; `PlaybookErrors` lists every problem.
 
     A channel may appear once: it gets one prompt a day, so a second entry
-    could only be a mistake.
+    could only be a mistake. A Slack channel shared by workspaces (Slack Connect) may
+    appear once per `slack_team`, as each workspace may subscribe it in chat.
     """
     model, where = parse_located(source, text, ScheduleFile, _SCHEDULE_FIELDS, _TimesAsText)
     known = set(playbook_ids)
     errors: list[PlaybookError] = []
     found: list[Subscription] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, dict[str, int]] = {}
+    """platform:channel -> slack_team ("" for none) -> the line of its first entry."""
     for index, entry in enumerate(model.prompts):
         line = where.get(("prompts", index), (1, 1))[0]
         for position, playbook in enumerate(entry.playbooks):
@@ -322,12 +341,16 @@ def parse_schedule(source: str, text: str, playbook_ids: Iterable[str]) -> list[
             errors.append(PlaybookError(source, line, 5, f"prompts[{index}].channel",
                                         "must be a Slack channel id like C0123ABCD (channel "
                                         "details > About), not its name"))
-        key = f"{entry.platform}:{entry.channel}"
-        if key in seen:
+        place = f"{entry.platform}:{entry.channel}"
+        clash = next(((team, at) for team, at in seen.get(place, {}).items()
+                      if not team or not entry.slack_team or team == entry.slack_team), None)
+        if clash is not None:
+            hint = " (in a shared channel, give each entry its own slack_team)" \
+                if clash[0] or entry.slack_team else ""
             errors.append(PlaybookError(source, line, 5, f"prompts[{index}].channel",
                                         f"{entry.channel} is already scheduled at line "
-                                        f"{seen[key]}"))
-        seen.setdefault(key, line)
+                                        f"{clash[1]}{hint}"))
+        seen.setdefault(place, {}).setdefault(entry.slack_team, line)
         found.append(entry.subscription(f"{source.rsplit('/', 1)[-1]}:{line}"))
     if errors:
         raise PlaybookErrors(errors)
@@ -340,9 +363,17 @@ def merge(from_git: Sequence[Subscription],
 
     A team changing its own time in chat is the more recent decision; the git
     entry applies again once they unsubscribe. A workspace's own subscription replaces
-    the git entry of its channel too.
+    the git entry of its channel too, unless that entry names another workspace
+    (`slack_team`): a shared channel then gets each workspace's prompt.
     """
-    chatted = {s.place for s in from_chat}
-    chosen: dict[str, Subscription] = {s.key: s for s in from_git if s.place not in chatted}
+    chatted: dict[str, set[str]] = {}
+    for sub in from_chat:
+        chatted.setdefault(sub.place, set()).add(sub.team)
+
+    def replaced(entry: Subscription) -> bool:
+        teams = chatted.get(entry.place, set())
+        return bool(teams) and (not entry.team or bool(teams & {"", entry.team}))
+
+    chosen: dict[str, Subscription] = {s.key: s for s in from_git if not replaced(s)}
     chosen.update({s.key: s for s in from_chat})
     return sorted(chosen.values(), key=lambda s: s.key)

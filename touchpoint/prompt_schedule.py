@@ -112,11 +112,18 @@ def effective_schedule(from_git: Sequence[Subscription], chat: FromChat) -> Sche
                     chat.problems)
 
 
+def with_named_teams(teams: Collection[str], from_git: Sequence[Subscription]) -> set[str]:
+    """`teams`, and the workspaces schedule.yaml names (`slack_team`): their flags are read
+    too, even before a request from them has been seen."""
+    return {*teams, *(s.team for s in from_git if s.team)}
+
+
 async def read_schedule(store: Store, platforms: Sequence[str],
                         from_git: Sequence[Subscription], teams: Collection[str] = ()) -> Schedule:
-    """The effective schedule of `platforms` now (with `teams`, as `read_chat`); raises what
-    the store raises."""
-    return effective_schedule(from_git, await read_chat(store, platforms, teams))
+    """The effective schedule of `platforms` now (with `teams` and those schedule.yaml
+    names, as `read_chat`); raises what the store raises."""
+    return effective_schedule(from_git, await read_chat(store, platforms,
+                                                        with_named_teams(teams, from_git)))
 
 
 class GitSchedule:

@@ -41,6 +41,7 @@ from touchpoint.prompt_schedule import (
     Schedule,
     effective_schedule,
     read_chat,
+    with_named_teams,
 )
 from touchpoint.settings import Settings
 
@@ -124,7 +125,8 @@ class PromptScheduler:
             log.warning("prompts: cannot read the Slack workspaces (%s: %s); using the last "
                         "ones read", type(exc).__name__, exc)
         try:
-            chat = await read_chat(self.store, sorted(self.outbounds), self._teams)
+            chat = await read_chat(self.store, sorted(self.outbounds),
+                                   with_named_teams(self._teams, from_git))
         except StoreError as exc:  # keep the last good read
             log.warning("prompts: cannot read subscriptions (%s: %s); using the last ones read",
                         type(exc).__name__, exc)

@@ -9,6 +9,7 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from fakes.slack_api import FakeSlackAPI
@@ -29,6 +30,7 @@ from touchpoint.call_outbox import CallOutbox, OutboxSettings
 from touchpoint.prompt_delivery import PromptDelivery
 from touchpoint.prompt_jobs import Job
 from touchpoint.prompt_schedule import read_chat
+from touchpoint.scheduler import PromptScheduler
 
 UNMATCHED = "what is the airspeed velocity of an unladen swallow"
 
@@ -183,6 +185,65 @@ async def test_each_workspaces_digest_tells_its_own_week(
     assert "swallow" in digests["C0DIGONE"][1] and "mars" not in digests["C0DIGONE"][1]
     assert digests["C0DIGTWO"][0] == f"Bearer {TWO.token}"
     assert "mars" in digests["C0DIGTWO"][1] and "swallow" not in digests["C0DIGTWO"][1]
+
+
+SHARED_IN_GIT = """
+prompts:
+  - platform: slack
+    channel: C0GITSHARED
+    time: "09:00"
+    zone: UTC
+    weekdays: daily
+    slack_team: T0ONE
+  - platform: slack
+    channel: C0GITSHARED
+    time: "09:00"
+    zone: UTC
+    weekdays: daily
+    slack_team: T0TWO
+  - platform: slack
+    channel: C0GITTWO
+    time: "09:00"
+    zone: UTC
+    weekdays: daily
+    slack_team: T0TWO
+"""
+
+
+async def test_schedule_yaml_names_the_workspace_a_channel_is_posted_in(
+        served: Served, slack_api: FakeSlackAPI, library: PlaybookSet, tmp_path: Path,
+        redis_url: str, redis_prefix: str) -> None:
+    """schedule.yaml's `slack_team` posts with that workspace's token and pace although no
+    request from the channel told which workspace it is in; a shared channel listed for
+    both gets each workspace's prompt, and a workspace's own chat subscription replaces
+    only that workspace's entry."""
+    (tmp_path / "schedule.yaml").write_text(SHARED_IN_GIT)
+    chatted = Subscription("slack", "C0GITSHARED", dt.time(9), "UTC", EVERY_DAY)
+    await served.store.for_team("-:T0TWO").subscribe("slack", "C0GITSHARED", chatted.to_json())
+    outbound = served.adapter.outbound(served.store)
+    prompts = PromptScheduler(served.store, {"slack": outbound}, lambda: library.playbooks,
+                              lambda: tmp_path, FAST,
+                              clock=lambda: NOW + dt.timedelta(minutes=5))
+    prompts.queue.start()
+    try:
+        await prompts.refresh()
+        assert sorted((s.key, s.source) for s in prompts.subscriptions) == [
+            ("slack@-:T0ONE:C0GITSHARED", "schedule.yaml:3"),
+            ("slack@-:T0TWO:C0GITSHARED", "chat"),
+            ("slack@-:T0TWO:C0GITTWO", "schedule.yaml:15")]
+        await prompts.queue.wait_idle()
+        await prompts.refresh()  # a day's prompt once, whatever the refreshes
+        await prompts.queue.wait_idle()
+    finally:
+        await prompts.queue.stop()
+        await outbound.close()
+    for channel in ("C0GITSHARED", "C0GITTWO"):
+        assert await served.installs.channels.team_of(channel) is None
+    sent = sorted((c.body["channel"], authorization(c)) for c in slack_api.delivered())
+    assert sent == [("C0GITSHARED", f"Bearer {ONE.token}"), ("C0GITSHARED", f"Bearer {TWO.token}"),
+                    ("C0GITTWO", f"Bearer {TWO.token}")]
+    assert await paces(redis_url, redis_prefix) == ["pace:rate:slack:-:T0ONE",
+                                                    "pace:rate:slack:-:T0TWO"]
 
 
 ROUTED = """

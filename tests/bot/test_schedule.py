@@ -75,7 +75,14 @@ def test_an_empty_schedule() -> None:
     ("prompts:\n  - platform: slack\n    channel: C0123SALES\n    time: '09:00'\n"
      "    zone: UTC\n    wekdays: daily\n", "playbooks/schedule.yaml:6:5: prompts[0].wekdays: "
      "unknown field (check the spelling; allowed: platform, channel, time, zone, weekdays, "
-     "playbooks)"),
+     "playbooks, slack_team)"),
+    ("prompts:\n  - platform: slack\n    channel: C0123SALES\n    time: '09:00'\n"
+     "    zone: UTC\n    slack_team: '#sales'\n", "playbooks/schedule.yaml:6:5: "
+     "prompts[0].slack_team: must be a Slack workspace id like T0123ABCD, or "
+     "E0123ABCD:T0123ABCD"),
+    ("prompts:\n  - platform: teams\n    channel: '19:a@thread.tacv2'\n    time: '09:00'\n"
+     "    zone: UTC\n    slack_team: T0ONE\n", "playbooks/schedule.yaml:2:5: prompts[0]: "
+     "slack_team goes with platform: slack"),
     ("prompts:\n  - platform: slack\n    time: '09:00'\n    zone: UTC\n",
      "playbooks/schedule.yaml:2:5: prompts[0].channel: is required"),
     ("prompt: []\n", "playbooks/schedule.yaml:1:1: prompt: unknown field (check the spelling; "
@@ -200,6 +207,47 @@ def test_a_chat_subscription_replaces_the_git_entry() -> None:
     assert [(s.key, s.source) for s in merged] == [("slack:C0123SALES", "chat"),
                                                     ("teams:19:abc@thread.tacv2",
                                                      "schedule.yaml:6")]
+
+
+def entry(channel: str, team: str = "") -> str:
+    return (f"  - platform: slack\n    channel: {channel}\n    time: '09:00'\n    zone: UTC\n"
+            + (f"    slack_team: {team}\n" if team else ""))
+
+
+def test_a_slack_entry_names_its_workspace_as_routing_yaml_does() -> None:
+    """Read as the Slack adapter keys workspaces; a channel shared by workspaces may be
+    listed once for each, never once with a workspace and once without."""
+    text = "prompts:\n" + entry("C0SHARED", "T0ONE") + entry("C0SHARED", "E0ORG:T0TWO") \
+        + entry("C0PLAIN")
+    one, two, plain = parse_schedule("playbooks/schedule.yaml", text, IDS)
+    assert (one.team, two.team, plain.team) == ("-:T0ONE", "E0ORG:T0TWO", "")
+    assert (one.key, two.key, plain.key) == (
+        "slack@-:T0ONE:C0SHARED", "slack@E0ORG:T0TWO:C0SHARED", "slack:C0PLAIN")
+    assert one.place == two.place == "slack:C0SHARED"
+    for second in (entry("C0SHARED", "-:T0ONE"), entry("C0SHARED")):
+        assert errors_of(text + second) == [
+            "playbooks/schedule.yaml:16:5: prompts[3].channel: C0SHARED is already scheduled "
+            "at line 2 (in a shared channel, give each entry its own slack_team)"]
+    assert errors_of("prompts:\n" + entry("C0PLAIN") + entry("C0PLAIN", "T0ONE")) == [
+        "playbooks/schedule.yaml:6:5: prompts[1].channel: C0PLAIN is already scheduled "
+        "at line 2 (in a shared channel, give each entry its own slack_team)"]
+
+
+def test_a_workspaces_chat_subscription_replaces_only_its_workspaces_entry() -> None:
+    text = "prompts:\n" + entry("C0SHARED", "T0ONE") + entry("C0SHARED", "T0TWO") \
+        + entry("C0PLAIN")
+    git = parse_schedule("playbooks/schedule.yaml", text, IDS)
+
+    def merged(*chat: tuple[str, str]) -> list[tuple[str, str]]:
+        subs = [Subscription("slack", channel, dt.time(8), "UTC", team=team)
+                for channel, team in chat]
+        return [(s.key, s.source) for s in merge(git, subs)]
+
+    assert merged(("C0SHARED", "-:T0TWO"), ("C0PLAIN", "-:T0ONE")) == [
+        ("slack@-:T0ONE:C0PLAIN", "chat"), ("slack@-:T0ONE:C0SHARED", "schedule.yaml:2"),
+        ("slack@-:T0TWO:C0SHARED", "chat")]
+    assert merged(("C0SHARED", "")) == [("slack:C0PLAIN", "schedule.yaml:12"),
+                                        ("slack:C0SHARED", "chat")]
 
 
 def test_rotation_is_per_channel_and_stable(library: PlaybookSet) -> None:
