@@ -246,6 +246,40 @@ async def test_schedule_yaml_names_the_workspace_a_channel_is_posted_in(
                                                     "pace:rate:slack:-:T0TWO"]
 
 
+def nudging(library: PlaybookSet) -> str:
+    """A shipped example the matcher nudges on in a channel."""
+    for playbook in library.playbooks:
+        for text in playbook.examples.match:
+            if library.matcher.match(text, "nudge").best is not None:
+                return text
+    pytest.fail("no shipped example nudges")
+
+
+async def test_nudges_off_and_mutes_hold_in_every_workspace(
+        served: Served, library: PlaybookSet) -> None:
+    """A shared channel has one id, and Slack delivers its messages once, under any one of
+    the workspaces: switching its nudges off, and a person's mute, are not the workspace's."""
+    from bot.events import Said
+
+    text = nudging(library)
+
+    async def nudged(channel: str, team: str, user: str = "U0OTHER") -> bool:
+        said = Said(user=user, channel=channel, platform="slack", text=text, via="channel",
+                    team=team)
+        return bool(await served.adapter.handler.handle(said))
+
+    assert await served.command("nudges off", ONE, "C0SHARED") == 200
+    assert await served.command("mute", TWO, "C0TWO") == 200  # by U0PERSON
+    await served.adapter.drain()
+    assert not await nudged("C0SHARED", "-:T0TWO")
+    assert not await nudged("C0SHARED", "-:T0ONE")
+    assert not await nudged("C0ONE", "-:T0ONE", user="U0PERSON")
+    assert await nudged("C0ONE", "-:T0ONE")
+    assert await served.store.nudges_off("slack") == {"C0SHARED": "slack:U0PERSON"}
+    assert await served.store.for_team("-:T0TWO").nudges_off("slack") == {
+        "C0SHARED": "slack:U0PERSON"}
+
+
 ROUTED = """
 slack_team: T0ONE
 routes:
