@@ -40,6 +40,11 @@ def test_english_with_foreign_names_or_quotes_stays_english(text: str) -> None:
     assert foreign_language(text) is None
 
 
+NOT_ENGLISH = {"quien va al partido del America el sabado",
+               "dîner chez Le Pick-Up, qui vient? 12h15"}
+"""Chatter a training writer wrote in their own language: rightly called foreign."""
+
+
 def test_no_english_message_of_the_evaluation_sets_or_the_playbooks_is_called_foreign(
         library: PlaybookSet) -> None:
     files = sorted([*DATA.glob("eval_*.jsonl"), *DATA.glob("corpus/*/*.jsonl")])
@@ -51,4 +56,4 @@ def test_no_english_message_of_the_evaluation_sets_or_the_playbooks_is_called_fo
     assert library.background is not None
     texts += library.background.examples
     assert len(texts) > 6000
-    assert [t for t in texts if foreign_language(t) is not None] == []
+    assert {t for t in texts if foreign_language(t) is not None} == NOT_ENGLISH
