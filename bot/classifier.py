@@ -7,9 +7,6 @@ reads like a customer moment than like office talk. The classifier weighs each
 playbook's examples against the others. Both keep only the counts of terms
 seen in training, in a table keyed by term, so scoring touches the message's
 own terms and the few labels each points to, whatever the size of the set.
-Beside them an averaged perceptron (bot/linear.py) is fitted on the same terms; its
-margin of a customer moment over chatter steadies the nudge gate, where the counts
-alone let a word common in both sides decide.
 """
 
 from __future__ import annotations
@@ -17,9 +14,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from bot.linear import Linear
 from bot.postings import Postings
 from bot.similarity import Features
 
@@ -38,8 +34,6 @@ class Reading:
     """Log-likelihood of the message under each playbook that shares a term with it."""
     terms: dict[int, list[tuple[str, float]]]
     """The message's terms that point to each playbook, strongest first."""
-    linear: dict[int, float] = field(default_factory=dict)
-    """The perceptron's score for a customer moment (0) and for chatter (BACKGROUND)."""
 
 
 MAX_LABELS_PER_TERM = 32
@@ -78,7 +72,6 @@ class Classifier:
         self._gate = _Counts(pooled, 0.5)
         self._gated = BACKGROUND in self._gate.base and 0 in self._gate.base
         """Both sides to weigh, playbook examples and background chatter, were given."""
-        self._linear = Linear(pooled, [label for label, _ in pooled])
 
     def read(self, feats: Features) -> Reading:
         gate = self._gate
@@ -101,4 +94,4 @@ class Classifier:
         labels = {label: counts.base[label] * len(seen) + b for label, b in bonus.items()}
         for found in terms.values():
             found.sort(key=lambda tw: (-tw[1], tw[0]))
-        return Reading(touch, labels, terms, self._linear.scores(feats))
+        return Reading(touch, labels, terms)

@@ -36,22 +36,21 @@ class Tuning:
     example_gain: float = 30.0
     """How much the closest example of each playbook adds to what its words say."""
     gate_mid: float = 2.0
-    guide_gate_mid: float = 1.0
+    guide_gate_mid: float = 3.0
     gate_scale: float = 2.0
     example_floor: float = 0.2
     gap_factor: float = 0.8
     typo_factor: float = 0.85
     guide_threshold: float = 0.4
-    nudge_threshold: float = 0.8
+    nudge_threshold: float = 0.6
     nudge_margin: float = 0.0
     suggestion_floor: float = 0.05
     identical: float = 0.95
-    linear_gate: float = 4.0
-    """How much the perceptron's customer-moment margin adds to the nudge gate."""
-    rank_gain: float = 0.0
+    rank_gain: float = 12.0
     """How much the perceptron on the words as written adds to each playbook's logit."""
-    rank_gate: float = 0.0
-    """How much its margin of a playbook over chatter adds to the gate, in both modes."""
+    rank_gate: float = 4.0
+    """How much its margin of a playbook over chatter adds to the gate, in both modes:
+    naive Bayes lets a word common on both sides decide, the perceptron learns it does not."""
 
 
 @dataclass(frozen=True)
@@ -285,8 +284,6 @@ class Matcher:
         strongest = max(triggered.values(), default=0.0)
         touch = (reading.touch or 0.0) + tuning.gate_trigger * strongest
         touch += tuning.rank_gate * _margin(seen.ranks)
-        if mode == "nudge":
-            touch += tuning.linear_gate * _margin(reading.linear)
         middle = tuning.guide_gate_mid if mode == "guide" else tuning.gate_mid
         context = 1.0 / (1.0 + math.exp(-(touch - middle) / tuning.gate_scale))
         if reading.touch is None and mode == "guide":
@@ -344,7 +341,7 @@ class Matcher:
 
 
 def _margin(scores: dict[int, float]) -> float:
-    """How much more the perceptron reads a customer moment than background chatter."""
+    """How much more the perceptron reads a playbook than background chatter."""
     if BACKGROUND not in scores or len(scores) < 2:
         return 0.0
     return max(s for label, s in scores.items() if label != BACKGROUND) - scores[BACKGROUND]

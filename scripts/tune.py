@@ -74,10 +74,9 @@ def score(parts: Sequence[Fold], tuning: Tuning) -> Scores:
 
 def fit(parts: Sequence[Fold], base: Tuning) -> Tuning:
     best_value, best = -1.0, base
-    for temperature, gate_gain, example_gain in itertools.product([2.0, 3.0, 4.0], [1.5, 3.0],
-                                                                  [0.0, 30.0]):
-        shared = replace(base, temperature=temperature, trigger_gain=5.0 * temperature,
-                         gate_trigger=gate_gain, example_gain=example_gain)
+    for rank_gain, rank_gate, gate_gain in itertools.product([12.0, 20.0], [2.0, 4.0], [3.0]):
+        shared = replace(base, temperature=3.0, trigger_gain=15.0, gate_trigger=gate_gain,
+                         example_gain=30.0, rank_gain=rank_gain, rank_gate=rank_gate)
         guide_value, guide = -1.0, shared
         for mid, threshold in itertools.product([0.0, 1.0, 2.0, 3.0], [0.3, 0.4, 0.5]):
             tuning = replace(shared, guide_gate_mid=mid, guide_threshold=threshold)
@@ -86,14 +85,15 @@ def fit(parts: Sequence[Fold], base: Tuning) -> Tuning:
             if value > guide_value:
                 guide_value, guide = value, tuning
         nudge_value, tuned = -1.0, guide
-        for mid, threshold, margin, linear in itertools.product(
-                [2.0, 3.0, 4.0, 5.0, 6.0], [0.5, 0.6, 0.7, 0.8], [0.0, 0.2], [0.0, 4.0]):
-            tuning = replace(guide, gate_mid=mid, nudge_threshold=threshold,
-                             nudge_margin=margin, linear_gate=linear)
+        for mid, threshold, margin in itertools.product(
+                [2.0, 3.0, 4.0, 5.0], [0.6, 0.7, 0.8], [0.0]):
+            tuning = replace(guide, gate_mid=mid, nudge_threshold=threshold, nudge_margin=margin)
             s = score(parts, tuning)
             value = s.nudge_recall if s.nudge_precision >= PRECISION else s.nudge_precision - 1
             if value > nudge_value:
                 nudge_value, tuned = value, tuning
+        print(f"  rank {rank_gain}/{rank_gate} gate {gate_gain}: guide {guide_value:.3f} "
+              f"nudge {nudge_value:.3f}", flush=True)
         if guide_value + nudge_value > best_value:
             best_value, best = guide_value + nudge_value, tuned
     return best
