@@ -268,9 +268,7 @@ class Matcher:
             for item in items:
                 miss *= 1.0 - item.weight
             triggered[index] = 1.0 - miss
-        liked = ({i for i, s in seen.ranks.items() if i >= 0 and s > 0}
-                  if tuning.rank_gain else set())
-        indexes = sorted((set(evidence) | set(reading.labels) | liked) - set(vetoed))
+        indexes = sorted((set(evidence) | set(reading.labels)) - set(vetoed))
         if not indexes:
             return MatchResult(mode, None)
         floor = min(reading.labels.values(), default=0.0)

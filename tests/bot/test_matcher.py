@@ -180,8 +180,8 @@ def decided(matcher: Matcher, text: str, **knobs: float) -> MatchResult:
 
 def test_temperature_gives_the_runner_up_a_larger_share(matcher: Matcher) -> None:
     text = "customer call about a discount at the trade show booth"
-    sharp, soft = (decided(matcher, text, temperature=t, trigger_gain=5.0,
-                           example_gain=0.0).candidates for t in (1.0, 4.0))
+    sharp, soft = (decided(matcher, text, temperature=t, trigger_gain=5.0, example_gain=0.0,
+                           rank_gain=0.0).candidates for t in (1.0, 4.0))
     assert len(sharp) >= 2 and len(soft) >= 2
     assert soft[0].playbook == sharp[0].playbook
     assert soft[1].score / soft[0].score > sharp[1].score / sharp[0].score
@@ -190,7 +190,7 @@ def test_temperature_gives_the_runner_up_a_larger_share(matcher: Matcher) -> Non
 def test_the_closest_example_adds_to_its_playbook(matcher: Matcher) -> None:
     text = "anyone staffing our stand at the expo, or a customer call"
     plain, boosted = (decided(matcher, text, example_gain=g, trigger_gain=5.0,
-                              temperature=1.0).candidates for g in (0.0, 30.0))
+                              temperature=1.0, rank_gain=0.0).candidates for g in (0.0, 30.0))
     assert plain[0].playbook == "call" and boosted[0].playbook == "booth"
     assert boosted[0].score > {c.playbook: c.score for c in plain}["booth"]
 

@@ -100,7 +100,7 @@ def test_match_nudge_mode_with_text_arguments() -> None:
 
 
 def test_match_json_lists_every_candidate_above_the_floor() -> None:
-    text = "customer asked at the booth about pricing"
+    text = "customer at the booth asked for a discount"
     everything = json.loads(run("match", "--json", text).stdout)["candidates"]
     scores = [c["score"] for c in everything]
     assert len(everything) >= 2 and scores == sorted(scores, reverse=True)
