@@ -191,7 +191,7 @@ async def test_from_the_modal_to_analytics_to_a_patch_a_manager_can_apply(
     example, shown = texts_that_match(library, "guide")[0]
     text = f"{example}, what now"
     chosen = next(p for p in library.playbooks if p.id != shown)
-    question = "quote?"
+    question = "any tips for friday?"
     assert library.matcher.match(question, "guide").best is None
     async with running(slack_api, library, store=store) as tp:
         await tp.command(text)
@@ -213,7 +213,7 @@ async def test_from_the_modal_to_analytics_to_a_patch_a_manager_can_apply(
     assert "What would have fitted" in html and 'class="corrections"' in html
     assert f'data-shown="{shown}"' in html, html[html.find("corrections"):]
     assert f'data-chosen="{chosen.id}"' in html
-    assert "they meant the contract" in html and "quote?" in html
+    assert "they meant the contract" in html and question in html
 
     repo = tmp_path / "repo"
     shutil.copytree(ROOT / "playbooks", repo / "playbooks")
@@ -240,7 +240,7 @@ async def test_from_the_modal_to_analytics_to_a_patch_a_manager_can_apply(
     checked = touchpoint_cli("--playbooks", "playbooks", "check", cwd=repo, env={})
     assert checked.returncode == 0, checked.stderr + checked.stdout
     near = library.matcher.match(question, "guide").candidates[0].playbook
-    assert f'+    - "quote?"  # unanswered; closest was {near}' in patch
+    assert f"+    - {json.dumps(question)}  # unanswered; closest was {near}" in patch
     changed = subprocess.run(["git", "diff", "--name-only"], cwd=repo, capture_output=True,
                              text=True).stdout.split()
     assert f"playbooks/{chosen_file.name}" in changed
