@@ -25,7 +25,9 @@ from pydantic import (
 from bot.regex_bounds import required_grams, size_problem
 from bot.text import words
 
-MAX_FILE_BYTES = 256 * 1024
+MAX_FILE_BYTES = 1024 * 1024
+"""Big enough for a background of many writers' chatter (thousands of lines), small
+enough that a file by mistake (a log, a dump) is refused before it is parsed."""
 MAX_DEPTH = 16
 MAX_REGEX_CHARS = 300
 MAX_UNINDEXED_REGEXES = 20
