@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.playbooks import (
+    MAX_FILE_BYTES,
     MAX_UNINDEXED_REGEXES,
     PlaybookErrors,
     parse_background,
@@ -153,7 +154,7 @@ def test_deep_nesting_is_refused() -> None:
 
 
 def test_huge_file_is_refused() -> None:
-    (error,) = errors_of(GOOD + "# " + "x" * 300_000 + "\n")
+    (error,) = errors_of(GOOD + "# " + "x" * MAX_FILE_BYTES + "\n")
     assert "larger than" in error
 
 

@@ -35,7 +35,7 @@ async def test_try_a_message_shows_the_answer_the_playbook_score_triggers_and_ne
         page = await new_page(browser)
         await page.goto(f"{url}/")
         assert page.url == f"{url}/manage/"
-        await page.fill("#text", "renewal next month, the customer will want a discount")
+        await page.fill("#text", "the customer wants a discount on the renewal")
         await page.check("input[name=where][value=command]")
         await page.click("form.try button[type=submit]")
         decision = page.locator(".decision")
