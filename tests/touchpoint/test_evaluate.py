@@ -38,9 +38,9 @@ def test_quality_floors(library: PlaybookSet) -> None:
     items = read_labelled(sorted(DATA.glob("eval_*.jsonl")))
     assert not [i.text for i in items if i.text.lower() in examples]
     scores = evaluate(library.matcher, items)
-    assert scores.guide_accuracy >= 0.94
+    assert scores.guide_accuracy >= 0.93
     assert scores.guide_top2_accuracy >= 0.96
-    assert scores.guide_quiet >= 0.94
+    assert scores.guide_quiet >= 0.95
     assert scores.nudge_precision >= 0.94
     assert scores.nudge_recall >= 0.92
 
