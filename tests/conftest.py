@@ -15,6 +15,7 @@ from fakes.slack_api import FakeSlackAPI
 from fakes.teams_connector import FakeTeamsConnector
 from local_redis import MISSING, ClusterNodes, RedisServer, SentinelGroup
 
+from adapters.redis_store import RedisStore
 from bot.playbook_set import PlaybookSet
 from touchpoint.loader import load_folder
 
@@ -75,6 +76,14 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
         keys = list(client.scan_iter(match=prefix + "*", count=500))
         if keys:
             client.delete(*keys)
+
+
+@pytest.fixture
+async def redis_store(redis_url: str, redis_prefix: str) -> AsyncIterator[RedisStore]:
+    """The Redis store over this test's own prefix."""
+    store = RedisStore.from_url(redis_url, redis_prefix)
+    yield store
+    await store.close()
 
 
 @pytest.fixture

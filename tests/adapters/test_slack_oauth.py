@@ -39,13 +39,6 @@ from touchpoint.settings import Settings, SettingsError
 
 
 @pytest.fixture
-async def redis_store(redis_url: str, redis_prefix: str) -> AsyncIterator[RedisStore]:
-    store = RedisStore.from_url(redis_url, redis_prefix)
-    yield store
-    await store.close()
-
-
-@pytest.fixture
 async def served(slack_api: FakeSlackAPI, library: PlaybookSet, redis_url: str,
                  redis_prefix: str, redis_store: RedisStore) -> AsyncIterator[Served]:
     slack_api.add_team(ONE, "code-one")
