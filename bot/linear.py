@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import random
-from array import array
 from collections.abc import Sequence
 
 from bot.postings import Postings
@@ -30,9 +29,9 @@ MAX_STEPS = 30_000
 class Linear:
     """Averaged multi-class perceptron over a message's terms, values 1/sqrt(terms).
 
-    While it learns, every term's weights for all labels sit in one flat array (and
-    their running sums in another): tens of thousands of terms as lists of float
-    objects would cost a process tens of MiB that it keeps after the load.
+    Weights are kept per term only for the labels an update touched (the example's own
+    label and the one that beat it), so a set of hundreds of playbooks costs no more
+    per step than one of fourteen.
     """
 
     def __init__(self, docs: Sequence[tuple[int, Features]], labels: Sequence[int]) -> None:
@@ -43,10 +42,10 @@ class Linear:
         rows = []
         for label, feats in docs:
             if feats:
-                terms = [index.setdefault(term, len(index) * width) for term in sorted(feats)]
+                terms = [index.setdefault(term, len(index)) for term in sorted(feats)]
                 rows.append((slot[label], terms, 1.0 / math.sqrt(len(feats))))
-        weights = array("d", bytes(8 * width * len(index)))
-        sums = array("d", bytes(8 * width * len(index)))
+        weights: list[dict[int, float]] = [{} for _ in index]
+        sums: list[dict[int, float]] = [{} for _ in index]
         """Each update times the step it was made at: the average is then
         weights - sums / steps, without touching every weight at every step."""
         order = list(range(len(rows)))
@@ -58,24 +57,28 @@ class Linear:
             for at in order:
                 step += 1
                 gold, terms, value = rows[at]
-                rows_of = [weights[base:base + width] for base in terms]
-                scores: list[float] = list(map(sum, zip(*rows_of, strict=True)))
+                scores = [0.0] * width
+                for t in terms:
+                    for label, w in weights[t].items():
+                        scores[label] += w
                 mine = scores[gold]
                 scores[gold] = -math.inf
                 best = max(scores)
                 if width < 2 or (mine - best) * value > MARGIN:
                     continue
                 rival = scores.index(best)
-                for base in terms:
-                    weights[base + gold] += value
-                    weights[base + rival] -= value
-                    sums[base + gold] += step * value
-                    sums[base + rival] -= step * value
+                for t in terms:
+                    row, total = weights[t], sums[t]
+                    row[gold] = row.get(gold, 0.0) + value
+                    row[rival] = row.get(rival, 0.0) - value
+                    total[gold] = total.get(gold, 0.0) + step * value
+                    total[rival] = total.get(rival, 0.0) - step * value
         lists: dict[str, list[tuple[int, float]]] = {}
-        for term, base in index.items():
-            entries = [(self.labels[at], weights[base + at] - sums[base + at] / max(1, step))
-                       for at in range(width)]
-            kept = [(label, w) for label, w in entries if abs(w) > 1e-4]
+        for term, at in index.items():
+            total = sums[at]
+            kept = [(self.labels[label], w - total[label] / step)
+                    for label, w in sorted(weights[at].items())
+                    if abs(w - total[label] / step) > 1e-4]
             if kept:
                 lists[term] = kept
         self._postings = Postings(lists)
