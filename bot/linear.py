@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from bot.postings import Postings
 from bot.similarity import Features
@@ -34,7 +34,7 @@ class Linear:
     per step than one of fourteen.
     """
 
-    def __init__(self, docs: Sequence[tuple[int, Features]], labels: Sequence[int]) -> None:
+    def __init__(self, docs: Iterable[tuple[int, Features]], labels: Sequence[int]) -> None:
         self.labels = tuple(sorted(set(labels)))
         width = len(self.labels)
         slot = {label: at for at, label in enumerate(self.labels)}

@@ -139,7 +139,7 @@ class Matcher:
         self._phrases: dict[str, list[_Phrase]] = {}
         self._regexes = RegexIndex()
         learnt: list[tuple[int, Features]] = []
-        worded: list[tuple[int, Features]] = []
+        worded: list[tuple[int, str]] = []
         examples: list[tuple[int, Features]] = []
         self._example_text: list[str] = []
         for index, playbook in enumerate(playbooks):
@@ -153,7 +153,7 @@ class Matcher:
             for label, texts in ((index, playbook.examples.match),
                                  (-index - 2, playbook.examples.no_match)):
                 for text in texts:
-                    worded.append((label if label >= 0 else BACKGROUND, wording(plain(text))))
+                    worded.append((label if label >= 0 else BACKGROUND, text))
                     feats = features(self._stems(text, learn=True))
                     examples.append((label, feats))
                     self._example_text.append(text)
@@ -161,9 +161,10 @@ class Matcher:
                         learnt.append((label, feats))
         for text in background:
             learnt.append((BACKGROUND, features(self._stems(text, learn=True))))
-            worded.append((BACKGROUND, wording(plain(text))))
+            worded.append((BACKGROUND, text))
         self._classifier = Classifier(learnt)
-        self._ranker = Linear(worded, [label for label, _ in worded])
+        self._ranker = Linear(((label, wording(plain(text))) for label, text in worded),
+                              [label for label, _ in worded])
         self._examples = ExampleIndex(examples)
         self._regexes.build()
         self._vocab_stems = {stem(word) for word in self._vocab}
