@@ -330,20 +330,21 @@ class Handler:
     async def count(self, usage: UsageEvent, team: str = "") -> None:
         """Count something the core did not see happen (a call nobody could be found for),
         for the Slack workspace `team` when it is known."""
-        self.observer.counted(usage)
-        week = analytics.iso_week(self.clock())
-        await self._safely(self.store.for_team(team).incr_counts(week, usage.key), (0, 0))
+        await self._count_in(team, usage)
 
     def _store(self, event: Event) -> Store:
         """The store as the event's workspace sees it: its own counts and subscriptions."""
         return self.store.for_team(event.team)
 
     async def _count(self, event: Event, usage: UsageEvent, week: str = "") -> None:
+        await self._count_in(event.team, usage, week)
+
+    async def _count_in(self, team: str, usage: UsageEvent, week: str = "") -> None:
         """Count all-time and in `week` (this ISO week unless given), in one store call,
-        in the event's workspace."""
+        in the workspace `team`."""
         self.observer.counted(usage)
         week = week or analytics.iso_week(self.clock())
-        await self._safely(self._store(event).incr_counts(week, usage.key), (0, 0))
+        await self._safely(self.store.for_team(team).incr_counts(week, usage.key), (0, 0))
 
     async def _safely(self, call: Awaitable[T], fallback: T) -> T:
         """Guidance must not depend on the store being up: degrade, and say so in the log."""
