@@ -115,6 +115,18 @@ async def serving(slack_api: FakeSlackAPI, library: PlaybookSet, settings: Setti
         await server.close()
 
 
+@asynccontextmanager
+async def two_teams(slack_api: FakeSlackAPI, library: PlaybookSet, redis_url: str,
+                    redis_prefix: str, store: Store) -> AsyncIterator[Served]:
+    """The server over Redis, with workspaces ONE and TWO known to the fake Slack API
+    (their install codes "code-one" and "code-two"; neither is installed yet)."""
+    slack_api.add_team(ONE, "code-one")
+    slack_api.add_team(TWO, "code-two")
+    settings = install_settings(slack_api, redis_url=redis_url, redis_prefix=redis_prefix)
+    async with serving(slack_api, library, settings, store) as running:
+        yield running
+
+
 def authorization(call: Any) -> str:
     return str(call.headers.get("Authorization", ""))
 

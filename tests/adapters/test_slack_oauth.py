@@ -21,6 +21,7 @@ from oauth_harness import (
     install_settings,
     post_prompt,
     serving,
+    two_teams,
 )
 from redis.asyncio import Redis
 from slack_harness import SECRET, message_event
@@ -41,10 +42,7 @@ from touchpoint.settings import Settings, SettingsError
 @pytest.fixture
 async def served(slack_api: FakeSlackAPI, library: PlaybookSet, redis_url: str,
                  redis_prefix: str, redis_store: RedisStore) -> AsyncIterator[Served]:
-    slack_api.add_team(ONE, "code-one")
-    slack_api.add_team(TWO, "code-two")
-    settings = install_settings(slack_api, redis_url=redis_url, redis_prefix=redis_prefix)
-    async with serving(slack_api, library, settings, redis_store) as running:
+    async with two_teams(slack_api, library, redis_url, redis_prefix, redis_store) as running:
         yield running
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from fakes.slack_api import FakeSlackAPI
-from oauth_harness import FAST, NOW, ONE, TWO, Served, authorization, install_settings, serving
+from oauth_harness import FAST, NOW, ONE, TWO, Served, authorization, two_teams
 from redis.asyncio import Redis
 
 from adapters.outbound import ManyTeams
@@ -38,10 +38,7 @@ UNMATCHED = "what is the airspeed velocity of an unladen swallow"
 @pytest.fixture
 async def served(slack_api: FakeSlackAPI, library: PlaybookSet, redis_url: str,
                  redis_prefix: str, redis_store: RedisStore) -> AsyncIterator[Served]:
-    slack_api.add_team(ONE, "code-one")
-    slack_api.add_team(TWO, "code-two")
-    settings = install_settings(slack_api, redis_url=redis_url, redis_prefix=redis_prefix)
-    async with serving(slack_api, library, settings, redis_store) as running:
+    async with two_teams(slack_api, library, redis_url, redis_prefix, redis_store) as running:
         assert await running.install("code-one") == 200
         assert await running.install("code-two") == 200
         yield running
