@@ -13,7 +13,8 @@ the workspace rate allows, the 429s drawn, and from the fake's own record of wha
 it accepted, duplicates and losses (both must be 0).
 
 `--baseline PATH` runs the same fan-out first with the `touchpoint serve` of another
-checkout (e.g. a worktree of main), so the two rows come from one run of the machine.
+checkout (e.g. a worktree of main; with that checkout's `.venv` if it has one, since
+older code needs older packages), so the two rows come from one run of the machine.
 The fake Slack API stands for Slack's servers, which do not share a CPU with
 Touchpoint: this process asks for a higher priority (nice -10, when allowed) and puts
 Redis and the serve processes back at the normal one, and turns its own garbage collector
@@ -86,8 +87,10 @@ def normal_priority(pid: int) -> None:
 
 async def serve(env: dict[str, str], root: Path) -> tuple[asyncio.subprocess.Process,
                                                           asyncio.Event]:
+    own = root / ".venv" / "bin" / "python"  # an older checkout may need its own packages
+    python = str(own) if root != ROOT and own.exists() else sys.executable
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "touchpoint.cli", "serve", "--port", "0", cwd=root,
+        python, "-m", "touchpoint.cli", "serve", "--port", "0", cwd=root,
         env={**env, "PYTHONPATH": str(root)},
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     normal_priority(proc.pid)
@@ -103,6 +106,17 @@ async def serve(env: dict[str, str], root: Path) -> tuple[asyncio.subprocess.Pro
 
     asyncio.get_running_loop().create_task(follow())
     return proc, done
+
+
+async def finished(proc: asyncio.subprocess.Process, done: asyncio.Event) -> None:
+    """Until the instance logs the run's end; a process that exits first ends the bench."""
+    ended = asyncio.ensure_future(proc.wait())
+    told = asyncio.ensure_future(done.wait())
+    await asyncio.wait({ended, told}, return_when=asyncio.FIRST_COMPLETED)
+    if not told.done():
+        told.cancel()
+        raise SystemExit(f"a serve process exited ({proc.returncode}) before the run ended")
+    ended.cancel()
 
 
 async def run(channels: int, rate: float, burst: float, instances: int,
@@ -124,7 +138,7 @@ async def run(channels: int, rate: float, burst: float, instances: int,
                    TOUCHPOINT_PROMPT_RATE=str(rate * pace), TOUCHPOINT_WATCH_INTERVAL="0",
                    TOUCHPOINT_PLAYBOOKS=str(ROOT / "playbooks"), TOUCHPOINT_LOG_LEVEL="INFO")
         servers = [await serve(env, root) for _ in range(instances)]
-        await asyncio.gather(*(done.wait() for _, done in servers))
+        await asyncio.gather(*(finished(proc, done) for proc, done in servers))
         ended = time.time()
         for proc, _ in servers:
             proc.send_signal(signal.SIGTERM)
