@@ -20,7 +20,7 @@ from adapters.outbound import Outbound, Result, Unavailable
 from adapters.slack.installations import parse_team_key
 from adapters.slack.outbound import SlackOutbound
 from adapters.slack.web import API_TIMEOUT, web_client
-from adapters.slack.workspaces import PLATFORM, ChannelTeams
+from adapters.slack.workspaces import NOT_INSTALLED, PLATFORM, ChannelTeams
 from bot.messages import Reply
 
 log = logging.getLogger("touchpoint.slack")
@@ -64,7 +64,7 @@ class TeamOutbound:
         bot = await self._installations.async_find_bot(
             enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=org)
         if bot is None or not bot.bot_token:
-            return f"Touchpoint is not installed in workspace {team}"
+            return NOT_INSTALLED + team
         known = self._posters.get(team)
         if known is not None and known[0] == bot.bot_token:
             return known[1]

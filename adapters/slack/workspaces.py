@@ -25,6 +25,9 @@ log = logging.getLogger("touchpoint.slack")
 PLATFORM = "slack"
 UNINSTALLED = "Touchpoint was uninstalled from workspace "
 """How a pause by uninstall is flagged; a reinstall lifts only flags that start so."""
+NOT_INSTALLED = "Touchpoint is not installed in workspace "
+"""Why a post to a workspace without a token failed (a schedule.yaml entry naming it, or a
+channel subscribed after the uninstall's pause): flagged so, and lifted by an install too."""
 KNOWN_LIMIT = 100_000
 """Channel-to-workspace pairs this process remembers having written."""
 
@@ -125,17 +128,19 @@ async def pause(store: Store, channels: ChannelTeams, team: str) -> int:
 
 
 async def resume(store: Store, channels: ChannelTeams, team: str) -> int:
-    """Lift the flags an uninstall of this workspace set. How many were lifted."""
+    """Lift the flags an uninstall of this workspace set, and those of posts that failed
+    for want of its token. How many were lifted."""
+    ours = {UNINSTALLED + team, NOT_INSTALLED + team}
     mine = await channels.channels_of(team)
     flagged = await store.flagged(PLATFORM)
-    lifted = sorted(c for c in mine if flagged.get(c) == UNINSTALLED + team)
+    lifted = sorted(c for c in mine if flagged.get(c) in ours)
     for channel in lifted:
         await store.unflag(PLATFORM, channel)
     count = len(lifted)
     for each in await _covered(channels, team):
         own = store.for_team(each)
         for channel, why in sorted((await own.flagged(PLATFORM)).items()):
-            if why == UNINSTALLED + team:
+            if why in ours:
                 await own.unflag(PLATFORM, channel)
                 count += 1
     return count

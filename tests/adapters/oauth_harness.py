@@ -131,12 +131,14 @@ def authorization(call: Any) -> str:
     return str(call.headers.get("Authorization", ""))
 
 
-async def post_prompt(served: Served, library: PlaybookSet, channel: str) -> str:
-    """What the scheduler does at 09:00 for the channel, with the server's Slack poster."""
+async def post_prompt(served: Served, library: PlaybookSet, channel: str,
+                      team: str = "") -> str:
+    """What the scheduler does at 09:00 for the channel, with the server's Slack poster;
+    `team` as a schedule.yaml entry's `slack_team` gives it."""
     outbound = served.adapter.outbound(served.store)
     poster = PromptDelivery(served.store, {"slack": outbound}, lambda: library.playbooks, FAST)
     try:
-        sub = Subscription("slack", channel, NOW.time(), "UTC", EVERY_DAY)
+        sub = Subscription("slack", channel, NOW.time(), "UTC", EVERY_DAY, team=team)
         return await poster.post(Job(sub, NOW.date(), NOW))
     finally:
         await outbound.close()

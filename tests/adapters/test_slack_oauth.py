@@ -175,6 +175,9 @@ async def test_uninstalling_one_workspace_deletes_its_tokens_and_pauses_it_only(
     *answered, told = slack_api.posts()
     assert len(answered) == 3  # two subscribe answers, one prompt
     assert told.method == "response_url" and "reinstall" in json.dumps(told.body)
+    assert await post_prompt(served, library, "C0YAML", team="-:T0ONE") == "gone"
+    assert (await served.store.for_team("-:T0ONE").flagged("slack"))["C0YAML"] == (
+        "Touchpoint is not installed in workspace -:T0ONE")
 
     slack_api.add_team(ONE, "code-one-again")
     assert await served.install("code-one-again") == 200
