@@ -20,8 +20,10 @@ from bot.similarity import Features
 
 EPOCHS = 4
 """Passes over the examples; the averaged weights settle within a few."""
-MARGIN = 0.5
-"""An example the model already gets right by less than this still teaches it."""
+MARGIN = 1.0
+"""An example the model already gets right by less than this still teaches it.
+On the training writers held out by fold, 1.0 read 0.925 guide top-1 against 0.918
+for 0.5 (same steps); 2.0 and more lost top-2 and nudge recall."""
 MAX_STEPS = 30_000
 """A very large set makes fewer passes, so a load stays within seconds."""
 

@@ -35,7 +35,7 @@ class Tuning:
     gate_trigger: float = 3.0
     example_gain: float = 30.0
     """How much the closest example of each playbook adds to what its words say."""
-    gate_mid: float = 3.0
+    gate_mid: float = 2.0
     guide_gate_mid: float = 3.0
     gate_scale: float = 2.0
     example_floor: float = 0.2
@@ -46,7 +46,7 @@ class Tuning:
     nudge_margin: float = 0.0
     suggestion_floor: float = 0.05
     identical: float = 0.95
-    rank_gain: float = 20.0
+    rank_gain: float = 12.0
     """How much the perceptron on the words as written adds to each playbook's logit."""
     rank_gate: float = 4.0
     """How much its margin of a playbook over chatter adds to the gate, in both modes:

@@ -74,7 +74,7 @@ def score(parts: Sequence[Fold], tuning: Tuning) -> Scores:
 
 def fit(parts: Sequence[Fold], base: Tuning) -> Tuning:
     best_value, best = -1.0, base
-    for rank_gain, rank_gate, gate_gain in itertools.product([12.0, 20.0], [2.0, 4.0], [3.0]):
+    for rank_gain, rank_gate, gate_gain in itertools.product([8.0, 12.0, 20.0], [2.0, 4.0], [3.0]):
         shared = replace(base, temperature=3.0, trigger_gain=15.0, gate_trigger=gate_gain,
                          example_gain=30.0, rank_gain=rank_gain, rank_gate=rank_gate)
         guide_value, guide = -1.0, shared
