@@ -85,8 +85,9 @@ def fit(parts: Sequence[Fold], base: Tuning) -> Tuning:
             if value > guide_value:
                 guide_value, guide = value, tuning
         nudge_value, tuned = -1.0, guide
-        for mid, threshold, margin in itertools.product(
-                [2.0, 3.0, 4.0, 5.0], [0.6, 0.7, 0.8], [0.0]):
+        # a nudge's gate no laxer than the guide's: never a nudge /touchpoint would not give
+        mids = [m for m in (2.0, 3.0, 4.0, 5.0) if m >= guide.guide_gate_mid]
+        for mid, threshold, margin in itertools.product(mids, [0.6, 0.7, 0.8], [0.0]):
             tuning = replace(guide, gate_mid=mid, nudge_threshold=threshold, nudge_margin=margin)
             s = score(parts, tuning)
             value = s.nudge_recall if s.nudge_precision >= PRECISION else s.nudge_precision - 1
