@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.postings import Postings
+from bot.postings import Pairs, Postings, Terms
 from bot.similarity import Features
 
 BACKGROUND = -1
@@ -44,32 +44,34 @@ keeping only its strongest labels bounds the work per message term."""
 class _Counts:
     """Smoothed term frequencies per label, stored sparsely."""
 
-    def __init__(self, docs: Sequence[tuple[int, Features]], alpha: float) -> None:
-        postings: dict[str, list[tuple[int, float]]] = {}
-        per_label: dict[int, Counter[str]] = {}
-        for label, feats in docs:
-            per_label.setdefault(label, Counter()).update(feats.keys())
+    def __init__(self, per_label: dict[int, Counter[str]], alpha: float, terms: Terms) -> None:
         vocabulary = len({t for counts in per_label.values() for t in counts}) or 1
         self.base: dict[int, float] = {}
+        pairs = Pairs(terms)
         for label, counts in sorted(per_label.items()):
             self.base[label] = math.log(alpha / (sum(counts.values()) + alpha * vocabulary))
             for term, n in counts.items():
-                gain = math.log((n + alpha) / alpha)
-                postings.setdefault(term, []).append((label, gain))
-        for labels in postings.values():
-            if len(labels) > MAX_LABELS_PER_TERM:
-                labels.sort(key=lambda ln: (-ln[1], ln[0]))
-                del labels[MAX_LABELS_PER_TERM:]
-        self.postings = Postings(postings)
+                pairs.add(term, label, math.log((n + alpha) / alpha))
+        self.postings = Postings.of(pairs, MAX_LABELS_PER_TERM)
         """(label, gain) for each term seen in training; pruning only shortens the
         lists, so `term in postings` says whether a term was seen."""
 
 
 class Classifier:
-    def __init__(self, docs: Sequence[tuple[int, Features]], alpha: float = 0.1) -> None:
-        self._labels = _Counts([d for d in docs if d[0] != BACKGROUND], alpha)
-        pooled = [(0 if label != BACKGROUND else BACKGROUND, f) for label, f in docs]
-        self._gate = _Counts(pooled, 0.5)
+    def __init__(self, docs: Iterable[tuple[int, Features]], alpha: float = 0.1,
+                 terms: Terms | None = None) -> None:
+        """Reads `docs` once, as they come: only each label's terms are kept."""
+        terms = {} if terms is None else terms
+        labels: dict[int, Counter[str]] = {}
+        sides: dict[int, Counter[str]] = {}
+        for label, feats in docs:
+            if label != BACKGROUND:
+                labels.setdefault(label, Counter()).update(feats.keys())
+            sides.setdefault(0 if label != BACKGROUND else BACKGROUND,
+                             Counter()).update(feats.keys())
+        self._labels = _Counts(labels, alpha, terms)
+        del labels
+        self._gate = _Counts(sides, 0.5, terms)
         self._gated = BACKGROUND in self._gate.base and 0 in self._gate.base
         """Both sides to weigh, playbook examples and background chatter, were given."""
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 
-from bot.postings import Postings
+from bot.postings import Pairs, Postings, Terms
 from bot.similarity import Features
 
 EPOCHS = 4
@@ -36,20 +37,20 @@ class Linear:
     per step than one of fourteen.
     """
 
-    def __init__(self, docs: Iterable[tuple[int, Features]], labels: Sequence[int]) -> None:
+    def __init__(self, docs: Iterable[tuple[int, Features]], labels: Sequence[int],
+                 terms: Terms | None = None) -> None:
         self.labels = tuple(sorted(set(labels)))
         width = len(self.labels)
         slot = {label: at for at, label in enumerate(self.labels)}
         index: dict[str, int] = {}
-        rows = []
+        rows: list[tuple[int, array[int], float]] = []
         for label, feats in docs:
             if feats:
-                terms = [index.setdefault(term, len(index)) for term in sorted(feats)]
-                rows.append((slot[label], terms, 1.0 / math.sqrt(len(feats))))
+                words = array("I", [index.setdefault(term, len(index)) for term in sorted(feats)])
+                rows.append((slot[label], words, 1.0 / math.sqrt(len(feats))))
         weights: list[dict[int, float]] = [{} for _ in index]
-        sums: list[dict[int, float]] = [{} for _ in index]
-        """Each update times the step it was made at: the average is then
-        weights - sums / steps, without touching every weight at every step."""
+        updates = array("I")
+        """(step, row, label, rival) of each update, to average the weights afterwards."""
         order = list(range(len(rows)))
         epochs = max(1, min(EPOCHS, MAX_STEPS // max(1, len(rows))))
         shuffle = random.Random(0).shuffle
@@ -58,9 +59,9 @@ class Linear:
             shuffle(order)
             for at in order:
                 step += 1
-                gold, terms, value = rows[at]
+                gold, words, value = rows[at]
                 scores = [0.0] * width
-                for t in terms:
+                for t in words:
                     for label, w in weights[t].items():
                         scores[label] += w
                 mine = scores[gold]
@@ -69,21 +70,20 @@ class Linear:
                 if width < 2 or (mine - best) * value > MARGIN:
                     continue
                 rival = scores.index(best)
-                for t in terms:
-                    row, total = weights[t], sums[t]
+                for t in words:
+                    row = weights[t]
                     row[gold] = row.get(gold, 0.0) + value
                     row[rival] = row.get(rival, 0.0) - value
-                    total[gold] = total.get(gold, 0.0) + step * value
-                    total[rival] = total.get(rival, 0.0) - step * value
-        lists: dict[str, list[tuple[int, float]]] = {}
+                updates.extend((step, at, gold, rival))
+        packed = _Packed(weights)
+        del weights
+        packed.average(updates, rows, step)
+        pairs = Pairs(terms)
         for term, at in index.items():
-            total = sums[at]
-            kept = [(self.labels[label], w - total[label] / step)
-                    for label, w in sorted(weights[at].items())
-                    if abs(w - total[label] / step) > 1e-4]
-            if kept:
-                lists[term] = kept
-        self._postings = Postings(lists)
+            for label, average in packed.row(at):
+                if abs(average) > 1e-4:
+                    pairs.add(term, self.labels[label], average)
+        self._postings = Postings.of(pairs)
 
     def scores(self, feats: Features) -> dict[int, float]:
         """Each label's score for a message; labels its terms never touched score 0."""
@@ -95,3 +95,42 @@ class Linear:
             for label, w in self._postings.get(term):
                 out[label] += w * value
         return out
+
+
+class _Packed:
+    """Training's weights, per term in flat arrays, and what averaging them subtracts.
+
+    Each update is remembered as its step, example and two labels (16 bytes) rather
+    than as a running total per weight: the totals, the same sums in the same order,
+    are replayed here once, after the dicts of the weights are gone.
+    """
+
+    def __init__(self, weights: Sequence[dict[int, float]]) -> None:
+        self.starts = array("I", [0])
+        self.labels = array("I")
+        self.weights = array("d")
+        for row in weights:
+            for label, w in sorted(row.items()):
+                self.labels.append(label)
+                self.weights.append(w)
+            self.starts.append(len(self.labels))
+        self.totals = array("d", bytes(8 * len(self.weights)))
+
+    def average(self, updates: array[int], rows: Sequence[tuple[int, array[int], float]],
+                steps: int) -> None:
+        """Turn each weight into its average over the `steps`."""
+        starts, labels, totals = self.starts, self.labels, self.totals
+        for at in range(0, len(updates), 4):
+            step, doc, gold, rival = updates[at:at + 4]
+            _, words, value = rows[doc]
+            for t in words:
+                start, end = starts[t], starts[t + 1]
+                totals[labels.index(gold, start, end)] += step * value
+                totals[labels.index(rival, start, end)] -= step * value
+        for at, total in enumerate(totals):
+            totals[at] = self.weights[at] - total / steps
+
+    def row(self, term: int) -> Iterator[tuple[int, float]]:
+        """(label, averaged weight) of the term, by label."""
+        start, end = self.starts[term], self.starts[term + 1]
+        return zip(self.labels[start:end], self.totals[start:end], strict=True)

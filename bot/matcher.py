@@ -10,13 +10,15 @@ never walks the list of triggers, so its cost barely grows with the set.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.classifier import BACKGROUND, Classifier, Reading
 from bot.linear import Linear
 from bot.playbooks import Playbook, Trigger
+from bot.postings import Terms
 from bot.regexes import RegexIndex
 from bot.similarity import ExampleIndex, Features, Neighbour, features, wording
 from bot.text import STOPWORDS, clean, clean_plain, deletes, plain, stem
@@ -116,7 +118,7 @@ class Observation:
         return " ".join(self.surface.get(part, part) for part in term.split())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Phrase:
     playbook: int
     stems: tuple[str, ...]
@@ -133,58 +135,49 @@ class Matcher:
         background: Sequence[str] = (),
         tuning: Tuning | None = None,
     ) -> None:
+        """Each model reads the texts one at a time, not from lists of every text's
+        features, and the perceptron learns first: its training makes the most
+        short-lived objects, and made before anything long-lived, they leave whole
+        pages free that the process can give back, not holes between what it keeps."""
         self.tuning = tuning or Tuning()
         self.ids = [p.id for p in playbooks]
-        self._vocab: dict[str, int] = {}
         self._phrases: dict[str, list[_Phrase]] = {}
         self._regexes = RegexIndex()
-        learnt: list[tuple[int, Features]] = []
-        worded: list[tuple[int, str]] = []
-        examples: list[tuple[int, Features]] = []
-        self._example_text: list[str] = []
+        terms: Terms = {}
+        self._ranker = Linear(((label, wording(plain(text)))
+                               for label, text in _worded(playbooks, background)),
+                              [label for label, _ in _worded(playbooks, background)], terms)
+        vocab: Counter[str] = Counter()
+        self._classifier = Classifier(self._learnt(playbooks, background, vocab), terms=terms)
+        self._example_text = [text for playbook in playbooks
+                              for text in (*playbook.examples.match, *playbook.examples.no_match)]
+        self._examples = ExampleIndex(((label, features(_stems(text, vocab)))
+                                       for label, text in _examples(playbooks)), terms)
+        self._regexes.build()
+        self._vocab_stems = frozenset({stem(word) for word in vocab})
+        self._typos: dict[str, str] = {}
+        for word in sorted(vocab, key=lambda w: (-vocab[w], w)):
+            if len(word) >= 5 and word.isalpha():
+                for variant in deletes(word) | {word}:
+                    self._typos.setdefault(variant, word)
+
+    def _learnt(self, playbooks: Sequence[Playbook], background: Sequence[str],
+                vocab: Counter[str]) -> Iterator[tuple[int, Features]]:
+        """What the classifier learns from, indexing the phrases and regexes on the way:
+        each playbook's phrases and examples, then the chatter."""
         for index, playbook in enumerate(playbooks):
             for trigger in playbook.triggers:
                 if trigger.regex is not None:
                     self._regexes.add(index, trigger, playbook.id)
                     continue
-                stems = self._add_phrase(index, trigger)
+                stems = tuple(_stems(trigger.text, vocab))
+                self._phrases.setdefault(stems[0], []).append(_Phrase(index, stems, trigger))
                 if trigger.veto is None:
-                    learnt.append((index, features(stems)))
-            for label, texts in ((index, playbook.examples.match),
-                                 (-index - 2, playbook.examples.no_match)):
-                for text in texts:
-                    worded.append((label if label >= 0 else BACKGROUND, text))
-                    feats = features(self._stems(text, learn=True))
-                    examples.append((label, feats))
-                    self._example_text.append(text)
-                    if label >= 0:
-                        learnt.append((label, feats))
+                    yield index, features(stems)
+            for text in playbook.examples.match:
+                yield index, features(_stems(text))
         for text in background:
-            learnt.append((BACKGROUND, features(self._stems(text, learn=True))))
-            worded.append((BACKGROUND, text))
-        self._classifier = Classifier(learnt)
-        self._ranker = Linear(((label, wording(plain(text))) for label, text in worded),
-                              [label for label, _ in worded])
-        self._examples = ExampleIndex(examples)
-        self._regexes.build()
-        self._vocab_stems = {stem(word) for word in self._vocab}
-        self._typos: dict[str, str] = {}
-        for word in sorted(self._vocab, key=lambda w: (-self._vocab[w], w)):
-            if len(word) >= 5 and word.isalpha():
-                for variant in deletes(word) | {word}:
-                    self._typos.setdefault(variant, word)
-
-    def _stems(self, text: str, learn: bool = False) -> list[str]:
-        found = clean(text).split()
-        if learn:
-            for word in found:
-                self._vocab[word] = self._vocab.get(word, 0) + 1
-        return [stem(w) for w in found]
-
-    def _add_phrase(self, index: int, trigger: Trigger) -> tuple[str, ...]:
-        stems = tuple(self._stems(trigger.text, learn=True))
-        self._phrases.setdefault(stems[0], []).append(_Phrase(index, stems, trigger))
-        return stems
+            yield BACKGROUND, features(_stems(text, vocab))
 
     @property
     def regexes(self) -> RegexIndex:
@@ -337,6 +330,36 @@ class Matcher:
         if against.similarity >= self.tuning.identical:
             return 0.0
         return score * (1.0 - (against.similarity - closest))
+
+
+def _stems(text: str, vocab: Counter[str] | None = None) -> list[str]:
+    """The text's stems; with `vocab`, its words are counted there, once per text read."""
+    found = clean(text).split()
+    if vocab is not None:
+        vocab.update(found)
+    return [stem(w) for w in found]
+
+
+def _examples(playbooks: Sequence[Playbook]) -> Iterator[tuple[int, str]]:
+    """Each playbook's examples, labelled as `ExampleIndex` keeps them: no_match ones
+    as -index - 2, apart from every playbook and from chatter."""
+    for index, playbook in enumerate(playbooks):
+        for text in playbook.examples.match:
+            yield index, text
+        for text in playbook.examples.no_match:
+            yield -index - 2, text
+
+
+def _worded(playbooks: Sequence[Playbook],
+            background: Sequence[str]) -> Iterator[tuple[int, str]]:
+    """What the perceptron learns from: each example, no_match ones as chatter, then chatter."""
+    for index, playbook in enumerate(playbooks):
+        for text in playbook.examples.match:
+            yield index, text
+        for text in playbook.examples.no_match:
+            yield BACKGROUND, text
+    for text in background:
+        yield BACKGROUND, text
 
 
 def _margin(scores: dict[int, float]) -> float:

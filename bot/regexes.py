@@ -31,7 +31,7 @@ STRIKES = 3
 log = logging.getLogger("touchpoint.matcher")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Entry:
     playbook: int
     pattern: Any

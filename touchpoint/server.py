@@ -180,6 +180,7 @@ async def serve(settings: Settings, host: str, port: int, socket_mode_only: bool
                      lambda: playbooks.reloader.folder, settings,
                      observe=registry.scheduler_posts.inc)
     web_pages.attach(app, handler, settings)
+    memory.give_back()
     # Playbooks, matcher index and imports live as long as the process: without this, every
     # full collection walks them all and stalls requests for tens of milliseconds.
     gc.freeze()
