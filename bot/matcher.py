@@ -37,18 +37,18 @@ class Tuning:
     gate_trigger: float = 3.0
     example_gain: float = 30.0
     """How much the closest example of each playbook adds to what its words say."""
-    gate_mid: float = 2.0
+    gate_mid: float = 3.0
     guide_gate_mid: float = 3.0
     gate_scale: float = 2.0
     example_floor: float = 0.2
     gap_factor: float = 0.8
     typo_factor: float = 0.85
-    guide_threshold: float = 0.5
+    guide_threshold: float = 0.4
     nudge_threshold: float = 0.6
     nudge_margin: float = 0.0
     suggestion_floor: float = 0.05
     identical: float = 0.95
-    rank_gain: float = 12.0
+    rank_gain: float = 20.0
     """How much the perceptron on the words as written adds to each playbook's logit."""
     rank_gate: float = 4.0
     """How much its margin of a playbook over chatter adds to the gate, in both modes:
