@@ -53,11 +53,11 @@ def test_no_test_writer_is_in_the_playbooks(library: PlaybookSet) -> None:
 def test_test_split_floors(library: PlaybookSet) -> None:
     scores = evaluate(library.matcher,
                       read_labelled(sorted((DATA / "corpus" / "test").glob("*.jsonl"))))
-    assert scores.guide_accuracy >= 0.93
+    assert scores.guide_accuracy >= 0.94
     assert scores.guide_top2_accuracy >= 0.96
     assert scores.guide_quiet >= 0.94
-    assert scores.nudge_precision >= 0.83
-    assert scores.nudge_recall >= 0.76
+    assert scores.nudge_precision >= 0.84
+    assert scores.nudge_recall >= 0.78
 
 
 def test_modes_and_situations_are_counted_where_written(library: PlaybookSet,
