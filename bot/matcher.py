@@ -48,7 +48,7 @@ class Tuning:
     nudge_margin: float = 0.0
     suggestion_floor: float = 0.05
     identical: float = 0.95
-    rank_gain: float = 20.0
+    rank_gain: float = 12.0
     """How much the perceptron on the words as written adds to each playbook's logit."""
     rank_gate: float = 4.0
     """How much its margin of a playbook over chatter adds to the gate, in both modes:
