@@ -41,18 +41,18 @@ async def test_try_a_message_shows_the_answer_the_playbook_score_triggers_and_ne
         decision = page.locator(".decision")
         await decision.wait_for()
         assert await decision.locator("h3 [data-playbook]").get_attribute(
-            "data-playbook") == "renewal"
+            "data-playbook") == "price-objection"
         score = float(await decision.locator("h3 + p .score").get_attribute("data-score") or 0)
         assert score >= library.matcher.tuning.guide_threshold
         kinds = await decision.locator("h3 ~ ul.evidence > li").evaluate_all(
             "items => items.map(i => i.dataset.kind)")
         assert "phrase" in kinds
-        assert 'phrase "renewal"' in await decision.locator("ul.evidence").first.inner_text()
+        assert 'phrase "discount"' in await decision.locator("ul.evidence").first.inner_text()
         misses = decision.locator("tr.near-miss")
-        assert await misses.first.get_attribute("data-playbook") == "price-objection"
+        assert await misses.first.get_attribute("data-playbook") == "renewal"
         slack = page.locator(".chat.slack")
         assert "Only visible to you" in await slack.inner_text()
-        assert "Renewal or expansion" in await slack.locator(".slack-message b").all_inner_texts()
+        assert "Price objection" in await slack.locator(".slack-message b").all_inner_texts()
         assert await slack.locator(".button.primary").inner_text() == "Helpful"
         teams = page.locator(".chat.teams .card")
         assert "Why this playbook" in await teams.inner_text()
