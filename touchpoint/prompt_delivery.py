@@ -176,23 +176,25 @@ class PromptDelivery:
         return prompt_reply(next(p for p in pool if p.id == chosen))
 
     async def _settle(self, job: Job, outcome: str) -> None:
-        """Record the outcome; a post already made must not be lost to a store outage.
+        """Record the outcome; a post already made must not be lost to a store outage."""
+        failed = await self._through_outage(
+            lambda: self.store.settle(job.key, outcome, self.settings.keep))
+        if failed is not None:
+            log.error("prompts: could not record that %s was %s (%s); the next attempt will "
+                      "look for the post before posting", job.key, outcome, failed)
 
-        Retried for as long as the lease would have held the channel: until then
-        no other instance can take it over and post again.
-        """
+    async def _through_outage(self, write: Callable[[], Awaitable[object]]) -> StoreError | None:
+        """Retry a store write for as long as the lease would have held the channel (until
+        then no other instance can take it over); the last error if it never went through."""
         deadline = time.monotonic() + self.settings.lease
         delay = 0.05
         while True:
             try:
-                await self.store.settle(job.key, outcome, self.settings.keep)
-                return
+                await write()
+                return None
             except StoreError as exc:
                 if time.monotonic() + delay > deadline:
-                    log.error("prompts: could not record that %s was %s (%s); the next "
-                              "attempt will look for the post before posting", job.key,
-                              outcome, exc)
-                    return
+                    return exc
                 await self._sleep(delay)
                 delay = min(1.0, delay * 2)
 
@@ -203,7 +205,7 @@ class PromptDelivery:
             log.debug("prompts: cannot release %s (%s)", job.key, exc)
 
     async def _flag(self, sub: Subscription, reason: str) -> None:
-        try:
-            await self.store.for_team(sub.team).flag(sub.platform, sub.channel, reason)
-        except StoreError as exc:  # the day is settled anyway
-            log.warning("prompts: could not flag %s (%s)", sub.key, exc)
+        own = self.store.for_team(sub.team)
+        failed = await self._through_outage(lambda: own.flag(sub.platform, sub.channel, reason))
+        if failed is not None:  # the day is settled anyway; tomorrow's post finds out again
+            log.warning("prompts: could not flag %s (%s)", sub.key, failed)

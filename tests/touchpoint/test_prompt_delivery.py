@@ -22,6 +22,7 @@ from adapters.slack.outbound import EVENT_TYPE, SlackOutbound
 from bot.memory_store import MemoryStore
 from bot.playbook_set import PlaybookSet
 from bot.prompts import INVITATION, prompt_pool, prompt_reply
+from bot.store import StoreUnavailable
 from touchpoint.prompt_delivery import PromptDelivery
 from touchpoint.prompt_jobs import PromptSettings, due_jobs
 
@@ -101,6 +102,30 @@ async def test_a_permanent_failure_flags_the_channel_and_is_not_retried(
     jobs = due_jobs([job("C0GONE001").sub, job("C0OTHER01").sub], NOW, 60,
                     flagged=["slack:C0GONE001"])
     assert [j.sub.channel for j in jobs] == ["C0OTHER01"]
+
+
+async def test_a_flag_written_while_the_store_blinks_is_retried_not_lost(
+        slack_api: FakeSlackAPI, outbound: SlackOutbound, library: PlaybookSet) -> None:
+    """Redis restarting just as Slack answers not_in_channel: the flag waits it out."""
+    store = BlinkingStore(misses=2)
+    slack_api.fail("chat.postMessage", "not_in_channel", channel="C0GONE002")
+    assert await delivery(store, outbound, library).post(job("C0GONE002")) == "gone"
+    assert store.missed == 2
+    assert await store.flagged("slack") == {"C0GONE002": "not_in_channel"}
+
+
+class BlinkingStore(MemoryStore):
+    """A store whose first `misses` flag writes fail as Redis's would while it restarts."""
+
+    def __init__(self, misses: int) -> None:
+        super().__init__()
+        self.misses, self.missed = misses, 0
+
+    async def flag(self, platform: str, channel: str, reason: str) -> None:
+        if self.missed < self.misses:
+            self.missed += 1
+            raise StoreUnavailable("redis unreachable")
+        await super().flag(platform, channel, reason)
 
 
 @pytest.mark.parametrize("landed", [True, False])
