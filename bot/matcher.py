@@ -149,8 +149,7 @@ class Matcher:
                               [label for label, _ in _worded(playbooks, background)], terms)
         vocab: Counter[str] = Counter()
         self._classifier = Classifier(self._learnt(playbooks, background, vocab), terms=terms)
-        self._example_text = [text for playbook in playbooks
-                              for text in (*playbook.examples.match, *playbook.examples.no_match)]
+        self._example_text = [text for _, text in _examples(playbooks)]
         self._examples = ExampleIndex(((label, features(_stems(text, vocab)))
                                        for label, text in _examples(playbooks)), terms)
         self._regexes.build()
@@ -353,11 +352,8 @@ def _examples(playbooks: Sequence[Playbook]) -> Iterator[tuple[int, str]]:
 def _worded(playbooks: Sequence[Playbook],
             background: Sequence[str]) -> Iterator[tuple[int, str]]:
     """What the perceptron learns from: each example, no_match ones as chatter, then chatter."""
-    for index, playbook in enumerate(playbooks):
-        for text in playbook.examples.match:
-            yield index, text
-        for text in playbook.examples.no_match:
-            yield BACKGROUND, text
+    for label, text in _examples(playbooks):
+        yield (label if label >= 0 else BACKGROUND), text
     for text in background:
         yield BACKGROUND, text
 
