@@ -14,7 +14,7 @@ term only the shared table's entry.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 
 Terms = dict[str, int]
 """Each term a matcher's models know, numbered from 0 in the order first seen."""
@@ -28,15 +28,6 @@ class Postings:
     """Each term's (id, weight) pairs, in the order given; `term in postings` as a dict."""
 
     __slots__ = ("_ids", "_lengths", "_size", "_starts", "_terms", "_weights")
-
-    def __init__(self, lists: Mapping[str, Sequence[tuple[int, float]]]) -> None:
-        """Postings of their own, with a `Terms` table of their own."""
-        pairs = Pairs()
-        for term, entries in lists.items():
-            pairs.term(term)
-            for key, weight in entries:
-                pairs.add(term, key, weight)
-        self._adopt(pairs, None)
 
     @classmethod
     def of(cls, pairs: Pairs, keep: int | None = None) -> Postings:
@@ -70,7 +61,7 @@ class Postings:
             ids, weights = _strongest(ids, weights, starts, lengths, keep)
         size = 0
         for at in range(count):
-            if not lengths[at] and not pairs.knows(at):
+            if not lengths[at]:
                 starts[at] = ABSENT
                 continue
             size += 1
@@ -117,20 +108,6 @@ class Pairs:
         self.at = array("I")
         self.ids = array("i")
         self.weights = array("d")
-        self._known = bytearray()
-        """1 for each term number given to `term`: known here, if only with no pairs."""
-
-    def term(self, term: str) -> int:
-        """The term's number, marking it known to this model even if it gets no pair."""
-        at = self.terms.setdefault(term, len(self.terms))
-        known = self._known
-        if at >= len(known):
-            known.extend(bytes(at + 1 - len(known)))
-        known[at] = 1
-        return at
-
-    def knows(self, at: int) -> bool:
-        return at < len(self._known) and self._known[at] == 1
 
     def add(self, term: str, key: int, weight: float) -> None:
         self.put(self.terms.setdefault(term, len(self.terms)), key, weight)
