@@ -7,12 +7,14 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 from fakes.bot_framework_keys import FakeBotFrameworkKeys
 from fakes.slack_api import FakeSlackAPI
 from fakes.teams_connector import FakeTeamsConnector
+from hang_dump import start as start_hang_dump
 from local_redis import MISSING, ClusterNodes, RedisServer, SentinelGroup
 
 from adapters.redis_store import RedisStore
@@ -29,6 +31,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--soak-seconds", type=float, default=None,
                      help="seconds of load in each soak test (default: $TOUCHPOINT_SOAK_SECONDS "
                           "or a short CI run)")
+
+
+_HANG_DUMPS = pytest.StashKey["threading.Timer | None"]()
+
+
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> None:
+    """Arms the asyncio task dump; returning None lets pytest-timeout arm its own timer."""
+    item.stash[_HANG_DUMPS] = start_hang_dump(item, float(settings.timeout or 0))
+
+
+def pytest_timeout_cancel_timer(item: pytest.Item) -> None:
+    timer = item.stash.get(_HANG_DUMPS, None)
+    if timer is not None:
+        timer.cancel()
 
 
 @pytest.fixture
