@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
-import json
 import logging
 import re
 import time
@@ -28,22 +27,22 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.context.async_context import AsyncBoltContext
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
-from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.bodies import MAX_BODY, read_body
 from adapters.outbound import Outbound
 from adapters.platform import serve
+from adapters.slack import delivery as slack_delivery
 from adapters.slack import feedback as slack_feedback
 from adapters.slack import oauth as slack_oauth
 from adapters.slack import workspaces as slack_workspaces
 from adapters.slack.blocks import Post, plan
 from adapters.slack.config import PLATFORM, SlackConfig
+from adapters.slack.edge import signed_by_slack, to_bolt_request
 from adapters.slack.home import SHORTCUT_ID, from_home, from_shortcut, home_opened_user, show_home
+from adapters.slack.identity import Identity, sign_in
 from adapters.slack.installations import team_key
 from adapters.slack.oauth import Installs
 from adapters.slack.outbound import SlackOutbound
@@ -54,18 +53,11 @@ from adapters.slack.payloads import (
     from_action,
     from_command,
     from_event,
-    parse_body,
 )
+from adapters.slack.socket import connect as connect_socket
 from adapters.slack.team_outbound import TeamOutbound
 from adapters.slack.web import (
     API_TIMEOUT,
-    AUTH_ERRORS,
-    MISPLACED,
-    NETWORK_ERRORS,
-    api_error,
-    call_with_retries,
-    explain,
-    rejected_token,
     web_client,
 )
 from adapters.tasks import TaskSet
@@ -96,17 +88,6 @@ logging.getLogger("touchpoint.slack.bolt").addFilter(_ExpectedClient())
 
 SORRY = Reply(text="Sorry, something went wrong on my side. Please try again in a minute.",
               ephemeral=True)
-
-
-@dataclass
-class Identity:
-    """Who the bot is in its workspace, from `auth.test`."""
-
-    user_id: str = ""
-    bot_id: str = ""
-    team_id: str = ""
-    team: str = ""
-    user: str = ""
 
 
 @dataclass(frozen=True)
@@ -199,7 +180,9 @@ class SlackAdapter:
         if self.socket_mode:
             self._socket = AsyncSocketModeHandler(self.app, self.config.app_token,
                                                   web_client=self.client)
-            self._socket_task = self._spawn_task(self._connect_socket())
+            self._socket_task = self._spawn_task(connect_socket(
+                self._socket, self.client, self.config.app_token, self.config.api_url,
+                IDENTIFY_INTERVAL))
             modes.append("Socket Mode")
         log.info("slack: on (%s), Web API at %s", ", ".join(modes) or "no transport",
                  self.config.api_url)
@@ -259,21 +242,13 @@ class SlackAdapter:
         if body is None:
             return web.json_response({"error": f"the body is larger than {MAX_BODY} bytes"},
                                      status=413)
-        if not self._signed_by_slack(body, request):
+        if not signed_by_slack(self._verifier, body, request.headers):
             return web.json_response({"error": "invalid request"}, status=401)
         try:
-            parsed = parse_body(body, request.content_type)
-            # bolt reads a JSON body as it is: handing it the parsed object keeps it from
-            # guessing a form's kind from the words in it.
-            headers = {name: value for name, value in request.headers.items()
-                       if name.lower() != "content-type"}
-            bolt_request = AsyncBoltRequest(body=json.dumps(parsed), query=request.query_string,
-                                            headers={**headers,
-                                                     "Content-Type": "application/json"})
-        except (BadBody, ValueError, TypeError, AttributeError, KeyError, IndexError,
-                RecursionError) as exc:
-            log.warning("slack: a signed request that cannot be read (%s: %s)",
-                        type(exc).__name__, exc)
+            bolt_request = to_bolt_request(body, request.content_type, request.headers,
+                                           request.query_string)
+        except BadBody as exc:
+            log.warning("slack: a signed request that cannot be read (%s)", exc)
             return web.json_response({"error": "malformed request"}, status=400)
         if bolt_request.body.get("type") == "app_rate_limited":
             log.warning("slack: Slack is dropping this app's events from workspace %s (more "
@@ -282,45 +257,14 @@ class SlackAdapter:
             return web.Response(status=200)
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
-    def _signed_by_slack(self, body: bytes, request: web.Request) -> bool:
-        if self._verifier is None:
-            return False
-        try:
-            return self._verifier.is_valid(
-                body=body,
-                timestamp=request.headers.get("X-Slack-Request-Timestamp"),
-                signature=request.headers.get("X-Slack-Signature"),
-            )
-        except (ValueError, TypeError):  # a timestamp that is no number, a signature not ASCII
-            return False
-
     async def identify(self) -> None:
         """Learn the bot's own ids, so its echoes and mentions are recognised."""
         self._last_identify = time.monotonic()
-        try:
-            result = await self.client.auth_test()
-        except SlackApiError as exc:
-            error = api_error(exc)
-            self.problem = rejected_token(error) if error in AUTH_ERRORS \
-                else f"auth.test failed: {error}"
-            log.error("slack: %s", explain(error, "auth.test", "") if error in AUTH_ERRORS
-                      else self.problem)
+        found = await sign_in(self.client, self.config.api_url)
+        if isinstance(found, str):
+            self.problem = found
             return
-        except NETWORK_ERRORS as exc:
-            self.problem = "Slack Web API unreachable"
-            log.error("slack: cannot reach the Web API at %s (%s: %s)",
-                      self.config.api_url, type(exc).__name__, exc)
-            return
-        self.identity = Identity(
-            user_id=str(result.get("user_id") or ""),
-            bot_id=str(result.get("bot_id") or ""),
-            team_id=str(result.get("team_id") or ""),
-            team=str(result.get("team") or ""),
-            user=str(result.get("user") or ""),
-        )
-        self.problem = ""
-        log.info("slack: signed in to %s (%s) as @%s (%s)", self.identity.team,
-                 self.identity.team_id, self.identity.user, self.identity.user_id)
+        self.identity, self.problem = found, ""
 
     def _authorize(self, enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
         """The token is static; answering from memory keeps `auth.test` out of every ack."""
@@ -482,69 +426,11 @@ class SlackAdapter:
     async def deliver(self, post: Post, client: AsyncWebClient | None = None) -> bool:
         """Post one reply (with `client`, in its workspace); on failure log why and, where
         Slack allows, use `response_url`."""
-        channel = str(post.args.get("channel", ""))
-        failed = await call_with_retries(client or self.client, post.method, post.args)
-        if isinstance(failed, SlackApiError):
-            status = failed.response.status_code
-            error = api_error(failed)
-            if error in AUTH_ERRORS and self.installs is None:  # else: one workspace's token
-                self.problem = rejected_token(error)
-            if error in MISPLACED and post.fallback is not None and post.response_url:
-                log.info("slack: %s; answering through response_url instead",
-                         explain(error, post.method, channel))
-                return await self._respond(post)
-            level = logging.ERROR if error in AUTH_ERRORS or status >= 500 else logging.WARNING
-            log.log(level, "slack: %s", explain(error, post.method, channel))
-            return False
-        if failed is not None:
-            self.problem = "Slack Web API unreachable"
-            log.error("slack: %s to %s failed: cannot reach the Web API at %s (%s: %s)",
-                      post.method, channel, self.config.api_url, type(failed).__name__,
-                      failed)
-            return False
-        self.problem = ""
-        return True
-
-    async def _respond(self, post: Post) -> bool:
-        """Slack's `response_url` reaches people where the bot itself may not post."""
-        assert post.fallback is not None
-        hook = AsyncWebhookClient(post.response_url, session=self._session,
-                                  timeout=int(API_TIMEOUT),
-                                  logger=logging.getLogger("touchpoint.slack.web"))
-        try:
-            response = await hook.send_dict(post.fallback)
-        except NETWORK_ERRORS as exc:
-            log.error("slack: response_url unreachable (%s: %s)", type(exc).__name__, exc)
-            return False
-        if response.status_code != 200:
-            log.warning("slack: response_url answered HTTP %d: %s",
-                        response.status_code, response.body[:200])
-            return False
-        return True
-
-    async def _connect_socket(self) -> None:
-        """Ask for the websocket URL first, so a bad app token is one clear log line.
-
-        Once connected, slack_sdk's client reconnects by itself when Slack
-        rotates or drops the connection.
-        """
-        assert self._socket is not None
-        while True:
-            try:
-                opened = await self.client.apps_connections_open(
-                    app_token=self.config.app_token)
-                break
-            except SlackApiError as exc:
-                error = api_error(exc)
-                log.error("slack: Socket Mode refused (%s): check SLACK_APP_TOKEN, an app-level "
-                          "token with connections:write, and that Socket Mode is enabled", error)
-                return
-            except NETWORK_ERRORS as exc:
-                log.error("slack: Socket Mode cannot reach %s (%s: %s); retrying in %g s",
-                          self.config.api_url, type(exc).__name__, exc, IDENTIFY_INTERVAL)
-                await asyncio.sleep(IDENTIFY_INTERVAL)
-        self._socket.client.wss_uri = opened["url"]
-        await self._socket.connect_async()  # type: ignore[no-untyped-call]
+        done = await slack_delivery.deliver(post, client or self.client, self._session,
+                                            self.config.api_url, one_token=self.installs is None)
+        if done.problem is not None:
+            self.problem = done.problem
+        return done.ok
 
 
 SLACK_KEY: web.AppKey[SlackAdapter] = web.AppKey("slack", SlackAdapter)
