@@ -1,55 +1,38 @@
 """Microsoft Teams through the Microsoft 365 Agents SDK: `POST /api/messages` on the one server.
 
-The Agents SDK is used here and in `teams_connector` (posting, the bot's token). Requests
-are checked by `teams_requests` (size, JSON, shape, who may call) before the SDK sees
-them, their token by `teams_auth` with PyJWT (never blocking the event loop on
-Microsoft's key endpoint), translated by
-`teams_activity` into the core's events, and the core's replies are posted back through
-the SDK's connector client with the one bounded retry loop (`retry_after.retrying`, with
-`teams_connector.classify`): 429 and 5xx are retried within limits, a 403 means the bot
-was removed.
+The Agents SDK is used here, in `teams_posting` (sending, with the one bounded retry
+loop) and in `teams_connector` (the bot's token, its connector clients). Requests are
+checked by `teams_requests` (size, JSON, shape, who may call) before the SDK sees them,
+their token by `teams_auth` with PyJWT (never blocking the event loop on Microsoft's key
+endpoint), translated by `teams_activity` into the core's events, and the core's replies
+are handed to `teams_posting` to be posted back.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
 
 from aiohttp import web
-from microsoft_agents.activity import (
-    Activity,
-    ChannelAccount,
-    ConversationAccount,
-    ConversationReference,
-    InvokeResponse,
-)
+from microsoft_agents.activity import Activity, InvokeResponse
 from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import TurnContext
 from microsoft_agents.hosting.core.authorization import ClaimsIdentity
-from microsoft_agents.hosting.core.connector import ConnectorClientBase
-from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 from pydantic import ValidationError
 
-from adapters.outbound import Outbound, Result
+from adapters.outbound import Outbound
 from adapters.platform import serve
-from adapters.retry_after import RetryPolicy, retrying
+from adapters.retry_after import RetryPolicy
 from adapters.teams import activity as teams_activity
 from adapters.teams import cards as teams_cards
 from adapters.teams import extension as teams_extension
 from adapters.teams.auth import Refused, SigningKeys, TokenValidator
 from adapters.teams.config import PLATFORM, TeamsConfig
-from adapters.teams.connector import (
-    BotToken,
-    ConnectorFactory,
-    ServiceUrlRefused,
-    TokenUnavailable,
-    failure,
-    service_url_check,
-)
+from adapters.teams.connector import BotToken, ConnectorFactory, service_url_check
 from adapters.teams.outbound import TeamsOutbound
+from adapters.teams.posting import POST_RETRY, Delivery, Poster, quiet_sdk_logs
 from adapters.teams.requests import (
     Refusal,
     allowed_tenants,
@@ -60,27 +43,11 @@ from adapters.teams.requests import (
 from bot.handler import Handler
 from bot.messages import Platform as PlatformName
 from bot.messages import Reply
-from bot.store import Store, StoreError
+from bot.store import Store
 
 log = logging.getLogger("touchpoint.teams")
 
 ROUTE = "/api/messages"
-
-Delivery = Literal["posted", "gone", "failed", "refused"]
-"""How a post ended: taken; refused with 403, so the bot was removed there and the
-conversation's reference is dropped; failed for any other reason (logged); or refused
-here, never sent, because the reference's serviceUrl is not an allowed connector host."""
-
-POST_RETRY = RetryPolicy(attempts=4, base_delay=0.5, max_delay=10.0)
-"""429 and 5xx retried after 0.5, 1, 2 s or the Retry-After asked, never more than 10 s
-at once, whatever it asks: Teams retries a slow turn."""
-
-
-def _quiet_sdk_logs() -> None:
-    """The SDK logs every post at INFO and every failed one at ERROR; `_deliver` reports
-    each outcome itself (a retried 429 is no error), so only the SDK's warnings are kept."""
-    logging.getLogger("microsoft_agents").setLevel(logging.WARNING)
-    logging.getLogger("microsoft_agents.hosting.core.connector").setLevel(logging.CRITICAL)
 
 
 class TeamsAdapter:
@@ -93,19 +60,19 @@ class TeamsAdapter:
                  retry: RetryPolicy | None = None) -> None:
         self._handler = handler
         self.config = config
-        self._app_id = config.app_id
         self.dev_mode = config.dev_mode
         """Unauthenticated, loopback-only: for the Agents Playground and tests."""
-        self._retry = retry or POST_RETRY
         self.tenants = allowed_tenants(config)
         self.service_url_allowed = service_url_check(config)
         self.keys = SigningKeys(config.openid_url)
-        self._validator = TokenValidator(self._app_id, self.keys)
+        self._validator = TokenValidator(config.app_id, self.keys)
         self._token = None if self.dev_mode else BotToken(config)
         self._connectors = ConnectorFactory(self._token, self.service_url_allowed)
         self.adapter = CloudAdapter(channel_service_client_factory=self._connectors)
         self.adapter.on_turn_error = _turn_error
-        _quiet_sdk_logs()
+        self._poster = Poster(self.adapter, config.app_id, handler.store,
+                              self.service_url_allowed, retry or POST_RETRY)
+        quiet_sdk_logs()
 
     async def close(self) -> None:
         await self.keys.close()
@@ -184,88 +151,13 @@ class TeamsAdapter:
         return web.json_response(invoke.body, status=invoke.status)
 
     async def post(self, conversation: str, replies: Sequence[Reply]) -> bool:
-        """Post to a conversation the bot saw before: an answer that goes elsewhere than
-        where it was asked (posts the bot starts itself go through `TeamsOutbound`).
-
-        False when no reference is stored or the post failed; the reason is logged.
-        """
-        try:
-            reference = (await self._handler.store.references(PLATFORM)).get(conversation)
-        except StoreError as exc:
-            log.warning("cannot read Teams references (%s: %s)", type(exc).__name__, exc)
-            return False
-        if reference is None:
-            log.warning("no Teams conversation reference for %s; was the bot added there?",
-                        conversation)
-            return False
-        return await self.post_to_reference(reference, replies) == "posted"
+        return await self._poster.post(conversation, replies)
 
     async def post_to_reference(self, reference: str, replies: Sequence[Reply]) -> Delivery:
-        """Post replies to a saved reference (JSON) with `continue_conversation`.
-
-        "posted" only when every reply was taken; "gone" when any was refused with 403;
-        "refused" when the reference's serviceUrl is not allowed (nothing is sent).
-        """
-        try:
-            parsed = ConversationReference.model_validate(json.loads(reference))
-        except (ValueError, ValidationError) as exc:  # a damaged or foreign stored value
-            log.error("unreadable Teams conversation reference (%s)", exc)
-            return "failed"
-        if not self.service_url_allowed(parsed.service_url or ""):
-            log.error("a saved Teams reference for %s has serviceUrl %r, not an allowed "
-                      "connector host: not posting there", parsed.conversation.id,
-                      (parsed.service_url or "")[:200])
-            return "refused"
-        outcomes: set[Delivery] = set()
-
-        async def logic(context: TurnContext) -> None:
-            for reply in replies:
-                target = context.activity.conversation.id
-                outcomes.add(await self._send(context, reply, target, None))
-
-        try:
-            await self.adapter.continue_conversation(
-                self._app_id, parsed.get_continuation_activity(), logic)
-        except Exception:
-            log.exception("proactive Teams post to %s failed", parsed.conversation.id)
-            return "failed"
-        if "gone" in outcomes:
-            return "gone"
-        return "failed" if "failed" in outcomes else "posted"
+        return await self._poster.post_to_reference(reference, replies)
 
     async def person_in(self, reference: str) -> dict[str, str] | None:
-        """The e-mail and user principal name Teams has for the person of a saved personal
-        chat (lower case; empty when it has none), or None when Teams could not be asked."""
-        try:
-            parsed = ConversationReference.model_validate(json.loads(reference))
-            user_id = parsed.user.id if parsed.user is not None else ""
-        except (ValueError, ValidationError) as exc:  # a damaged or foreign stored value
-            log.error("unreadable Teams conversation reference (%s)", exc)
-            return {}
-        if not user_id or not self.service_url_allowed(parsed.service_url or ""):
-            log.error("a saved Teams reference for %s names no person or a serviceUrl that is "
-                      "not an allowed connector host: not asking", parsed.conversation.id)
-            return {}
-        found: dict[str, str] = {}
-
-        async def logic(context: TurnContext) -> None:
-            connector = context.services.get(ConnectorClientBase)  # type: ignore[type-abstract]
-            if not isinstance(connector, TeamsConnectorClient):
-                raise TypeError("no Teams connector for this turn")
-            member = await connector.get_conversation_member(context.activity.conversation.id,
-                                                             user_id)
-            for key, value in (("email", member.email),
-                               ("userPrincipalName", member.user_principal_name)):
-                if isinstance(value, str) and value:
-                    found[key] = value.lower()
-
-        try:
-            await self.adapter.continue_conversation(
-                self._app_id, parsed.get_continuation_activity(), logic)
-        except Exception as exc:  # the connector's failure: ask again later
-            log.info("could not ask Teams who %s is (%s: %s)", user_id, type(exc).__name__, exc)
-            return None
-        return found
+        return await self._poster.person_in(reference)
 
     async def _turn(self, context: TurnContext, raw: dict[str, Any]) -> None:
         """One authenticated activity; errors are logged, never raised into the server."""
@@ -280,13 +172,13 @@ class TeamsAdapter:
         kind = raw.get("type")
         place = teams_activity.where(raw)
         if kind == "conversationUpdate" and teams_activity.bot_removed(raw):
-            await self._forget(place.root)
+            await self._poster.forget(place.root)
             return
         if kind == "installationUpdate":
             if str(raw.get("action", "")).startswith("remove"):
-                await self._forget(place.root)
+                await self._poster.forget(place.root)
             else:
-                await self._remember(raw)
+                await self._poster.remember(raw)
             return
         if teams_extension.is_extension(raw):
             await self._extension(context, raw, place)
@@ -297,7 +189,7 @@ class TeamsAdapter:
                 await self._invoke_response(context, _not_ours(raw))
             return
         if message.kind in ("added", "direct", "mention", "command"):
-            await self._remember(raw)
+            await self._poster.remember(raw)
         replies = await self._handler.handle(message)
         if kind == "invoke":
             await self._answer_execute(context, replies, place)
@@ -351,94 +243,13 @@ class TeamsAdapter:
         if place.thread and not reply.ephemeral and not reply.in_thread:
             top_level = True
         if top_level:
-            return await self._send(context, reply, place.root, None, targeted) == "posted"
-        return await self._send(context, reply, place.conversation,
-                                context.activity.id, targeted) == "posted"
-
-    async def _send(self, context: TurnContext, reply: Reply, conversation: str,
-                    reply_to: str | None, targeted: bool = False) -> Delivery:
-        incoming = context.activity
-        activity = Activity.model_validate(teams_cards.render(reply))
-        if incoming.recipient is not None:
-            activity.from_property = incoming.recipient
-        if incoming.from_property is not None:
-            activity.recipient = incoming.from_property
-        activity.channel_id = incoming.channel_id
-        activity.service_url = incoming.service_url
-        activity.conversation = ConversationAccount(id=conversation)
-        if targeted and isinstance(incoming.from_property, ChannelAccount):
-            activity.with_targeted_recipient(incoming.from_property)
-        connector = context.services.get(ConnectorClientBase)  # type: ignore[type-abstract]
-        if connector is None:
-            log.error("no Teams connector for this turn; reply to %s dropped", conversation)
-            return "failed"
-        if reply_to:
-            activity.reply_to_id = reply_to
-
-        async def call() -> None:
-            if reply_to:
-                await connector.conversations.reply_to_activity(conversation, reply_to, activity)
-            else:
-                await connector.conversations.send_to_conversation(conversation, activity)
-
-        return await self._deliver(call, conversation)
-
-    async def _deliver(self, call: Callable[[], Awaitable[Any]], conversation: str) -> Delivery:
-        """One post with bounded retries: 429 and 5xx are retried, 403 means we were removed."""
-        last: list[BaseException] = []
-
-        async def attempt() -> Result:
-            try:
-                await call()
-            except Exception as exc:  # aiohttp's ClientResponseError, ClientError, timeouts
-                last[:] = [exc]
-                return failure(exc)
-            return Result("posted")
-
-        def waiting(result: Result, number: int, delay: float) -> None:
-            log.warning("Teams post to %s failed (%s); retry %d in %.1fs",
-                        conversation, result.reason, number, delay)
-
-        result = await retrying(attempt, self._retry, waiting=waiting)
-        if result.outcome == "posted":
-            return "posted"
-        error = last[0]
-        if isinstance(error, ServiceUrlRefused):
-            return "refused"
-        if isinstance(error, TokenUnavailable):
-            log.error("Teams post to %s failed: the bot has no token (%s); check "
-                      "MicrosoftAppId, MicrosoftAppPassword and MicrosoftAppTenantId",
-                      conversation, error)
-            return "failed"
-        if result.outcome == "gone":
-            log.warning("Teams answered 403 for %s: the bot was removed there or may "
-                        "not post; dropping its reference", conversation)
-            await self._forget(teams_activity.root_of(conversation))
-            return "gone"
-        log.error("Teams post to %s failed for good (%s: %s)",
-                  conversation, type(error).__name__, result.reason)
-        return "failed"
+            return await self._poster.send(context, reply, place.root, None,
+                                           targeted) == "posted"
+        return await self._poster.send(context, reply, place.conversation,
+                                       context.activity.id, targeted) == "posted"
 
     async def _invoke_response(self, context: TurnContext, response: InvokeResponse) -> None:
         await context.send_activity(Activity(type="invokeResponse", value=response))
-
-    async def _remember(self, raw: Mapping[str, Any]) -> None:
-        """Save where this conversation is, for the scheduler and webhooks to post later."""
-        reference = teams_activity.conversation_reference(raw)
-        conversation = reference["conversation"]["id"]
-        try:
-            await self._handler.store.save_reference(PLATFORM, conversation,
-                                                     json.dumps(reference))
-        except StoreError as exc:  # answering matters more
-            log.warning("could not save the Teams reference for %s (%s: %s)",
-                        conversation, type(exc).__name__, exc)
-
-    async def _forget(self, conversation: str) -> None:
-        try:
-            await self._handler.store.drop_reference(PLATFORM, conversation)
-        except StoreError as exc:
-            log.warning("could not drop the Teams reference for %s (%s: %s)",
-                        conversation, type(exc).__name__, exc)
 
 
 def without_share(reply: Reply) -> Reply:
