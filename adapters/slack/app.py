@@ -1,9 +1,10 @@
 """Touchpoint on Slack: slack-bolt's AsyncApp in front of the core.
 
-Bolt checks signatures, answers `url_verification` and routes payloads. This
-module acknowledges at once, hands the translated event to the core in a
-background task and posts each `Reply` through the Web API, so Slack's
-three-second deadline never depends on matching or on Slack's own API.
+The edge (`adapters/slack/edge.py`) checks signatures on the raw bytes; bolt
+answers `url_verification` and routes payloads. This module acknowledges at
+once, hands the translated event to the core in a background task and posts
+each `Reply` through the Web API, so Slack's three-second deadline never
+depends on matching or on Slack's own API.
 Nothing Slack or a user sends can stop the process: every failure is logged
 with what to do about it, and the next request is served as usual.
 """
