@@ -35,7 +35,7 @@ PRECISIONS = (0.90, 0.95)
 
 def recall_at(matcher: Matcher, seen: Sequence[tuple[Labelled, Observation]],
               precision: float) -> float:
-    """The most recall kept with precision at `precision` or more, past the first 20 nudges."""
+    """The matcher's best answers on the channel messages, by score: see `kept_recall`."""
     ranked = []
     for item, observation in seen:
         if item.mode != "channel":
@@ -44,9 +44,15 @@ def recall_at(matcher: Matcher, seen: Sequence[tuple[Labelled, Observation]],
         if best is not None:
             ranked.append((best.score, best.playbook == item.expected))
     moments = sum(1 for item, _ in seen if item.mode == "channel" and item.expected)
-    ranked.sort(key=lambda pair: -pair[0])
+    return kept_recall(ranked, moments, precision)
+
+
+def kept_recall(answers: Sequence[tuple[float, bool]], moments: int,
+                precision: float) -> float:
+    """The most recall kept with precision at `precision` or more, past the first 20
+    answers, when only the answers scored highest are given: (score, right) each."""
     right, most = 0, 0.0
-    for count, (_, correct) in enumerate(ranked, start=1):
+    for count, (_, correct) in enumerate(sorted(answers, key=lambda a: -a[0]), start=1):
         right += correct
         if count > 20 and right / count >= precision:
             most = right / moments

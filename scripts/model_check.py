@@ -35,6 +35,9 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from learning_curve import kept_recall  # noqa: E402
 
 from touchpoint.evaluate import Labelled, read_labelled  # noqa: E402
 from touchpoint.loader import load_folder  # noqa: E402
@@ -74,21 +77,12 @@ def cost(path: Path, texts: list[str]) -> str:
 
 def recall_at(probs: np.ndarray, labels: list[str], items: list[Labelled]) -> str:
     """Channel messages ranked by the model's confidence: recall kept at each precision."""
-    rows = [(float(p.max()), labels[int(p.argmax())], item.expected)
-            for p, item in zip(probs, items, strict=True) if item.mode == "channel"]
-    moments = sum(1 for _, _, expected in rows if expected)
-    rows.sort(key=lambda row: -row[0])
-    fired = right = 0
-    best = dict.fromkeys((0.90, 0.95, 0.98), 0.0)
-    for _, said, expected in rows:
-        if said == NONE:
-            continue
-        fired += 1
-        right += said == expected
-        for precision in best:
-            if fired > 20 and right / fired >= precision:
-                best[precision] = right / moments
-    return ", ".join(f"{recall:.3f} recall at {p:.2f}" for p, recall in best.items())
+    channel = [(p, item) for p, item in zip(probs, items, strict=True) if item.mode == "channel"]
+    answers = [(float(p.max()), labels[int(p.argmax())] == item.expected)
+               for p, item in channel if labels[int(p.argmax())] != NONE]
+    moments = sum(1 for _, item in channel if item.expected)
+    return ", ".join(f"{kept_recall(answers, moments, precision):.3f} recall at {precision:.2f}"
+                     for precision in (0.90, 0.95, 0.98))
 
 
 def second_opinion(probs: np.ndarray, labels: list[str], items: list[Labelled]) -> None:
